@@ -1,0 +1,1 @@
+"""scenes: scene files ⇄ typed specs, procedural assets, camera paths, scripted renders, datasets."""
