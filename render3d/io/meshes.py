@@ -1,0 +1,142 @@
+"""Mesh files ⇄ `Meshes` through trimesh: OBJ (+MTL/texture), PLY, GLB/GLTF, STL, OFF."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from render3d.errors import InvalidMeshError, MeshIOError
+from render3d.structures import Meshes
+
+MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
+
+
+def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Meshes:
+    """Read one triangle mesh file into a batch of one mesh.
+
+    Vertex colors (PLY/OFF/GLB) become `vert_colors` `[V, 3]` in [0, 1]; an OBJ/GLB UV texture becomes
+    `verts_uvs`/`faces_uvs`/`textures`. Scenes with several geometries are concatenated in world space.
+
+    Args:
+        path: a file with one of the suffixes in `MESH_SUFFIXES`.
+        device: where the tensors go.
+
+    Returns:
+        `Meshes` with one mesh.
+
+    Raises:
+        MeshIOError: missing or unreadable file, unknown suffix, no triangles in it.
+        InvalidMeshError: empty mesh or NaN/inf vertices.
+
+    Example:
+        >>> m = load_mesh("scenes/examples/assets/knot.ply")  # doctest: +SKIP
+    """
+    import trimesh
+
+    path = Path(path)
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise MeshIOError(f"{path}: unsupported mesh format {path.suffix!r} (use one of {', '.join(MESH_SUFFIXES)})")
+    if not path.is_file():
+        raise MeshIOError(f"{path}: no such file")
+    try:
+        loaded = trimesh.load(path, force="mesh", process=False)
+    except Exception as e:  # trimesh raises many unrelated types on malformed files
+        raise MeshIOError(f"{path}: cannot read mesh ({type(e).__name__}: {e})") from e
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0 or len(loaded.vertices) == 0:
+        raise InvalidMeshError(f"{path}: file holds no triangles")
+    verts = torch.as_tensor(np.asarray(loaded.vertices, dtype=np.float32), device=device)
+    faces = torch.as_tensor(np.asarray(loaded.faces, dtype=np.int64), device=device)
+    if not torch.isfinite(verts).all():
+        raise InvalidMeshError(f"{path}: vertex coordinates contain NaN or inf")
+    kwargs: dict = {}
+    visual = loaded.visual
+    if visual.kind == "texture" and getattr(visual, "uv", None) is not None and _texture_image(visual) is not None:
+        uv = torch.as_tensor(np.asarray(visual.uv, dtype=np.float32), device=device)
+        tex = torch.as_tensor(_texture_image(visual), device=device)
+        # trimesh stores one UV per vertex, so the UV faces are the position faces.
+        kwargs = dict(verts_uvs=[uv], faces_uvs=[faces], textures=[tex])
+    elif visual.kind == "vertex":
+        colors = np.asarray(visual.vertex_colors, dtype=np.float32)[:, :3] / 255.0
+        kwargs = dict(vert_colors=[torch.as_tensor(colors, device=device)])
+    elif visual.kind == "face":
+        # Per-face colors: split vertices so each face owns its corners (flat colors stay flat).
+        colors = np.asarray(visual.face_colors, dtype=np.float32)[:, :3] / 255.0
+        verts = verts[faces.reshape(-1)]
+        faces = torch.arange(verts.shape[0], device=device).reshape(-1, 3)
+        kwargs = dict(vert_colors=[torch.as_tensor(np.repeat(colors, 3, axis=0), device=device)])
+    return Meshes([verts], [faces], **kwargs)
+
+
+def _texture_image(visual) -> np.ndarray | None:
+    """`[H, W, 3]` float32 texture in [0, 1] from a trimesh TextureVisuals, or None."""
+    material = visual.material
+    image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+    if image is None:
+        return None
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def save_mesh(path: str | os.PathLike, meshes: Meshes, index: int = 0) -> None:
+    """Write mesh `index` of the batch; the format follows the suffix. Atomic: a failed write leaves no file.
+
+    OBJ with a texture writes `name.obj`, `name.mtl` and `name.png` side by side; GLB embeds the texture;
+    PLY/OFF/GLB keep vertex colors.
+
+    Raises:
+        MeshIOError: unknown suffix or the write failed.
+    """
+    import trimesh
+    from PIL import Image
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in MESH_SUFFIXES:
+        raise MeshIOError(f"{path}: unsupported mesh format {suffix!r} (use one of {', '.join(MESH_SUFFIXES)})")
+    m = meshes[index]
+    verts = m.verts_packed().detach().cpu().numpy()
+    faces = m.faces_packed().cpu().numpy()
+    if m.has_texture:
+        # trimesh wants one UV per vertex: split vertices where UV seams need it.
+        uv = m.verts_uvs_list()[0].detach().cpu().numpy()
+        fuv = m.faces_uvs_list()[0].cpu().numpy()
+        corners = np.stack([faces.reshape(-1), fuv.reshape(-1)], 1)
+        uniq, inverse = np.unique(corners, axis=0, return_inverse=True)
+        tex = (m.textures_list()[0].detach().cpu().clamp(0, 1).numpy()[..., :3] * 255).round().astype(np.uint8)
+        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(tex))
+        visual = trimesh.visual.TextureVisuals(uv=uv[uniq[:, 1]], material=material)
+        mesh = trimesh.Trimesh(verts[uniq[:, 0]], inverse.reshape(-1, 3), visual=visual, process=False)
+    else:
+        mesh = trimesh.Trimesh(verts, faces, process=False)
+        if m.has_vert_colors:
+            c = m.vert_colors_packed().detach().cpu().clamp(0, 1).numpy()[:, :3]
+            mesh.visual.vertex_colors = (c * 255).round().astype(np.uint8)
+    _atomic_export(path, lambda tmp: _export(mesh, tmp, path))
+
+
+def _export(mesh, tmp_dir: Path, final: Path) -> None:
+    if final.suffix.lower() == ".obj":
+        # OBJ writes sidecar files (.mtl, texture): export into a temp dir and move each into place.
+        from trimesh.exchange.obj import export_obj
+
+        obj_text, extra = export_obj(mesh, include_texture=True, return_texture=True, mtl_name=final.stem + ".mtl")
+        (tmp_dir / final.name).write_text(obj_text)
+        for name, data in extra.items():
+            (tmp_dir / name).write_bytes(data)
+    else:
+        mesh.export(tmp_dir / final.name)
+
+
+def _atomic_export(path: Path, write) -> None:
+    """Run `write(tmp_dir)`, which must create `tmp_dir/path.name` (+ sidecars), then move all into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".tmp-") as tmp:
+        try:
+            write(Path(tmp))
+        except Exception as e:
+            raise MeshIOError(f"{path}: write failed ({type(e).__name__}: {e})") from e
+        for f in sorted(Path(tmp).iterdir(), key=lambda p: p.name == path.name):
+            os.replace(f, path.parent / f.name)  # the main file last, so it never points at missing sidecars
