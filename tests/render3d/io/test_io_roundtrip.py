@@ -87,3 +87,27 @@ def test_bad_files_raise_clear_errors(tmp_path):
     with pytest.raises(MeshIOError, match="unsupported"):
         save_mesh(tmp_path / "x.fbx", _colored_box())
     assert not (tmp_path / "x.fbx").exists()
+
+
+def test_image_outputs(tmp_path):
+    from PIL import Image
+
+    from render3d.io import colorize_depth, contact_sheet, save_gif, save_npy, save_png
+
+    img = torch.zeros(4, 6, 3)
+    img[0, 0] = torch.tensor([1.0, 0.5, 0.0])
+    save_png(tmp_path / "a.png", img)
+    back = np.asarray(Image.open(tmp_path / "a.png"))
+    assert back.shape == (4, 6, 3) and back[0, 0].tolist() == [255, 128, 0]
+    save_npy(tmp_path / "d.npy", torch.arange(6.0).reshape(2, 3))
+    assert np.load(tmp_path / "d.npy").tolist() == [[0, 1, 2], [3, 4, 5]]
+    sheet = contact_sheet([img, img[..., :1], img], cols=2, pad=1)
+    assert sheet.shape == (2 * 5 + 1, 2 * 7 + 1, 3)
+    assert sheet[1, 1].tolist() == [1.0, 0.5, 0.0] and sheet[0, 0].tolist() == [1.0, 1.0, 1.0]
+    depth = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    col = colorize_depth(depth)
+    assert col[0, 0].tolist() == [0, 0, 0]  # background stays black
+    assert col[0, 1, 0] > col[1, 1, 0]  # near is brighter (yellow) than far (purple) in red
+    save_gif(tmp_path / "t.gif", [img, img * 0.5])
+    assert Image.open(tmp_path / "t.gif").n_frames == 2
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
