@@ -1,0 +1,119 @@
+"""Point rasterizer and renderer modules: settings held once, the math lives in the functions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from render3d.cameras import Cameras
+from render3d.errors import ShapeError
+from render3d.fragments import PointFragments
+from render3d.output import RenderOutput
+from render3d.points.composite import alpha_composite, norm_weighted_composite
+from render3d.points.rasterize import rasterize_points
+from render3d.points.settings import PointsRasterSettings
+from render3d.structures import Pointclouds
+
+_DEFAULT_SETTINGS = PointsRasterSettings()
+
+_COMPOSITORS = {"alpha": alpha_composite, "norm_weighted": norm_weighted_composite}
+
+
+class PointsRasterizer(nn.Module):
+    """`rasterize_points` with its settings held.
+
+    Args:
+        settings: K, znear and chunk size.
+
+    Example:
+        >>> frags = PointsRasterizer(PointsRasterSettings(points_per_pixel=4))(clouds, cameras)
+    """
+
+    def __init__(self, settings: PointsRasterSettings = _DEFAULT_SETTINGS) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def forward(self, clouds: Pointclouds, cameras: Cameras) -> PointFragments:
+        """See `rasterize_points`."""
+        return rasterize_points(clouds, cameras, self.settings)
+
+
+class PointsRenderer(nn.Module):
+    """Rasterize points, composite their colors (and normals) and put them over a background.
+
+    Args:
+        rasterizer: the `PointsRasterizer` to splat with.
+        compositing: "alpha" (front-to-back over) or "norm_weighted" (alpha-normalized blend).
+        background: RGB in [0, 1] behind the points.
+
+    Raises:
+        ShapeError: unknown compositing or a background that is not 3 numbers in [0, 1].
+
+    Example:
+        >>> renderer = PointsRenderer(PointsRasterizer(), "alpha", background=(1.0, 1.0, 1.0))
+        >>> out = renderer(clouds, cameras)
+        >>> out.rgb.shape  # [B, H, W, 3]
+    """
+
+    def __init__(
+        self,
+        rasterizer: PointsRasterizer,
+        compositing: Literal["alpha", "norm_weighted"] = "alpha",
+        background: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    ) -> None:
+        super().__init__()
+        if compositing not in _COMPOSITORS:
+            raise ShapeError(f"compositing must be one of {sorted(_COMPOSITORS)}, got {compositing!r}")
+        bg = torch.as_tensor(background, dtype=torch.float32)
+        if bg.shape != (3,) or not bool(((bg >= 0) & (bg <= 1)).all()):
+            raise ShapeError(f"background must be 3 numbers in [0, 1], got {background!r}")
+        self.rasterizer = rasterizer
+        self.compositing = compositing
+        self._composite = _COMPOSITORS[compositing]
+        self.register_buffer("background", bg)
+
+    def forward(self, clouds: Pointclouds, cameras: Cameras) -> RenderOutput:
+        """Render B images.
+
+        Args:
+            clouds: B clouds (or one for all cameras); colors are the first 3 feature channels
+                (a 1-channel feature is gray), white when the clouds have no features.
+            cameras: B cameras.
+
+        Returns:
+            `RenderOutput` with rgb `[B, H, W, 3]` over the background, alpha `[B, H, W]`, depth
+            `[B, H, W]` (z of the nearest point, 0 on background), unit world normals
+            `[B, H, W, 3]` blended like the colors (None when the clouds have none; 0 on
+            background) and the fragments.
+
+        Raises:
+            ShapeError: features with 2 channels, or any error of `rasterize_points`.
+        """
+        fragments = self.rasterizer(clouds, cameras)
+        points = clouds.points_packed()
+        feats = clouds.features_packed()
+        if feats is None:
+            colors = torch.ones_like(points)
+        elif feats.shape[1] == 1:
+            colors = feats.expand(-1, 3)
+        elif feats.shape[1] >= 3:
+            colors = feats[:, :3]
+        else:
+            raise ShapeError(f"point features need 1 (gray) or >= 3 (RGB first) channels, got {feats.shape[1]}")
+        normals = clouds.normals_packed()
+        attrs = colors if normals is None else torch.cat([colors, normals.to(colors)], dim=1)
+        out = self._composite(fragments, attrs)
+        alpha = out[..., -1]
+        bg = self.background.to(out)
+        rgb = out[..., :3] + (1.0 - alpha.unsqueeze(-1)) * bg
+        mask = fragments.mask
+        depth = torch.where(mask, fragments.zbuf[..., 0], torch.zeros((), dtype=fragments.zbuf.dtype,
+                                                                      device=mask.device))
+        blended = None
+        if normals is not None:
+            n = out[..., 3:6]
+            norm = n.norm(dim=-1, keepdim=True)
+            blended = torch.where(norm > 1e-8, n / norm.clamp(min=1e-8), torch.zeros_like(n))
+        return RenderOutput(rgb=rgb, alpha=alpha, depth=depth, normals=blended, fragments=fragments)
