@@ -1,0 +1,8 @@
+"""Errors raised by the scenes package."""
+
+from render3d.errors import Render3DError
+
+
+class SceneFileError(Render3DError, ValueError):
+    """A scene file (or a scene built in code) is malformed: unknown keys, wrong types, bad values,
+    missing assets. The message names the file, the field path and the bad value."""
