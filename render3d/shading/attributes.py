@@ -67,5 +67,5 @@ def fragment_albedo(
     if base_color.dim() != 2 or base_color.shape[0] not in (1, len(meshes)):
         raise ShapeError(f"base_color must be [1 or B={len(meshes)}, C], got {list(base_color.shape)}")
     valid = (fragments.pix_to_face >= 0)[..., None]
-    color = base_color.to(fragments.bary.dtype).reshape(-1, 1, 1, 1, base_color.shape[-1])
+    color = base_color.to(fragments.bary).reshape(-1, 1, 1, 1, base_color.shape[-1])
     return color.expand(*fragments.pix_to_face.shape, base_color.shape[-1]) * valid

@@ -74,7 +74,7 @@ def sh_irradiance(normals: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
         raise ShapeError(f"normals must be [B, ..., 3] with B matching coeffs {list(coeffs.shape)}, "
                          f"got {list(normals.shape)}")
     band = coeffs.new_tensor(SH_BAND_FACTORS)[None, :, None]
-    weighted = (coeffs * band).to(normals.dtype)
+    weighted = (coeffs * band).to(normals)
     basis = sh_basis(normals).reshape(normals.shape[0], -1, 9)
     out = basis @ weighted.expand(normals.shape[0], -1, -1)
     return out.reshape(*normals.shape[:-1], coeffs.shape[-1])

@@ -9,6 +9,7 @@ from render3d.blend import SoftBlendSettings
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments
 from render3d.lights import AmbientLight, DirectionalLight, Lights, PointLight
+from render3d.raster import RasterSettings, rasterize_meshes
 from render3d.shading import Materials, Shader, fragment_albedo, fragment_normals, lambert, phong, view_directions
 
 
@@ -116,12 +117,11 @@ def test_view_directions_perspective_and_orthographic():
 
 
 def test_sphere_lit_from_plus_x_is_brighter_on_the_right():
-    raster = pytest.importorskip("render3d.raster")
     ico = trimesh.creation.icosphere(subdivisions=2)
     m = Meshes([torch.tensor(ico.vertices, dtype=torch.float32)], [torch.tensor(ico.faces)])
     R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
     cams = Cameras(intrinsics_from_fov(45, 32, 32)[None], R, t, 32, 32)
-    frags = raster.rasterize_meshes(m, cams, raster.RasterSettings())
+    frags = rasterize_meshes(m, cams, RasterSettings())
     for shading in ("lambert", "phong"):
         shader = Shader(shading, "hard", Lights(AmbientLight(0.1), DirectionalLight((-1.0, 0.0, 0.0), 0.9)))
         img = shader(frags, m, cams)
