@@ -1,0 +1,183 @@
+"""Image-folder and zip datasets yielding `[C, R, R]` float32 images in [-1, 1] plus a label vector.
+
+Images are center-cropped to square and resized to the requested resolution with Lanczos, so any
+photo collection can be used as is. Optional class labels follow the StyleGAN2-ADA layout: a
+`dataset.json` next to the images (or inside the zip) with `{"labels": [["name.png", 3], ...]}`.
+
+Horizontal flip augmentation doubles the dataset (`xflip=True`): index `i + N` is image `i`
+mirrored. That keeps augmentation a pure function of the index, which exact resume relies on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gan2d.errors import ConfigError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def decode_image(data: bytes, resolution: int, channels: int = 3) -> torch.Tensor:
+    """Decode PNG/JPEG bytes to `[channels, resolution, resolution]` float32 in [-1, 1].
+
+    Args:
+        data: encoded file contents.
+        resolution: output side length.
+        channels: 1 (grayscale) or 3 (RGB).
+
+    Returns:
+        The center-cropped, Lanczos-resized image.
+
+    Raises:
+        ConfigError: the bytes are not a readable image.
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+        img = img.convert("L" if channels == 1 else "RGB")
+    except Exception as e:
+        raise ConfigError(f"cannot decode image: {e}") from e
+    w, h = img.size
+    side = min(w, h)
+    if (w, h) != (side, side):
+        left, top = (w - side) // 2, (h - side) // 2
+        img = img.crop((left, top, left + side, top + side))
+    if side != resolution:
+        img = img.resize((resolution, resolution), Image.Resampling.LANCZOS)
+    arr = np.asarray(img, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous() / 127.5 - 1.0
+
+
+def _labels_from_json(text: str | None, names: list[str]) -> torch.Tensor | None:
+    if text is None:
+        return None
+    try:
+        entries = json.loads(text).get("labels")
+    except (json.JSONDecodeError, AttributeError) as e:
+        raise ConfigError(f"dataset.json is not valid: {e}") from e
+    if entries is None:
+        return None
+    table = {str(name).replace("\\", "/"): int(label) for name, label in entries}
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise ConfigError(f"dataset.json has no label for {missing[:3]}")
+    return torch.tensor([table[n] for n in names], dtype=torch.long)
+
+
+class ImageDataset(torch.utils.data.Dataset, ABC):
+    """Base class: an indexed list of encoded images. Items are `(image [C, R, R], label [c_dim])`.
+
+    The label is one-hot over the classes in `dataset.json`, or an empty `[0]` vector when there are
+    no labels (so unconditional and conditional training share one code path).
+    """
+
+    def __init__(self, names: list[str], resolution: int, channels: int, xflip: bool, label_json: str | None) -> None:
+        if resolution < 4 or resolution & (resolution - 1):
+            raise ConfigError(f"resolution must be a power of two >= 4, got {resolution}")
+        if channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 or 3, got {channels}")
+        if not names:
+            raise ConfigError("dataset holds no PNG/JPEG images")
+        self.names = names
+        self.resolution = resolution
+        self.channels = channels
+        self.xflip = xflip
+        labels = _labels_from_json(label_json, names)
+        self._labels = labels
+        self.c_dim = 0 if labels is None else int(labels.max().item()) + 1
+
+    @abstractmethod
+    def _read(self, name: str) -> bytes:
+        """The encoded bytes of image `name`."""
+
+    @property
+    def num_images(self) -> int:
+        """Distinct source images (the length before flip doubling)."""
+        return len(self.names)
+
+    def __len__(self) -> int:
+        return 2 * len(self.names) if self.xflip else len(self.names)
+
+    def label(self, index: int) -> torch.Tensor:
+        """`[c_dim]` one-hot label of item `index` (empty when unlabeled)."""
+        c = torch.zeros(self.c_dim)
+        if self._labels is not None:
+            c[self._labels[index % len(self.names)]] = 1.0
+        return c
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(self.names)
+        img = decode_image(self._read(self.names[index % n]), self.resolution, self.channels)
+        if index >= n:
+            img = img.flip(-1)
+        return img, self.label(index)
+
+
+class ImageFolderDataset(ImageDataset):
+    """All PNG/JPEG files under `root` (recursively, sorted by relative path).
+
+    Example:
+        >>> ds = ImageFolderDataset("data/faces", resolution=64, xflip=True)  # doctest: +SKIP
+        >>> img, c = ds[0]
+    """
+
+    def __init__(self, root: str | Path, resolution: int, channels: int = 3, xflip: bool = False) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ConfigError(f"image folder not found: {self.root}")
+        names = sorted(
+            p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        meta = self.root / "dataset.json"
+        super().__init__(names, resolution, channels, xflip, meta.read_text() if meta.is_file() else None)
+
+    def _read(self, name: str) -> bytes:
+        return (self.root / name).read_bytes()
+
+
+class ZipImageDataset(ImageDataset):
+    """All PNG/JPEG members of a zip archive. The archive is opened lazily per process (DataLoader workers)."""
+
+    def __init__(self, path: str | Path, resolution: int, channels: int = 3, xflip: bool = False) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"zip dataset not found: {self.path}")
+        self._zip: zipfile.ZipFile | None = None
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                members = zf.namelist()
+                names = sorted(m for m in members if Path(m).suffix.lower() in IMAGE_SUFFIXES)
+                meta = zf.read("dataset.json").decode() if "dataset.json" in members else None
+        except zipfile.BadZipFile as e:
+            raise ConfigError(f"{self.path} is not a zip file: {e}") from e
+        super().__init__(names, resolution, channels, xflip, meta)
+
+    def _read(self, name: str) -> bytes:
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(self.path)
+        return self._zip.read(name)
+
+    def __getstate__(self) -> dict:
+        # An open ZipFile cannot cross into worker processes; each worker reopens it.
+        return {**self.__dict__, "_zip": None}
+
+
+def open_image_dataset(path: str | Path, resolution: int, channels: int = 3, xflip: bool = False) -> ImageDataset:
+    """A folder or `.zip` of images as an `ImageDataset`.
+
+    Raises:
+        ConfigError: the path does not exist or holds no images.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return ZipImageDataset(path, resolution, channels, xflip)
+    return ImageFolderDataset(path, resolution, channels, xflip)

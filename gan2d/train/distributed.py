@@ -1,0 +1,103 @@
+"""Multi-process training through `torch.distributed`, launched with `torchrun` (gloo on CPU, nccl on GPU).
+
+Gradients are averaged with one flattened all-reduce per phase instead of wrapping networks in
+DistributedDataParallel, because the regularization phases differentiate through gradients
+(R1, path length), which DDP's bucketing hooks do not support.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits: `rank` of `world_size` processes, running on `device`."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        """True on the process that writes logs, samples and checkpoints."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """True when more than one process trains."""
+        return self.world_size > 1
+
+
+def init_distributed(device: str | None = None) -> DistInfo:
+    """Join the process group described by torchrun's environment, or return a single-process `DistInfo`.
+
+    Args:
+        device: "cpu", "cuda" or None (CUDA when available). With CUDA each process takes
+            `cuda:LOCAL_RANK` and the backend is nccl; on CPU it is gloo.
+
+    Returns:
+        This process' `DistInfo`.
+    """
+    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    if use_cuda:
+        torch.cuda.set_device(dev)
+    if world <= 1:
+        return DistInfo(0, 1, dev)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return DistInfo(dist.get_rank(), dist.get_world_size(), dev)
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group if one was joined."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def average_gradients(module: nn.Module, info: DistInfo) -> None:
+    """Average the gradients of `module`'s trainable parameters over processes (missing grads count as 0)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not info.distributed or not params:
+        return
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
+    dist.all_reduce(flat)
+    flat /= info.world_size
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
+
+
+def broadcast_module(module: nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's parameters and buffers to every process."""
+    if not info.distributed:
+        return
+    for t in [*module.parameters(), *module.buffers()]:
+        dist.broadcast(t.data, src=0)
+
+
+def average_scalars(values: dict[str, float], info: DistInfo) -> dict[str, float]:
+    """Mean of each named scalar over processes (keys must agree on every rank)."""
+    if not info.distributed or not values:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=info.device)
+    dist.all_reduce(t)
+    t /= info.world_size
+    return dict(zip(keys, t.tolist(), strict=True))
+
+
+def barrier(info: DistInfo) -> None:
+    """Wait for every process (no-op when single)."""
+    if info.distributed:
+        dist.barrier()

@@ -1,0 +1,149 @@
+"""Atomic training snapshots: network weights via `gan2d.checkpoint`, loop state in one torch file.
+
+A snapshot is a folder `checkpoints/snapshot-NNNNNNNNN/` (NNN = images seen) holding
+`{network}.safetensors` for every network and `training_state.pt` (optimizer states, auxiliary
+module buffers such as the path-length mean, step and image counters). It is written under a
+temporary name and renamed when complete, then `checkpoints/latest` (a one-line text file) is
+replaced atomically; so a crash at any point leaves the previous snapshot usable.
+`training_state.pt` holds only tensors and plain containers and is read with `weights_only=True`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gan2d.checkpoint import load_checkpoint, network_kind, save_checkpoint
+from gan2d.errors import CheckpointError, ConfigError
+
+STATE_VERSION = 1
+STATE_FILE = "training_state.pt"
+
+
+def network_config(net: nn.Module) -> dict[str, Any]:
+    """The JSON config of a network: `net.config.to_dict()`, a dataclass config as a dict, or `{}`."""
+    config = getattr(net, "config", None)
+    if config is None:
+        return {}
+    if hasattr(config, "to_dict"):
+        return config.to_dict()
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    return {}
+
+
+def checkpoint_kind(net: nn.Module) -> str:
+    """Registered kind for StyleGAN2 nets (loadable by `gan2d.checkpoint.load_network`), else the class path."""
+    try:
+        return network_kind(net)
+    except CheckpointError:
+        return f"{type(net).__module__}.{type(net).__qualname__}"
+
+
+@dataclass
+class LoopState:
+    """Counters restored on resume."""
+
+    step: int = 0
+    nimg: int = 0
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save_snapshot(
+    ckpt_dir: Path,
+    state: LoopState,
+    networks: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    aux: dict[str, nn.Module],
+    keep: int,
+) -> Path:
+    """Write one complete snapshot and point `latest` at it; delete all but the newest `keep` snapshots."""
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    final = ckpt_dir / f"snapshot-{state.nimg:09d}"
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=ckpt_dir))
+    try:
+        extra = {"step": state.step, "nimg": state.nimg}
+        for name, net in networks.items():
+            save_checkpoint(
+                tmp / f"{name}.safetensors", checkpoint_kind(net), network_config(net), net.state_dict(), extra
+            )
+        payload = {
+            "version": STATE_VERSION,
+            "step": state.step,
+            "nimg": state.nimg,
+            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+            "aux": {k: m.state_dict() for k, m in aux.items()},
+        }
+        torch.save(payload, tmp / STATE_FILE)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    _atomic_write_text(ckpt_dir / "latest", final.name + "\n")
+    snapshots = sorted(p for p in ckpt_dir.glob("snapshot-*") if p.is_dir())
+    for old in snapshots[: max(0, len(snapshots) - keep)]:
+        shutil.rmtree(old)
+    return final
+
+
+def latest_snapshot(ckpt_dir: Path) -> Path | None:
+    """The snapshot folder `latest` names, or None when there is none."""
+    pointer = ckpt_dir / "latest"
+    if not pointer.is_file():
+        return None
+    path = ckpt_dir / pointer.read_text().strip()
+    if not (path / STATE_FILE).is_file():
+        raise CheckpointError(f"{pointer} names {path}, which is not a complete snapshot")
+    return path
+
+
+def load_snapshot(
+    path: Path,
+    networks: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    aux: dict[str, nn.Module],
+) -> LoopState:
+    """Restore networks, optimizers and auxiliary modules in place from a snapshot folder.
+
+    Raises:
+        CheckpointError: missing or corrupt files, or weights that do not fit.
+        ConfigError: a network's saved config differs from the one being trained.
+    """
+    for name, net in networks.items():
+        _, config, state_dict, _ = load_checkpoint(path / f"{name}.safetensors")
+        current = network_config(net)
+        if config != current:
+            raise ConfigError(f"cannot resume: network {name!r} was saved with config {config}, now {current}")
+        try:
+            net.load_state_dict(state_dict, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(f"{path}/{name}.safetensors does not fit the network: {e}") from e
+    try:
+        payload = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"cannot read {path / STATE_FILE}: {e}") from e
+    if payload.get("version") != STATE_VERSION:
+        raise CheckpointError(f"{path / STATE_FILE}: unsupported training-state version {payload.get('version')}")
+    for group, targets in (("optimizers", optimizers), ("aux", aux)):
+        saved = payload[group]
+        if set(saved) != set(targets):
+            raise CheckpointError(f"{path / STATE_FILE}: {group} {sorted(saved)} do not match {sorted(targets)}")
+        for k, obj in targets.items():
+            obj.load_state_dict(saved[k])
+    return LoopState(step=int(payload["step"]), nimg=int(payload["nimg"]))
