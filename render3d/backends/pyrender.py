@@ -102,6 +102,9 @@ class PyrenderSettings:
         base_color: RGBA multiplier of the vertex colors / texture (white when the mesh has neither).
         cull_backfaces: skip faces seen from behind (else both sides are drawn).
         linear_output: undo pyrender's 1/2.2 display gamma on lit renders.
+        msaa: pyrender's 4× multisampling: antialiased colors and a soft `alpha` (coverage), but its
+            depth buffer resolves to the first sample, 3/8 px off the pixel center. False (default)
+            samples once at each pixel center, like the reference rasterizer: exact depth and mask.
         point_size: point-cloud splat size in pixels (pyrender draws fixed-size square points).
         znear: nearest camera depth drawn.
 
@@ -118,6 +121,7 @@ class PyrenderSettings:
     linear_output: bool = True
     point_size: float = 2.0
     znear: float = 1e-3
+    msaa: bool = False
 
     def __post_init__(self) -> None:
         if not (0 <= self.metallic <= 1 and 0 <= self.roughness <= 1):
@@ -173,7 +177,7 @@ class PyrenderBackend:
 
     def __init__(self) -> None:
         self._pyrender = _pyrender()
-        self._renderer: Any = None
+        self._renderers: dict[bool, Any] = {}
 
     def _render_one(self, scene: Any, cameras: Cameras, b: int, depth_range: tuple[float, float],
                     settings: PyrenderSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -184,27 +188,37 @@ class PyrenderBackend:
         cam = pr.IntrinsicsCamera(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]),
                                   znear=depth_range[0], zfar=depth_range[1])
         scene.add(cam, pose=camera_pose(cameras.R[b], cameras.t[b]))
-        if self._renderer is None:
-            self._renderer = pr.OffscreenRenderer(cameras.width, cameras.height, point_size=settings.point_size)
-        r = self._renderer
+        if settings.msaa not in self._renderers:
+            self._renderers[settings.msaa] = pr.OffscreenRenderer(cameras.width, cameras.height)
+        r = self._renderers[settings.msaa]
         r.viewport_width, r.viewport_height, r.point_size = cameras.width, cameras.height, settings.point_size
         flags = pr.RenderFlags.RGBA
         if settings.unlit:
             flags |= pr.RenderFlags.FLAT
         if not settings.cull_backfaces:
             flags |= pr.RenderFlags.SKIP_CULL_FACES
-        color, depth = r.render(scene, flags=flags)
+        # pyrender hard-codes 4 samples when it (re)allocates its framebuffer inside render(); swap
+        # the allocator of its module only for the duration of our call to choose the sample count.
+        gl_module = sys.modules["pyrender.renderer"]
+        allocate = gl_module.glRenderbufferStorageMultisample
+        samples = 4 if settings.msaa else 0
+        gl_module.glRenderbufferStorageMultisample = lambda target, _n, fmt, w, h: allocate(target, samples, fmt, w, h)
+        try:
+            color, depth = r.render(scene, flags=flags)
+        finally:
+            gl_module.glRenderbufferStorageMultisample = allocate
         return color, depth
 
     def _finish(self, colors: list[np.ndarray], depths: list[np.ndarray], settings: PyrenderSettings,
                 device: torch.device) -> RenderOutput:
         rgba = torch.from_numpy(np.stack(colors)).float() / 255.0
         depth = torch.from_numpy(np.stack(depths)).float()
-        mask = (depth > 0).float()
+        mask = rgba[..., 3] if settings.msaa else (depth > 0).float()
         rgb = rgba[..., :3]
         if settings.linear_output and not settings.unlit:
             rgb = rgb.pow(2.2)
         bg = torch.tensor(settings.background, dtype=rgb.dtype)
+        # pyrender already composites over the clear color; only restore exact background values
         rgb = torch.where(mask[..., None] > 0, rgb, bg)
         return RenderOutput(rgb=rgb.to(device), alpha=mask.to(device), depth=depth.to(device))
 
