@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt | debs
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/neurender render scenes/examples/assets/spot.obj --out runs/demo --views 8 --size 256
+	$(BIN)/neurender render scenes/examples/assets/knot.ply --out runs/demo --views 8 --size 256
 	@echo "demo written to runs/demo (open runs/demo/sheet.png)"
 
 test: setup

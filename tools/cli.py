@@ -6,6 +6,7 @@ become a one-line message on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import typer
@@ -21,11 +22,13 @@ app.add_typer(bench_app, name="bench")
 USER_ERRORS: tuple[type[Exception], ...] = (Render3DError, Gan2DError, ToolError, FileNotFoundError)
 
 
+@functools.cache
 def _register() -> None:
     # One line per job module; each module exposes `register(app)` (and bench modules `register(bench_app)`).
-    from tools import render
+    from tools import bench_render, render
 
     render.register(app)
+    bench_render.register(bench_app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+from PIL import Image
+
+from render3d.cameras import Cameras
+from render3d.io import save_mesh, save_pointcloud
+from render3d.structures import Meshes, Pointclouds
+from tools.cli import main
+
+
+@pytest.fixture()
+def sphere_file(tmp_path):
+    ico = trimesh.creation.icosphere(subdivisions=3, radius=0.5)
+    m = Meshes([torch.tensor(ico.vertices, dtype=torch.float32) + torch.tensor([1.0, 2.0, 3.0])],
+               [torch.tensor(ico.faces)], vert_colors=[torch.full((len(ico.vertices), 3), 0.8)])
+    path = tmp_path / "sphere.ply"
+    save_mesh(path, m)
+    return path
+
+
+def test_render_mesh_writes_consistent_outputs(tmp_path, sphere_file):
+    out = tmp_path / "out"
+    assert main(["render", str(sphere_file), "--out", str(out), "--size", "48", "--views", "3"]) == 0
+    for i in range(3):
+        for name in (f"rgb_{i:03d}.png", f"mask_{i:03d}.png", f"depth_{i:03d}.npy", f"normal_{i:03d}.png"):
+            assert (out / name).is_file(), name
+    assert (out / "sheet.png").is_file()
+    cams = json.loads((out / "cameras.json").read_text())
+    assert len(cams) == 3 and cams[0]["width"] == 48
+    # The sphere (center (1,2,3), radius 0.5) projects through the written cameras onto the mask's centroid,
+    # and the depth map at that pixel is the distance to the near surface.
+    for i, c in enumerate(cams):
+        cam = Cameras(torch.tensor([c["K"]]), torch.tensor([c["R"]]), torch.tensor([c["t"]]), c["width"], c["height"])
+        u, v, z = cam.project(torch.tensor([[[1.0, 2.0, 3.0]]]))[0, 0].tolist()
+        alpha = np.asarray(Image.open(out / f"mask_{i:03d}.png"))  # antialiased coverage
+        mask = alpha > 127
+        ys, xs = np.nonzero(mask)
+        assert abs(xs.mean() + 0.5 - u) < 1.0 and abs(ys.mean() + 0.5 - v) < 1.0
+        depth = np.load(out / f"depth_{i:03d}.npy")
+        assert depth[int(v), int(u)] == pytest.approx(z - 0.5, abs=0.02)
+        assert (depth[alpha == 0] == 0).all() and (depth[mask] > 0).all()
+        # Foreground area matches the projected disk of the sphere within tessellation/aliasing error.
+        f = c["K"][0][0]
+        expected = np.pi * (f * 0.5 / np.sqrt(z**2 - 0.25)) ** 2
+        assert mask.sum() == pytest.approx(expected, rel=0.08)
+
+
+def test_render_pointcloud(tmp_path):
+    pts = torch.nn.functional.normalize(torch.randn(3000, 3, generator=torch.Generator().manual_seed(0)), dim=1)
+    path = tmp_path / "cloud.npy"
+    save_pointcloud(path, Pointclouds([pts], features=[torch.ones(3000, 3) * torch.tensor([1.0, 0.0, 0.0])]))
+    out = tmp_path / "pc"
+    assert main(["render", str(path), "--out", str(out), "--size", "32", "--views", "2",
+                 "--outputs", "rgb,mask,depth"]) == 0
+    rgb = np.asarray(Image.open(out / "rgb_000.png")).astype(float)
+    mask = np.asarray(Image.open(out / "mask_000.png")) > 127
+    assert 0.1 < mask.mean() < 0.9
+    assert rgb[mask][:, 0].mean() > 200 and rgb[mask][:, 1].mean() < 60  # red points
+    assert not (out / "normal_000.png").exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["render", "missing.obj"], "no such file"),
+    (["render", "{nan}"], "NaN"),
+    (["render", "{sphere}", "--size", "0"], "--size"),
+    (["render", "{sphere}", "--outputs", "rgb,albedo"], "--outputs"),
+    (["render", "{empty}"], "no points"),
+])
+def test_render_bad_input_exits_2_with_one_line(tmp_path, sphere_file, capsys, args, needle):
+    (tmp_path / "nan.obj").write_text("v 0 0 0\nv 1 0 nan\nv 0 1 0\nf 1 2 3\n")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 3)))
+    paths = {"nan": tmp_path / "nan.obj", "sphere": sphere_file, "empty": tmp_path / "empty.npy"}
+    args = [a.format(**paths) for a in args] + ["--out", str(tmp_path / "bad")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "bad").exists()

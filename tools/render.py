@@ -1,0 +1,212 @@
+"""`neurender render`: orbit renders of a mesh or point-cloud file (rgb, depth, normals, masks, cameras)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import typer
+from tqdm import tqdm
+
+from render3d.blend import SoftBlendSettings
+from render3d.cameras import Cameras, intrinsics_from_fov, orbit
+from render3d.errors import InvalidMeshError
+from render3d.io import (
+    MESH_SUFFIXES,
+    POINT_SUFFIXES,
+    colorize_depth,
+    contact_sheet,
+    load_mesh,
+    load_pointcloud,
+    save_npy,
+    save_png,
+)
+from render3d.lights import AmbientLight, DirectionalLight, Lights
+from render3d.output import RenderOutput
+from render3d.points import PointsRasterizer, PointsRasterSettings, PointsRenderer
+from render3d.raster import MeshRasterizer, RasterSettings
+from render3d.renderer import MeshRenderer
+from render3d.shading import Materials, Shader
+from render3d.structures import Meshes, Pointclouds
+from tools.errors import ToolError
+
+OUTPUTS = ("rgb", "depth", "normal", "mask")
+
+
+@dataclass(frozen=True)
+class OrbitRenderJob:
+    """Settings of an orbit render; written beside the outputs as `config.json`.
+
+    Attributes:
+        size: square image side in pixels.
+        views: number of azimuths, evenly spaced from 0° (camera on +Z looking toward -Z).
+        elevation: camera elevation in degrees.
+        distance: camera distance from the bounding-box center; None fits the bounding sphere in view.
+        fov: vertical field of view in degrees.
+        backend: rasterizer backend name.
+        outputs: subset of rgb, depth, normal, mask.
+        supersample: antialiasing factor for meshes.
+        batch: views rendered per batch (bounds memory).
+    """
+
+    size: int = 256
+    views: int = 8
+    elevation: float = 20.0
+    distance: float | None = None
+    fov: float = 40.0
+    backend: str = "torch"
+    outputs: tuple[str, ...] = OUTPUTS
+    supersample: int = 2
+    batch: int = 4
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.size <= 4096:
+            raise ToolError(f"--size must be within 8..4096 pixels, got {self.size}")
+        if not 1 <= self.views <= 720:
+            raise ToolError(f"--views must be within 1..720, got {self.views}")
+        if not -89.0 <= self.elevation <= 89.0:
+            raise ToolError(f"--elevation must be within -89..89 degrees, got {self.elevation}")
+        if self.distance is not None and not (math.isfinite(self.distance) and self.distance > 0):
+            raise ToolError(f"--distance must be a positive number, got {self.distance}")
+        if not 1.0 <= self.fov <= 170.0:
+            raise ToolError(f"--fov must be within 1..170 degrees, got {self.fov}")
+        bad = [o for o in self.outputs if o not in OUTPUTS]
+        if bad or not self.outputs:
+            raise ToolError(f"--outputs must be a non-empty subset of {','.join(OUTPUTS)}; bad: {','.join(bad)}")
+        if self.backend != "torch":
+            raise ToolError(f"backend {self.backend!r} is not available for orbit renders (use torch)")
+
+
+def orbit_cameras(bbox: torch.Tensor, job: OrbitRenderJob) -> Cameras:
+    """Cameras on an orbit around the center of `bbox: [2, 3]` (min, max), framing its bounding sphere."""
+    center = bbox.mean(0)
+    radius = float((bbox[1] - bbox[0]).norm()) / 2
+    distance = job.distance or 1.1 * max(radius, 1e-6) / math.sin(math.radians(job.fov) / 2)
+    azimuths = torch.arange(job.views) * (360.0 / job.views)
+    R, t = orbit(center, distance, azimuths, job.elevation)
+    K = intrinsics_from_fov(job.fov, job.size, job.size)
+    return Cameras(K.expand(job.views, 3, 3), R, t, job.size, job.size)
+
+
+def _mesh_renderer(job: OrbitRenderJob, cameras: Cameras) -> MeshRenderer:
+    # Key light over the viewer's left shoulder in world space (scene-fixed), plus fill ambient.
+    key_dir = torch.tensor([-0.4, -0.8, -0.45])
+    lights = Lights(AmbientLight((0.35, 0.35, 0.35)), DirectionalLight(key_dir, (0.75, 0.75, 0.75)))
+    shader = Shader("phong", "hard", lights, Materials(specular_color=(0.25, 0.25, 0.25), shininess=32.0),
+                    SoftBlendSettings(background=(1.0, 1.0, 1.0)))
+    return MeshRenderer(MeshRasterizer(RasterSettings()), shader, supersample=job.supersample)
+
+
+def render_orbit(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[RenderOutput, Cameras]:
+    """Render one mesh or point cloud from the job's orbit.
+
+    Returns:
+        a `RenderOutput` with rgb `[N, S, S, 3]`, alpha `[N, S, S]`, depth `[N, S, S]`, normals (meshes, and
+        clouds that carry normals), and the `Cameras` used.
+    """
+    cameras = orbit_cameras(asset.bounding_boxes()[0], job)
+    if isinstance(asset, Meshes):
+        renderer = _mesh_renderer(job, cameras)
+    else:
+        renderer = PointsRenderer(PointsRasterizer(PointsRasterSettings()), compositing="alpha",
+                                  background=(1.0, 1.0, 1.0))
+    parts: list[RenderOutput] = []
+    with torch.no_grad():
+        for s in tqdm(range(0, job.views, job.batch), desc="render", unit="batch", leave=False):
+            cams = cameras[s:s + job.batch]
+            parts.append(renderer(asset.extend(len(cams)), cams))
+
+    def cat(name: str) -> torch.Tensor | None:
+        vals = [getattr(p, name) for p in parts]
+        return None if vals[0] is None else torch.cat(vals, 0)
+
+    out = RenderOutput(rgb=cat("rgb"), alpha=cat("alpha"), depth=cat("depth"), normals=cat("normals"))
+    return out, cameras
+
+
+def cameras_json(cameras: Cameras) -> list[dict]:
+    """Per view: `K` 3×3, `R` 3×3, `t` 3 (world→camera, OpenCV), `width`, `height`."""
+    return [dict(K=cameras.K[i].tolist(), R=cameras.R[i].tolist(), t=cameras.t[i].tolist(),
+                 width=cameras.width, height=cameras.height) for i in range(len(cameras))]
+
+
+def load_asset(path: Path) -> Meshes | Pointclouds:
+    """A mesh file becomes `Meshes`, a point-cloud file `Pointclouds` (PLY without faces is a cloud)."""
+    suffix = path.suffix.lower()
+    if suffix == ".ply":
+        try:
+            return load_mesh(path)
+        except InvalidMeshError:  # a PLY that holds only vertices is a point cloud
+            return load_pointcloud(path)
+    if suffix in MESH_SUFFIXES:
+        return load_mesh(path)
+    if suffix in POINT_SUFFIXES:
+        return load_pointcloud(path)
+    raise ToolError(f"{path}: unknown asset type {suffix!r}; meshes: {', '.join(MESH_SUFFIXES)}; "
+                    f"point clouds: {', '.join(POINT_SUFFIXES)}")
+
+
+def write_orbit_outputs(out_dir: Path, result: RenderOutput, cameras: Cameras, job: OrbitRenderJob) -> list[Path]:
+    """Write per-view files, `cameras.json`, `config.json` and `sheet.png`; returns written paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    rows: dict[str, list[torch.Tensor]] = {}  # one contact-sheet row per output, one column per view
+    for i in range(len(cameras)):
+        mask = result.alpha[i]
+        if "rgb" in job.outputs:
+            written.append(save_png(out_dir / f"rgb_{i:03d}.png", result.rgb[i]))
+            rows.setdefault("rgb", []).append(result.rgb[i])
+        if "mask" in job.outputs:
+            written.append(save_png(out_dir / f"mask_{i:03d}.png", mask))
+        if "depth" in job.outputs:
+            written.append(save_npy(out_dir / f"depth_{i:03d}.npy", result.depth[i].float()))
+            depth_png = colorize_depth(result.depth[i], mask)
+            written.append(save_png(out_dir / f"depth_{i:03d}.png", depth_png))
+            rows.setdefault("depth", []).append(depth_png)
+        if "normal" in job.outputs and result.normals is not None:
+            normal_png = (result.normals[i] * 0.5 + 0.5) * (mask[..., None] > 0.5)
+            written.append(save_png(out_dir / f"normal_{i:03d}.png", normal_png))
+            rows.setdefault("normal", []).append(normal_png)
+    if not rows:
+        rows["mask"] = [m[..., None] for m in result.alpha]
+    tiles = [t for row in rows.values() for t in row]
+    written.append(save_png(out_dir / "sheet.png", contact_sheet(tiles, cols=len(cameras))))
+    _write_json(out_dir / "cameras.json", cameras_json(cameras))
+    _write_json(out_dir / "config.json", asdict(job))
+    return [*written, out_dir / "cameras.json", out_dir / "config.json"]
+
+
+def _write_json(path: Path, data) -> None:
+    from render3d.io import atomic_write
+
+    atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2)))
+
+
+def render_asset(asset_path: Path, out_dir: Path, job: OrbitRenderJob) -> list[Path]:
+    """Load, render and write an orbit of an asset file. All rendering happens before the first write."""
+    asset = load_asset(asset_path)
+    result, cameras = render_orbit(asset, job)
+    return write_orbit_outputs(out_dir, result, cameras, job)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("render")
+    def render_cmd(
+        asset: Path = typer.Argument(..., help="mesh (.obj .ply .glb .stl .off) or point cloud (.ply .pcd .xyz .npy)"),
+        out: Path = typer.Option(..., "--out", help="output directory"),
+        size: int = typer.Option(256, help="image side in pixels"),
+        views: int = typer.Option(8, help="number of orbit views"),
+        elevation: float = typer.Option(20.0, help="camera elevation in degrees"),
+        distance: float | None = typer.Option(None, help="camera distance (default: fit the object)"),
+        fov: float = typer.Option(40.0, help="vertical field of view in degrees"),
+        backend: str = typer.Option("torch", help="rasterizer backend"),
+        outputs: str = typer.Option(",".join(OUTPUTS), help="comma-separated subset of rgb,depth,normal,mask"),
+    ) -> None:
+        """Render a mesh or point cloud from N views on an orbit around its bounding-box center."""
+        job = OrbitRenderJob(size=size, views=views, elevation=elevation, distance=distance, fov=fov,
+                             backend=backend, outputs=tuple(o.strip() for o in outputs.split(",") if o.strip()))
+        written = render_asset(asset, out, job)
+        typer.echo(f"wrote {len(written)} files to {out} (contact sheet: {out / 'sheet.png'})")
