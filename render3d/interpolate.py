@@ -49,6 +49,12 @@ def interpolate_vertex_attrs(fragments: Fragments, faces: torch.Tensor, vert_att
 
     Returns:
         `[B, H, W, K, C]`, 0 at empty fragments.
+
+    Example:
+        >>> bary = torch.tensor([0.5, 0.5, 0.0]).view(1, 1, 1, 1, 3)
+        >>> frags = Fragments(torch.zeros(1, 1, 1, 1, dtype=torch.long), bary, torch.ones(1, 1, 1, 1))
+        >>> interpolate_vertex_attrs(frags, torch.tensor([[0, 1, 2]]), torch.tensor([[2.0], [4.0], [8.0]])).item()
+        3.0
     """
     if vert_attrs.dim() != 2:
         raise ShapeError(f"vert_attrs must be [V, C], got {list(vert_attrs.shape)}")

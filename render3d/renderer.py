@@ -22,6 +22,12 @@ def supersampled_cameras(cameras: Cameras, factor: int) -> Cameras:
 
     With pixel centers at +0.5, scaling fx, fy, cx, cy (and skew) by `factor` makes each
     original pixel `[u, u+1)` exactly the block of `factor²` new pixels `[s·u, s·u + s)`.
+
+    Example:
+        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+        >>> cams = supersampled_cameras(Cameras(intrinsics_from_fov(60, 8, 8)[None], R, t, 8, 8), 2)
+        >>> cams.image_size, cams.K[0, 0, 2].item()
+        ((16, 16), 8.0)
     """
     if factor < 1:
         raise ShapeError(f"supersample factor must be >= 1, got {factor}")

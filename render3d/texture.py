@@ -105,6 +105,10 @@ def mip_level(uv_grad: torch.Tensor, size: tuple[int, int], num_levels: int) -> 
     Returns:
         `[...]` level `log2` of the larger footprint axis in level-0 texels, clamped to
         `[0, num_levels - 1]`, without gradient.
+
+    Example:
+        >>> mip_level(torch.eye(2)[None] * 4 / 64, (64, 64), 7).tolist()  # 4 texels per pixel
+        [2.0]
     """
     scale = uv_grad.new_tensor([size[1], size[0]])
     footprint = (uv_grad.detach() * scale).norm(dim=-1).amax(-1)
@@ -202,6 +206,11 @@ def uv_screen_derivatives(uv: torch.Tensor, valid: torch.Tensor) -> torch.Tensor
 
     Raises:
         ShapeError: shapes do not match.
+
+    Example:
+        >>> uv = torch.stack([torch.arange(4.0) / 8, torch.zeros(4)], -1).view(1, 1, 4, 1, 2)
+        >>> uv_screen_derivatives(uv, torch.ones(1, 1, 4, 1, dtype=torch.bool))[0, 0, 0, 0].tolist()
+        [[0.125, 0.0], [0.0, 0.0]]
     """
     if uv.dim() != 5 or uv.shape[-1] != 2 or valid.shape != uv.shape[:-1]:
         raise ShapeError(f"uv must be [B, H, W, K, 2] and valid [B, H, W, K], got {list(uv.shape)} "
@@ -252,6 +261,14 @@ def sample_mesh_textures(
 
     Raises:
         ShapeError: meshes without texture, batch mismatch, textures with different channel counts.
+
+    Example:
+        >>> f = torch.tensor([[0, 1, 2]])
+        >>> m = Meshes([torch.eye(3)], [f], verts_uvs=[torch.rand(3, 2)], faces_uvs=[f], textures=[torch.ones(4, 4, 3)])
+        >>> frags = Fragments(torch.zeros(1, 2, 2, 1, dtype=torch.long), torch.full((1, 2, 2, 1, 3), 1 / 3),
+        ...                   torch.ones(1, 2, 2, 1))
+        >>> sample_mesh_textures(m, frags, "trilinear").shape
+        torch.Size([1, 2, 2, 1, 3])
     """
     textures = meshes.textures_list()
     face_uvs = meshes.faces_uvs_packed()

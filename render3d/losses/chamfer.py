@@ -25,7 +25,7 @@ def _nearest(src: torch.Tensor, dst: torch.Tensor, dst_lengths: torch.Tensor, ch
     out = []
     for start in range(0, src.shape[1], chunk):
         d = torch.cdist(src[:, start:start + chunk], dst)
-        out.append(d.masked_fill(invalid[:, None, :], float("inf")).argmin(-1))
+        out.append(d.masked_fill_(invalid[:, None, :], float("inf")).argmin(-1))
     return torch.cat(out, 1) if out else torch.zeros(B, 0, dtype=torch.long, device=src.device)
 
 

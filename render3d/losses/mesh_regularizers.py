@@ -52,6 +52,11 @@ def mesh_laplacian(
 
     Raises:
         ShapeError: topology does not match, unknown method.
+
+    Example:
+        >>> m = Meshes([torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])], [torch.tensor([[0, 1, 2]])])
+        >>> mesh_laplacian(m, MeshTopology.from_meshes(m))[0].tolist()
+        [0.5, 0.5, 0.0]
     """
     topology.check(meshes)
     verts = meshes.verts_packed()

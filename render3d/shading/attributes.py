@@ -17,7 +17,15 @@ def _check(meshes: Meshes, fragments: Fragments) -> None:
 
 
 def fragment_points(meshes: Meshes, fragments: Fragments) -> torch.Tensor:
-    """`[B, H, W, K, 3]` world position of every fragment (0 where empty)."""
+    """`[B, H, W, K, 3]` world position of every fragment (0 where empty).
+
+    Example:
+        >>> m = Meshes([torch.eye(3)], [torch.tensor([[0, 1, 2]])])
+        >>> bary = torch.tensor([0.5, 0.5, 0.0]).view(1, 1, 1, 1, 3)
+        >>> frags = Fragments(torch.zeros(1, 1, 1, 1, dtype=torch.long), bary, torch.ones(1, 1, 1, 1))
+        >>> fragment_points(m, frags)[0, 0, 0, 0].tolist()
+        [0.5, 0.5, 0.0]
+    """
     _check(meshes, fragments)
     return interpolate(fragments.pix_to_face, fragments.bary, meshes.faces_verts_packed())
 
@@ -30,6 +38,13 @@ def fragment_normals(meshes: Meshes, fragments: Fragments, flat: bool) -> torch.
         fragments: their fragments.
         flat: True: the face normal (faceted look); False: vertex normals interpolated and
             renormalized (smooth look).
+
+    Example:
+        >>> m = Meshes([torch.eye(3)], [torch.tensor([[0, 1, 2]])])
+        >>> frags = Fragments(torch.zeros(1, 1, 1, 1, dtype=torch.long), torch.full((1, 1, 1, 1, 3), 1 / 3),
+        ...                   torch.ones(1, 1, 1, 1))
+        >>> [round(x, 4) for x in fragment_normals(m, frags, flat=True)[0, 0, 0, 0].tolist()]
+        [0.5774, 0.5774, 0.5774]
     """
     _check(meshes, fragments)
     valid = (fragments.pix_to_face >= 0)[..., None]
@@ -57,6 +72,16 @@ def fragment_albedo(
         base_color: `[1 or B, C]` constant color for meshes without texture or vertex colors.
         texture_filter: see `render3d.texture.sample_texture`.
         texture_wrap: see `render3d.texture.sample_texture`.
+
+    Raises:
+        ShapeError: batch mismatch or a base color that is not `[1 or B, C]`.
+
+    Example:
+        >>> m = Meshes([torch.eye(3)], [torch.tensor([[0, 1, 2]])])
+        >>> frags = Fragments(torch.tensor([0, -1]).view(1, 1, 2, 1), torch.full((1, 1, 2, 1, 3), 1 / 3),
+        ...                   torch.ones(1, 1, 2, 1))
+        >>> fragment_albedo(m, frags, torch.tensor([[0.5, 0.5, 0.5]]))[0, 0, :, 0, 0].tolist()
+        [0.5, 0.0]
     """
     _check(meshes, fragments)
     if meshes.has_texture:

@@ -28,6 +28,12 @@ def view_directions(cameras: Cameras, points: torch.Tensor) -> torch.Tensor:
     """`[B, ..., 3]` unit directions from world `points: [B, ..., 3]` toward each camera.
 
     Orthographic cameras look along their +z axis everywhere, so the direction is `-z`.
+
+    Example:
+        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+        >>> cams = Cameras(intrinsics_from_fov(60, 8, 8)[None], R, t, 8, 8)
+        >>> torch.allclose(view_directions(cams, torch.zeros(1, 1, 3)), torch.tensor([0.0, 0.0, 1.0]))
+        True
     """
     if points.shape[0] != len(cameras):
         raise ShapeError(f"{len(cameras)} cameras for a batch of {points.shape[0]} images")
