@@ -120,6 +120,11 @@ def test_per_mesh_textures_of_different_sizes():
         assert out[0, 0, 0, 0].tolist() == pytest.approx([0.25] * 3)
         assert out[0, 0, 1, 0].tolist() == [0.0] * 3
         assert out[1].flatten().tolist() == pytest.approx([0.75] * 6)
+    mips = [MipmapTexture(t) for t in meshes.textures_list()]
+    reused = sample_mesh_textures(meshes, frags, "trilinear", mipmaps=mips)
+    torch.testing.assert_close(reused, sample_mesh_textures(meshes, frags, "trilinear"))
+    with pytest.raises(ShapeError, match="mipmaps"):
+        sample_mesh_textures(meshes, frags, "trilinear", mipmaps=mips[:1])
 
 
 def test_errors():
