@@ -5,17 +5,15 @@ centers lie within `r_px = fx · r / z` (orthographic: `fx · r`) of its project
 
 The work is split in two so that it stays fast in pure PyTorch:
 
-1. Without autograd, candidate (pixel, point) pairs are enumerated densely per point over the
-   smallest pixel square that can hold its disk (points grouped by square size, chunked to bound
-   memory), the hits are packed into one int64 key `pixel << 32 | float bits of z` and sorted, and
-   the first K hits of every pixel are kept.
+1. Without autograd, candidate (pixel, point) pairs are enumerated densely over the smallest pixel
+   square that can hold each point's disk (points grouped by square size, chunked to bound
+   memory); the hits are packed into one int64 key `pixel << 32 | float bits of z`, sorted, and the
+   first K hits of every pixel are kept.
 2. Only for the kept entries are `dists` and `zbuf` recomputed from the projected points with
-   autograd, so gradients reach point positions and radii.
+   autograd, so gradients reach point positions, radii and cameras.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, replace
 
 import torch
 
@@ -26,70 +24,69 @@ from render3d.points.settings import PointsRasterSettings
 from render3d.structures import Pointclouds
 
 _DEFAULT_SETTINGS = PointsRasterSettings()
-
 _MAX_PIXELS = 1 << 31  # pixel ids live in the high 32 bits of a signed int64 sort key
+# square sides points are grouped by (ratio ≤ 1.25 past 8): few groups, ≤ 1.56x wasted candidates;
+# side 0 (nothing covered) is its own group
+_SIDES = sorted({*range(9), *(int(8 * 1.25**k) for k in range(1, 40) if 8 * 1.25**k <= 16384), 16384})
 
 
-@dataclass(frozen=True)
-class _Projected:
-    """Every (camera, point) pair ("instance") in camera b's image, instances of camera b contiguous.
-
-    Attributes:
-        uv: `[T, 2]` projected centers in pixels (differentiable).
-        z: `[T]` camera depth (differentiable).
-        r: `[T]` projected radius in pixels (differentiable).
-        batch: `[T]` long camera index of each instance.
-        point: `[T]` long packed point index of each instance.
-    """
-
-    uv: torch.Tensor
-    z: torch.Tensor
-    r: torch.Tensor
-    batch: torch.Tensor
-    point: torch.Tensor
-
-
-def _project(clouds: Pointclouds, cameras: Cameras) -> _Projected:
-    points = clouds.points_packed()
-    radius = clouds.radius_packed().to(points.dtype)
-    cams = replace(cameras, K=cameras.K.to(points), R=cameras.R.to(points), t=cameras.t.to(points))
-    sizes = clouds.num_points_per_cloud.tolist()
-    firsts = clouds.cloud_to_packed_first_idx.tolist()
-    uv, z, r, batch, point = [], [], [], [], []
-    for b in range(len(cams)):
-        c = 0 if len(clouds) == 1 else b
-        s, n = firsts[c], sizes[c]
-        uvz = cams[b].project(points[None, s:s + n])[0]
-        fx = cams.K[b, 0, 0].abs()
-        uv.append(uvz[:, :2])
-        z.append(uvz[:, 2])
-        r.append(fx * radius[s:s + n] if cams.orthographic else fx * radius[s:s + n] / uvz[:, 2])
-        batch.append(torch.full((n,), b, dtype=torch.long, device=points.device))
-        point.append(torch.arange(s, s + n, device=points.device))
-    return _Projected(torch.cat(uv), torch.cat(z), torch.cat(r), torch.cat(batch), torch.cat(point))
-
-
-def _boxes(proj: _Projected, znear: float, H: int, W: int) -> tuple[torch.Tensor, ...]:
-    """Visible instances and the image-clipped pixel square that can hold each one's disk.
-
-    A pixel column x is covered when |x + 0.5 - u| < r, i.e. x in (u - r - 0.5, u + r - 0.5): at
-    most ceil(2r) columns starting at floor(u - r + 0.5). Box math runs in float64 so that far
-    off-screen points cannot overflow the integer conversion.
+def _project(clouds: Pointclouds, cameras: Cameras, znear: float) -> tuple[torch.Tensor, list[int]]:
+    """Every (camera, point) pair ("instance"), those of camera b contiguous.
 
     Returns:
-        ids `[M]` visible instance indices, x0 `[M]`, y0 `[M]` top-left pixel, side `[M]` square side.
+        `[T, 4]` rows (u, v, z, r_px), differentiable; and the first instance of every camera
+        plus the total, `[B + 1]` ints.
     """
-    u, v = proj.uv[:, 0].detach().double(), proj.uv[:, 1].detach().double()
-    z, r = proj.z.detach(), proj.r.detach().double()
-    span = torch.ceil(2 * r)
-    x_lo, y_lo = torch.floor(u - r + 0.5), torch.floor(v - r + 0.5)
-    x0, x1 = x_lo.clamp(min=0), (x_lo + span - 1).clamp(max=W - 1)
-    y0, y1 = y_lo.clamp(min=0), (y_lo + span - 1).clamp(max=H - 1)
-    visible = (z >= znear) & (r > 0) & (x0 <= x1) & (y0 <= y1)
-    ids = visible.nonzero()[:, 0]
-    x0, y0 = x0[ids], y0[ids]
-    side = torch.maximum(x1[ids] - x0, y1[ids] - y0) + 1
-    return ids, x0.long(), y0.long(), side.long()
+    points = clouds.points_packed()
+    radius = clouds.radius_packed().to(points.dtype)
+    K, R, t = (x.to(points) for x in (cameras.K, cameras.R, cameras.t))
+    sizes = clouds.num_points_per_cloud.tolist()
+    firsts = clouds.cloud_to_packed_first_idx.tolist()
+    rows, cam_first = [], [0]
+    for b in range(len(cameras)):
+        c = 0 if len(clouds) == 1 else b
+        p, rad = points[firsts[c]:firsts[c] + sizes[c]], radius[firsts[c]:firsts[c] + sizes[c], None]
+        # one affine map gives (u·z, v·z, z) (orthographic: (u, v, z)); K's last row is not used
+        if cameras.orthographic:
+            M = torch.cat([K[b, :2, :2] @ R[b, :2], R[b, 2:]])
+            off = torch.cat([K[b, :2, :2] @ t[b, :2] + K[b, :2, 2], t[b, 2:]])
+        else:
+            M = torch.cat([K[b, :2] @ R[b], R[b, 2:]])
+            off = torch.cat([K[b, :2] @ t[b], t[b, 2:]])
+        h = torch.addmm(off, p, M.T)
+        z = h[:, 2:]
+        fx = K[b, 0, 0].abs()
+        if cameras.orthographic:
+            uv, r = h[:, :2], fx * rad
+        else:
+            # clamped so that dropped points behind the camera cannot put inf/NaN into gradients
+            safe_z = z.clamp(min=znear)
+            uv, r = h[:, :2] / safe_z, fx * rad / safe_z
+        rows.append(torch.cat([uv, z, r], 1))
+        cam_first.append(cam_first[-1] + p.shape[0])
+    return torch.cat(rows), cam_first
+
+
+def _boxes(uvzr: torch.Tensor, znear: float, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image-clipped pixel square that can hold each instance's disk.
+
+    Column x is covered when |x + 0.5 - u| < r: x in (u - r - 0.5, u + r - 0.5). The bounds are
+    widened by a small margin so that float rounding cannot drop a covered column; the exact test
+    happens per candidate pixel.
+
+    Returns:
+        `[T, 2]` top-left pixel (x0, y0) as floats holding integers, and `[T]` long square side
+        (0 for instances that cover no pixel).
+    """
+    uv, z, r = uvzr[:, :2], uvzr[:, 2], uvzr[:, 3:]
+    margin = 1e-3 + 2e-6 * (max(H, W) + r)
+    lo = torch.floor(uv - r + (0.5 - margin)).clamp_(min=0)
+    hi = torch.ceil(uv + r - (0.5 - margin)).sub_(1)
+    hi = torch.minimum(hi, torch.tensor([W - 1, H - 1], dtype=hi.dtype, device=hi.device))
+    span = hi - lo
+    visible = (span.amin(1) >= 0) & (z >= znear)
+    side = torch.where(visible, span.amax(1) + 1, 0).long()
+    return lo, side
 
 
 def _z_bits(z: torch.Tensor) -> torch.Tensor:
@@ -97,28 +94,32 @@ def _z_bits(z: torch.Tensor) -> torch.Tensor:
     return z.float().view(torch.int32).long()
 
 
-def _hits(proj: _Projected, ids: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, s: int,
+def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, base: torch.Tensor, s: int,
           H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Covered pixels of instances `ids` whose squares have side `s`.
+    """Covered pixels of instances `ids` over squares of side `s` at their `lo` corners.
+
+    Args:
+        base: `[n]` long first pixel id of each instance's image (b·H·W).
 
     Returns:
-        keys `[M]` int64 `pixel << 32 | z bits` and instances `[M]`, pixel = (b·H + y)·W + x.
+        keys `[M]` int64 `pixel << 32 | z bits` and their instances `[M]`, pixel = b·H·W + y·W + x.
     """
-    dtype = proj.uv.dtype
-    u, v = proj.uv[ids, 0].detach(), proj.uv[ids, 1].detach()
-    r = proj.r[ids].detach()
-    steps = torch.arange(s, device=ids.device)
-    px, py = x0[:, None] + steps, y0[:, None] + steps
-    # same float expression as the differentiable recompute, so both agree on what is a hit
-    dx2 = (px.to(dtype) + 0.5 - u[:, None]) ** 2
-    dy2 = (py.to(dtype) + 0.5 - v[:, None]) ** 2
-    dx2 = dx2.masked_fill(px >= W, float("inf"))
-    dy2 = dy2.masked_fill(py >= H, float("inf"))
-    hit = dy2[:, :, None] + dx2[:, None, :] < (r * r)[:, None, None]
-    i, iy, ix = hit.nonzero(as_tuple=True)
-    inst = ids[i]
-    pixel = (proj.batch[inst] * H + y0[i] + iy) * W + x0[i] + ix
-    return (pixel << 32) | _z_bits(proj.z[inst].detach()), inst
+    rows, corner = uvzr[ids], lo[ids]
+    u, v, z, r = rows.unbind(1)
+    steps = torch.arange(s, dtype=rows.dtype, device=rows.device)
+    px, py = corner[:, :1] + steps, corner[:, 1:] + steps
+    # the very float expression of the differentiable recompute, so both agree on every hit
+    dx, dy = px + 0.5 - u[:, None], py + 0.5 - v[:, None]
+    dx2 = (dx * dx).masked_fill_(px >= W, float("inf"))
+    dy2 = (dy * dy).masked_fill_(py >= H, float("inf"))
+    hit = (dy2[:, :, None] + dx2[:, None, :]) < (r * r)[:, None, None]
+    flat = hit.view(-1).nonzero()[:, 0]
+    i = flat // (s * s)
+    steps_l = torch.arange(s, device=ids.device)
+    offset = ((steps_l[:, None] * W + steps_l) << 32).view(-1)
+    corner_l = corner.long()
+    point_key = ((base + corner_l[:, 1] * W + corner_l[:, 0]) << 32) | _z_bits(z)
+    return point_key[i] + offset[flat - i * (s * s)], ids[i]
 
 
 def _keep_nearest(keys: torch.Tensor, inst: torch.Tensor, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -130,40 +131,51 @@ def _keep_nearest(keys: torch.Tensor, inst: torch.Tensor, K: int) -> tuple[torch
     keys, order = torch.sort(keys, stable=True)
     inst = inst[order]
     pixel = keys >> 32
-    n = keys.shape[0]
-    pos = torch.arange(n, device=keys.device)
-    first = torch.ones(n, dtype=torch.bool, device=keys.device)
+    pos = torch.arange(keys.shape[0], device=keys.device)
+    first = torch.ones_like(pixel, dtype=torch.bool)
     first[1:] = pixel[1:] != pixel[:-1]
-    slot = pos - torch.where(first, pos, torch.zeros_like(pos)).cummax(0).values
+    slot = pos - torch.where(first, pos, 0).cummax(0).values
     keep = slot < K
+    if bool(keep.all()):
+        return keys, inst, slot
     return keys[keep], inst[keep], slot[keep]
 
 
-def _select(proj: _Projected, settings: PointsRasterSettings, B: int, H: int, W: int) -> torch.Tensor:
-    """`[B·H·W·K]` long instance index of the K nearest hits of every pixel (-1 where empty)."""
-    K = settings.points_per_pixel
-    ids, x0, y0, side = _boxes(proj, settings.znear, H, W)
-    keys = torch.empty(0, dtype=torch.long, device=ids.device)
-    inst = torch.empty(0, dtype=torch.long, device=ids.device)
-    slot = inst
+def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSettings,
+            H: int, W: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The K nearest hits of every pixel, as pixel ids `[M]`, slots `[M]` and instances `[M]`."""
+    K, budget = settings.points_per_pixel, settings.chunk_candidates
+    lo, side = _boxes(uvzr, settings.znear, H, W)
+    group = torch.bucketize(side, torch.tensor(_SIDES, device=side.device))
+    present = torch.bincount(group, minlength=len(_SIDES))[1:].nonzero()[:, 0].add(1).tolist()
+    first = torch.tensor(cam_first[1:-1], device=side.device)
+    keys = inst = slot = torch.empty(0, dtype=torch.long, device=side.device)
+    # once a pixel holds K hits, a new hit must beat the K-th one's key to matter
+    limit = None
     pending = 0
-    for s in torch.unique(side).tolist():
-        group = (side == s).nonzero()[:, 0]
-        step = max(1, settings.chunk_candidates // (s * s))
-        for start in range(0, group.shape[0], step):
-            g = group[start:start + step]
-            k, i = _hits(proj, ids[g], x0[g], y0[g], s, H, W)
+    for g in present:
+        s = _SIDES[g]
+        members = (group == g).nonzero()[:, 0]
+        step = max(1, budget // (s * s))
+        for start in range(0, members.shape[0], step):
+            ids = members[start:start + step]
+            camera = torch.searchsorted(first, ids, right=True)
+            k, i = _hits(uvzr, lo, ids, camera * (H * W), s, H, W)
+            if limit is not None:
+                near = k < limit[k >> 32]
+                k, i = k[near], i[near]
             keys, inst = torch.cat([keys, k]), torch.cat([inst, i])
             pending += k.shape[0]
             # merging bounds memory: the kept set never exceeds B·H·W·K plus one chunk of hits
-            if pending > settings.chunk_candidates:
+            if pending > budget:
                 keys, inst, slot = _keep_nearest(keys, inst, K)
                 pending = 0
+                full = slot == K - 1
+                limit = torch.full((len(cam_first[1:]) * H * W,), torch.iinfo(torch.long).max, device=side.device)
+                limit[keys[full] >> 32] = keys[full]
     if pending:
         keys, inst, slot = _keep_nearest(keys, inst, K)
-    out = torch.full((B * H * W * K,), -1, dtype=torch.long, device=ids.device)
-    out[(keys >> 32) * K + slot] = inst
-    return out
+    return keys >> 32, slot, inst
 
 
 def rasterize_points(
@@ -200,19 +212,21 @@ def rasterize_points(
     if B * H * W >= _MAX_PIXELS:
         raise ShapeError(f"{B} images of {H}x{W} exceed the rasterizer's 2^31 pixel limit; render in batches")
     K = settings.points_per_pixel
-    proj = _project(clouds, cameras)
+    uvzr, cam_first = _project(clouds, cameras, settings.znear)
     with torch.no_grad():
-        slot_inst = _select(proj, settings, B, H, W).view(B, H, W, K)
-    valid = slot_inst >= 0
-    inst = slot_inst.clamp(min=0)
-    dtype = proj.uv.dtype
-    px = torch.arange(W, device=inst.device).to(dtype).view(1, 1, W, 1) + 0.5
-    py = torch.arange(H, device=inst.device).to(dtype).view(1, H, 1, 1) + 0.5
-    r = proj.r[inst]
-    d2 = (py - proj.uv[inst, 1]) ** 2 + (px - proj.uv[inst, 0]) ** 2
-    minus_one = torch.full((), -1.0, dtype=dtype, device=inst.device)
+        pixel, slot, inst = _select(uvzr.detach(), cam_first, settings, H, W)
+    u, v, z, r = uvzr[inst].unbind(1)
+    px = (pixel % W).to(uvzr.dtype) + 0.5 - u
+    py = ((pixel // W) % H).to(uvzr.dtype) + 0.5 - v
+    dists = (py * py + px * px) / (r * r)
+    where = (pixel * K + slot,)
+    n_slots = B * H * W * K
+    if len(clouds) == 1 and B > 1:
+        inst = inst - torch.searchsorted(torch.tensor(cam_first[1:-1], device=inst.device), inst, right=True) \
+            * cam_first[1]
+    empty = uvzr.new_full((n_slots,), -1.0)
     return PointFragments(
-        idx=torch.where(valid, proj.point[inst], -1),
-        zbuf=torch.where(valid, proj.z[inst], minus_one),
-        dists=torch.where(valid, d2 / (r * r), minus_one),
+        idx=torch.full((n_slots,), -1, dtype=torch.long, device=inst.device).index_put_(where, inst).view(B, H, W, K),
+        zbuf=empty.index_put(where, z).view(B, H, W, K),
+        dists=empty.index_put(where, dists).view(B, H, W, K),
     )
