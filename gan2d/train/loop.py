@@ -67,6 +67,8 @@ class GANTask(Protocol):
     ema_pairs: list[tuple[str, str]]
     """(trained network, its EMA copy) names."""
     phases: list[Phase]
+    sample_columns: int | None
+    """Columns of the sample grid (None: square-ish)."""
 
     def samples(self) -> torch.Tensor:
         """A fixed `[N, C, H, W]` batch to look at (from fixed latents / inputs), in [-1, 1]."""
@@ -222,7 +224,7 @@ def train(
                 bar.set_postfix({k.split("/")[0] + "/loss": f"{v:.3f}" for k, v in means.items() if k.endswith("loss")})
         if info.is_main and (state.nimg // sample_every != prev_nimg // sample_every or done):
             with torch.no_grad():
-                save_image_grid(task.samples(), run_dir / "samples" / f"step-{state.step:07d}.png")
+                save_image_grid(task.samples(), run_dir / "samples" / f"step-{state.step:07d}.png", task.sample_columns)
         if state.nimg // ckpt_every != prev_nimg // ckpt_every or done:
             if info.is_main:
                 last_snapshot = save_snapshot(ckpt_dir, state, task.networks, task.optimizers, task.aux, keep_snapshots)

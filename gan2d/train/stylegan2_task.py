@@ -103,6 +103,7 @@ class StyleGAN2Task:
         self.G_ema = copy.deepcopy(G).eval().requires_grad_(False)
         self.networks: dict[str, nn.Module] = {"G": G, "D": D, "G_ema": self.G_ema}
         self.ema_pairs = [("G", "G_ema")]
+        self.sample_columns: int | None = None
         self.pl = PathLengthRegularizer(loss.pl_weight, loss.pl_decay)
         self.aux: dict[str, nn.Module] = {"pl": self.pl}
         g_reg = loss.pl_interval if loss.pl_weight > 0 else None
