@@ -23,6 +23,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch._utils
 
@@ -82,6 +83,11 @@ def _rebuild_from_type_v2(func: Any, new_type: Any, args: tuple, state: Any) -> 
     return func(*args)
 
 
+# Official layers keep gains as numpy float64 scalars (`1 / np.sqrt(fan_in)`); numpy rebuilds scalars and
+# arrays from raw bytes (object contents go through this unpickler again).
+_NP_SCALAR = np.float64(0).__reduce__()[0]
+_NP_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
     ("dnnlib.util", "EasyDict"): EasyDict,
@@ -97,6 +103,12 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): OrderedDict,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy.core.multiarray", "scalar"): _NP_SCALAR,
+    ("numpy._core.multiarray", "scalar"): _NP_SCALAR,
+    ("numpy.core.multiarray", "_reconstruct"): _NP_RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _NP_RECONSTRUCT,
 }
 
 

@@ -14,6 +14,7 @@ import types
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -73,7 +74,8 @@ def persistent(module: nn.Module, module_src: str, init_kwargs: dict | None = No
     }
     for key, value in vars(module).items():
         if not key.startswith("_") and isinstance(value, int | float | str | bool | list | type(None)):
-            state[key] = value
+            # The official layers compute their gains with numpy: float64 scalars in the pickle.
+            state[key] = np.float64(value) if key in ("weight_gain", "act_gain") else value
     if name in ARCHITECTURE:
         state["architecture"] = ARCHITECTURE[name]
     meta = {"type": "class", "version": 4, "module_src": module_src, "class_name": OFFICIAL_CLASS[name],
