@@ -2,7 +2,9 @@
 
 open3d is imported inside functions only. Its `OffscreenRenderer` (Filament) works headless here
 through Vulkan on Mesa's llvmpipe (Debian `libvulkan1 mesa-vulkan-drivers`); it is slow on a CPU
-(seconds per frame on a busy 2-core machine), so `auto` prefers pyrender. Point-cloud and mesh
+(~0.1 s per 64×48 frame after a ~4 s first frame on a busy 2-core machine), so `auto` prefers
+pyrender. Mask and depth are exact at pixel centers; colors pass through Filament's display
+transform (sRGB encoding and tone mapping), so they are not linear like the reference's. Point-cloud and mesh
 processing built on the conversions lives in `render3d.geometry`.
 
 Camera conversion: open3d's `setup_camera(intrinsic, extrinsic)` takes the OpenCV pinhole
@@ -78,11 +80,13 @@ def from_o3d_mesh(mesh: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor |
 class Open3DBackend:
     """`Task.RENDER_MESHES` / `Task.RENDER_POINTS` through open3d's Filament offscreen renderer (unlit).
 
-    One renderer per image size is kept; Filament is not thread-safe, so calls are serialized.
+    One renderer is kept and replaced when the image size changes (two live Filament renderers
+    abort the process at exit); Filament is not thread-safe, so calls are serialized.
     """
 
     def __init__(self) -> None:
-        self._renderers: dict[tuple[int, int], Any] = {}
+        self._renderer: Any = None
+        self._size: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
     def _render(self, geometries: list[tuple[Any, str]], cameras: Cameras, b: int,
@@ -90,10 +94,10 @@ class Open3DBackend:
         lib = o3d()
         rendering = lib.visualization.rendering
         size = (cameras.width, cameras.height)
-        if size not in self._renderers:
-            self._renderers[size] = rendering.OffscreenRenderer(*size)
-        r = self._renderers[size]
-        r.scene.clear_geometry()
+        if size != self._size:
+            self._renderer = None  # release the old renderer before Filament builds the next
+            self._renderer, self._size = rendering.OffscreenRenderer(*size), size
+        r = self._renderer
         r.scene.set_background([*background, 1.0])
         for i, (geom, shader) in enumerate(geometries):
             mat = rendering.MaterialRecord()
@@ -110,6 +114,8 @@ class Open3DBackend:
         r.setup_camera(intr, extr)
         color = np.asarray(r.render_to_image())
         depth = np.asarray(r.render_to_depth_image(z_in_view_space=True))
+        # Filament aborts the process at exit if a material is destroyed while geometry still uses it
+        r.scene.clear_geometry()
         return color, depth
 
     def _output(self, colors: list[np.ndarray], depths: list[np.ndarray], background: tuple[float, float, float],
