@@ -140,6 +140,42 @@ def fragments_from_rast(
     )
 
 
+def _camera_verts(meshes: Meshes, cameras: Cameras) -> torch.Tensor:
+    owner = meshes.vert_to_mesh_idx
+    return (meshes.verts_packed().unsqueeze(1) @ cameras.R[owner].transpose(1, 2)).squeeze(1) + cameras.t[owner]
+
+
+def clip_positions(meshes: Meshes, cameras: Cameras, znear: float = 1e-3,
+                   zfar: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Packed vertices in OpenGL clip space, each through its own mesh's camera (nvdiffrast range mode).
+
+    Args:
+        meshes: B meshes.
+        cameras: B cameras.
+        znear: near plane (camera z).
+        zfar: far plane; default just beyond the farthest vertex.
+
+    Returns:
+        `pos: [V, 4]` float32 contiguous clip coordinates and `cam_z: [V]` camera depths.
+    """
+    cam = _camera_verts(meshes, cameras)
+    if zfar is None:
+        zfar = max(float(cam[:, 2].max()) * 1.01 + 1e-3, znear * 2.0)
+    P = clip_projection(cameras, znear, zfar)[meshes.vert_to_mesh_idx]
+    pos = (P @ torch.cat([cam, torch.ones_like(cam[:, :1])], 1).unsqueeze(-1)).squeeze(-1)
+    return pos.float().contiguous(), cam[:, 2]
+
+
+def front_facing(meshes: Meshes, cameras: Cameras) -> torch.Tensor:
+    """`[F]` bool: packed faces whose counter-clockwise normal points toward their camera."""
+    cam = _camera_verts(meshes, cameras)
+    fv = cam[meshes.faces_packed()]
+    n = torch.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0], dim=1)
+    if cameras.orthographic:
+        return n[:, 2] < 0
+    return (n * fv[:, 0]).sum(1) < 0
+
+
 class NvdiffrastFrame:
     """One rasterization: the raw nvdiffrast tensors plus what `interpolate`/`antialias` need.
 
@@ -148,14 +184,19 @@ class NvdiffrastFrame:
     """
 
     def __init__(self, layers: list[torch.Tensor], pos: torch.Tensor, tri: torch.Tensor, ranges: torch.Tensor,
-                 faces: torch.Tensor, verts_z: torch.Tensor, face_map: torch.Tensor | None) -> None:
+                 faces: torch.Tensor, verts_z: torch.Tensor, face_map: torch.Tensor | None,
+                 orthographic: bool) -> None:
         self.layers, self.pos, self.tri, self.ranges = layers, pos, tri, ranges
-        self.faces, self.verts_z, self.face_map = faces, verts_z, face_map
+        self.faces, self.verts_z, self.face_map, self.orthographic = faces, verts_z, face_map, orthographic
         self._topology_hash: Any = None
 
     def fragments(self, perspective_correct: bool = True) -> Fragments:
-        """The raster as our `Fragments` (see `fragments_from_rast`)."""
-        return fragments_from_rast(self.layers, self.faces, self.verts_z, self.face_map, perspective_correct)
+        """The raster as our `Fragments` (see `fragments_from_rast`).
+
+        Orthographic barycentrics are screen-space already (w = 1), so `perspective_correct` is moot there.
+        """
+        return fragments_from_rast(self.layers, self.faces, self.verts_z, self.face_map,
+                                   perspective_correct or self.orthographic)
 
     def interpolate(self, vert_attrs: torch.Tensor, layer: int = 0) -> torch.Tensor:
         """`vert_attrs: [V, C]` packed per-vertex attributes → `[B, H, W, C]` at the given depth layer."""
@@ -229,20 +270,10 @@ class NvdiffrastBackend:
         if faces_per_pixel < 1:
             raise ShapeError(f"faces_per_pixel must be >= 1, got {faces_per_pixel}")
         dr, ctx = _dr(), self.context(meshes.device)
-        owner = meshes.vert_to_mesh_idx
-        verts = meshes.verts_packed()
-        cam = (verts.unsqueeze(1) @ cameras.R[owner].transpose(1, 2)).squeeze(1) + cameras.t[owner]
-        if zfar is None:
-            zfar = max(float(cam[:, 2].max()) * 1.01 + 1e-3, znear * 2.0)
-        P = clip_projection(cameras, znear, zfar)[owner]
-        pos = (P @ torch.cat([cam, torch.ones_like(cam[:, :1])], 1).unsqueeze(-1)).squeeze(-1).float().contiguous()
+        pos, cam_z = clip_positions(meshes, cameras, znear, zfar)
         faces, counts, face_map = meshes.faces_packed(), meshes.num_faces_per_mesh, None
         if cull_backfaces:
-            fv = cam[faces]
-            n = torch.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0], dim=1)
-            toward = -n[:, 2] if cameras.orthographic else -(n * fv[:, 0]).sum(1)
-            keep = toward > 0
-            face_map = keep.nonzero()[:, 0]
+            face_map = front_facing(meshes, cameras).nonzero()[:, 0]
             faces = faces[face_map]
             counts = torch.bincount(meshes.face_to_mesh_idx[face_map], minlength=len(meshes))
         starts = torch.cumsum(counts, 0) - counts
@@ -254,7 +285,7 @@ class NvdiffrastBackend:
         else:
             with dr.DepthPeeler(ctx, pos, tri, res, ranges=ranges) as peeler:
                 layers = [peeler.rasterize_next_layer()[0] for _ in range(faces_per_pixel)]
-        return NvdiffrastFrame(layers, pos, tri, ranges, faces, cam[:, 2], face_map)
+        return NvdiffrastFrame(layers, pos, tri, ranges, faces, cam_z, face_map, cameras.orthographic)
 
     def rasterize_meshes(self, meshes: Meshes, cameras: Cameras, settings: RasterSettings) -> Fragments:
         """Hard rasterization into our `Fragments` (`dists` None).

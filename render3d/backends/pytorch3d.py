@@ -116,7 +116,7 @@ def rasterize_meshes_pytorch3d(
             rasterization). 0 = hard.
         cull_backfaces: drop faces whose back (clockwise side) faces the camera.
         perspective_correct: perspective-correct barycentrics (ignored for orthographic cameras,
-            where screen-space barycentrics are exact).
+            where screen-space barycentrics are exact). `zbuf` is the camera z either way.
         znear: faces are clipped at this camera depth.
 
     Returns:
@@ -152,6 +152,11 @@ def rasterize_meshes_pytorch3d(
         clip_barycentric_coords=False, cull_backfaces=cull_backfaces, z_clip_value=znear,
     )
     empty = pix_to_face < 0
+    if not perspective_correct and not cameras.orthographic:
+        # pytorch3d then interpolates z affinely in screen space; our zbuf is always the camera z
+        # of the surface point: 1 / Σ (s_i / z_i) for screen-space barycentrics s.
+        corner_z = ndc[:, 2][meshes.faces_packed()][pix_to_face.clamp(min=0)]
+        zbuf = torch.where(empty, zbuf, 1.0 / (bary / corner_z).sum(-1))
     dists_px = torch.where(empty, torch.full_like(dists, -1.0), dists.sign() * dists.abs().sqrt() / px_to_ndc)
     return Fragments(pix_to_face=pix_to_face.long(), bary=bary.masked_fill(empty[..., None], 0.0), zbuf=zbuf,
                      dists=dists_px)

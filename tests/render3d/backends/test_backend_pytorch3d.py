@@ -68,6 +68,7 @@ def test_hard_triangle_coverage_bary_depth_and_dists():
 
     flat = rasterize_meshes_pytorch3d(_triangle(), _cams(), perspective_correct=False)
     assert torch.allclose(flat.bary[0, 12, 12, 0], s, atol=1e-5)
+    assert flat.zbuf[0, 12, 12, 0].item() == pytest.approx(1 / w.sum().item(), abs=1e-4)  # still camera z
 
 
 def test_blur_radius_is_in_pixels():
