@@ -88,7 +88,16 @@ def rosinality_config(sd: dict[str, torch.Tensor], mapping_lr_multiplier: float 
         raise CheckpointError(f"rosinality generator does not fit GeneratorConfig: {e}") from e
 
 
-def _styled_conv(sd: dict[str, torch.Tensor], src: str, dst: str, noise_idx: int) -> dict[str, torch.Tensor]:
+def _noise(sd: dict[str, torch.Tensor], idx: int, res: int) -> torch.Tensor:
+    key = f"noises.noise_{idx}"
+    if key in sd:
+        return _tensor(sd, key)[0, 0]
+    # Older rosinality checkpoints have no stored noise buffers: fix one reproducible map per layer.
+    return torch.randn([res, res], generator=torch.Generator().manual_seed(idx))
+
+
+def _styled_conv(sd: dict[str, torch.Tensor], src: str, dst: str, noise_idx: int, res: int
+                 ) -> dict[str, torch.Tensor]:
     w = _tensor(sd, f"{src}.conv.weight")[0]
     scale = 1.0 / math.sqrt(w.shape[1] * w.shape[2] * w.shape[3])
     return {
@@ -96,7 +105,7 @@ def _styled_conv(sd: dict[str, torch.Tensor], src: str, dst: str, noise_idx: int
         f"{dst}.affine.weight": _tensor(sd, f"{src}.conv.modulation.weight"),
         f"{dst}.affine.bias": _tensor(sd, f"{src}.conv.modulation.bias"),
         f"{dst}.noise_strength": _tensor(sd, f"{src}.noise.weight").reshape([]),
-        f"{dst}.noise_const": _tensor(sd, f"noises.noise_{noise_idx}")[0, 0],
+        f"{dst}.noise_const": _noise(sd, noise_idx, res),
         f"{dst}.bias": _tensor(sd, f"{src}.activate.bias"),
     }
 
@@ -117,12 +126,12 @@ def convert_rosinality_state(sd: dict[str, torch.Tensor], config: GeneratorConfi
         out[f"mapping.fc{i}.weight"] = _tensor(sd, f"style.{i + 1}.weight")
         out[f"mapping.fc{i}.bias"] = _tensor(sd, f"style.{i + 1}.bias")
     out["synthesis.b4.const"] = _tensor(sd, "input.input")[0]
-    out.update(_styled_conv(sd, "conv1", "synthesis.b4.conv1", 0))
+    out.update(_styled_conv(sd, "conv1", "synthesis.b4.conv1", 0, 4))
     out.update(_to_rgb(sd, "to_rgb1", "synthesis.b4.torgb"))
     res, k = 8, 0
     while res <= config.img_resolution:
-        out.update(_styled_conv(sd, f"convs.{2 * k}", f"synthesis.b{res}.conv0", 2 * k + 1))
-        out.update(_styled_conv(sd, f"convs.{2 * k + 1}", f"synthesis.b{res}.conv1", 2 * k + 2))
+        out.update(_styled_conv(sd, f"convs.{2 * k}", f"synthesis.b{res}.conv0", 2 * k + 1, res))
+        out.update(_styled_conv(sd, f"convs.{2 * k + 1}", f"synthesis.b{res}.conv1", 2 * k + 2, res))
         out.update(_to_rgb(sd, f"to_rgbs.{k}", f"synthesis.b{res}.torgb"))
         res, k = res * 2, k + 1
     return out

@@ -112,13 +112,15 @@ def test_imported_generator_matches_rosinality_math(tmp_path):
     assert torch.equal(G.mapping.w_avg, latent_avg)
 
 
-def test_bare_state_dict_without_latent_avg_estimates_w_avg(tmp_path):
-    sd = rosinality_state(1)
+def test_bare_state_dict_without_latent_avg_or_noise_buffers(tmp_path):
+    sd = {k: v for k, v in rosinality_state(1).items() if not k.startswith("noises.")}
     path = tmp_path / "g.pt"
     torch.save(sd, path)
     G = load_rosinality(path)
     z = torch.randn(4096, STYLE, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(G.mapping.w_avg, G.mapping(z, None)[:, 0].mean(0), atol=1e-5)
+    assert G.synthesis.b16.conv1.noise_const.shape == (16, 16)
+    assert torch.equal(load_rosinality(path).synthesis.b8.conv0.noise_const, G.synthesis.b8.conv0.noise_const)
 
 
 def test_bad_rosinality_files(tmp_path):
