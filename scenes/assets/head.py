@@ -29,10 +29,14 @@ def _eye_x(p: HeadParams) -> float:
     return 0.135 * p.eye_spacing
 
 
+def _ear(theta: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    return _g(theta.abs(), FY * lam, 1.62, -0.03, 0.1, 0.1)
+
+
 def _hair_weight(theta: torch.Tensor, lam: torch.Tensor, p: HeadParams, soft: float) -> torch.Tensor:
     front = 0.64 - 0.26 * p.hairline
-    line = front + (-0.55 - front) * ((1 - torch.cos(theta)) / 2) ** 1.5
-    return torch.sigmoid((lam - line) / soft)
+    line = front + (-0.55 - front) * ((1 - torch.cos(theta)) / 2) ** 2
+    return torch.sigmoid((lam - line) / soft) * (1 - _ear(theta, lam).clamp(0, 1)) ** 4
 
 
 def _offsets(theta: torch.Tensor, lam: torch.Tensor, p: HeadParams) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,7 +47,7 @@ def _offsets(theta: torch.Tensor, lam: torch.Tensor, p: HeadParams) -> tuple[tor
     radial += 0.006 * (_g(x, y, ex, 0.0, 0.03, 0.015) + _g(x, y, -ex, 0.0, 0.03, 0.015))
     radial += 0.012 * (0.3 + p.brow) * _g(ax, y, ex, 0.055, 0.1, 0.022)
     radial += 0.012 * _g(ax, y, 0.19, -0.09, 0.06, 0.06)
-    radial += (0.02 + 0.035 * p.ears) * _g(theta.abs(), y, 1.62, -0.03, 0.1, 0.1)
+    radial += (0.025 + 0.04 * p.ears) * _ear(theta, lam)
     radial += (0.012 + 0.04 * p.hair_volume) * _hair_weight(theta, lam, p, 0.06) * (lam > -1.0)
     tip, amp = -0.14, 0.05 + 0.07 * p.nose_length
     t = ((0.02 - y) / (0.02 - tip)).clamp(0, 1)
@@ -80,7 +84,7 @@ def _head_surface(p: HeadParams) -> MeshData:
 
 
 def _neck(p: HeadParams) -> MeshData:
-    n = cylinder(CylinderParams(radius=0.15 * p.width + 0.03, height=0.5, segments=max(16, p.segments // 2)))
+    n = cylinder(CylinderParams(radius=0.16 * p.width + 0.04, height=0.5, segments=max(16, p.segments // 2)))
     verts = n.verts + torch.tensor([0.0, -0.5 * p.height - 0.05, -0.06])
     # The whole neck samples the skin texture just under the chin.
     uvs = torch.stack([0.5 + 0.02 * n.uvs[:, 0] - 0.01, 0.03 + 0.02 * n.uvs[:, 1]], -1)

@@ -45,8 +45,9 @@ class PointLightSpec(Spec):
 
 
 class SHLightSpec(Spec):
-    """Environment light as 9 RGB second-order spherical-harmonics coefficients (irradiance basis,
-    order: L00, L1-1, L10, L11, L2-2, L2-1, L20, L21, L22)."""
+    """Environment light: 9 RGB second-order real spherical-harmonics radiance coefficients in
+    world space, in the basis order of `render3d.shading.sh` (L00, L1-1, L10, L11, L2-2, L2-1, L20,
+    L21, L22); a constant environment of radiance 1 is `[[3.5449, ...], [0, 0, 0], ...]`."""
 
     type: Literal["sh"] = "sh"
     coefficients: Annotated[tuple[Vec3, ...], Field(min_length=9, max_length=9)]

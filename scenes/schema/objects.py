@@ -63,10 +63,11 @@ class MaterialSpec(Spec):
         procedural_texture: a generated texture (checker / noise / gradient) mapped by the UVs.
         texture_size: pixel size of a procedural texture.
         model: `phong` uses ambient/diffuse/specular/shininess as given; `metallic_roughness`
-            derives them (specular color = lerp(0.04, base color, metallic), shininess =
-            2 / roughness⁴ − 2, diffuse scaled by 1 − metallic).
+            derives them (a rasterizer approximation, no reflections): specular color =
+            lerp(0.04, base color, metallic), shininess = 2 / roughness⁴ − 2, ambient and diffuse
+            scaled by 1 − 0.8·metallic (a rough stand-in for the environment a metal reflects).
         ambient, diffuse, specular: reflectance weights in [0, 1].
-        shininess: Phong exponent.
+        shininess: Blinn-Phong exponent (about 4× a Phong exponent for the same highlight).
         metallic, roughness: metallic-roughness parameters in [0, 1].
     """
 
@@ -88,14 +89,14 @@ class MaterialSpec(Spec):
             raise ValueError("give either texture or procedural_texture, not both")
         return self
 
-    def phong_terms(self) -> tuple[float, float, float, float]:
-        """(ambient, diffuse, specular, shininess) after the metallic-roughness mapping."""
+    def phong_terms(self) -> tuple[float, float, tuple[float, float, float], float]:
+        """(ambient, diffuse, specular RGB, shininess) after the metallic-roughness mapping."""
         if self.model == "phong":
-            return self.ambient, self.diffuse, self.specular, self.shininess
-        diffuse = self.diffuse * (1.0 - self.metallic)
-        specular = 0.04 + (sum(self.base_color) / 3 - 0.04) * self.metallic
+            return self.ambient, self.diffuse, (self.specular,) * 3, self.shininess
+        keep = 1.0 - 0.8 * self.metallic
+        specular = tuple(0.04 + (c - 0.04) * self.metallic for c in self.base_color)
         shininess = max(1.0, 2.0 / self.roughness**4 - 2.0)
-        return self.ambient * (1.0 - self.metallic), diffuse, specular, shininess
+        return self.ambient * keep, self.diffuse * keep, specular, shininess
 
 
 class RenderFlags(Spec):
@@ -132,7 +133,7 @@ class ObjectSpec(Spec):
     points: AssetPath | None = None
     procedural: AssetParams | None = None
     point_radius: Positive | None = None
-    instance_id: Annotated[int, Field(ge=1, le=65535)] | None = None
+    instance_id: Annotated[int, Field(ge=1, le=255)] | None = None
     transform: TransformSpec = TransformSpec()
     material: MaterialSpec = MaterialSpec()
     flags: RenderFlags = RenderFlags()

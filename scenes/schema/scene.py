@@ -22,7 +22,8 @@ class RenderSpec(Spec):
     Attributes:
         width, height: image size in pixels.
         supersample: render at this factor and box-filter down (anti-aliasing), 1..4.
-        backend: `reference` (pure PyTorch, always available) or a registered backend name.
+        backend: `torch` (the pure-PyTorch reference, always available; `reference` is an alias) or
+            any name in `render3d.backends.backend_names()`.
         background: RGB in [0, 1], or `transparent` (RGBA PNGs, black under alpha 0).
         outputs: any of rgb, depth, normals, mask, instance, albedo.
         shading: `unlit`, `lambert` or `phong` for objects that follow the scene.
@@ -32,7 +33,7 @@ class RenderSpec(Spec):
     width: Pixels = 256
     height: Pixels = 256
     supersample: Annotated[int, Field(ge=1, le=4)] = 1
-    backend: Annotated[str, Field(min_length=1)] = "reference"
+    backend: Annotated[str, Field(min_length=1)] = "torch"
     background: Color | Literal["transparent"] = (1.0, 1.0, 1.0)
     outputs: Annotated[tuple[Output, ...], Field(min_length=1)] = ("rgb",)
     shading: Literal["unlit", "lambert", "phong"] = "phong"
