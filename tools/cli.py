@@ -25,13 +25,14 @@ USER_ERRORS: tuple[type[Exception], ...] = (Render3DError, Gan2DError, ToolError
 @functools.cache
 def _register() -> None:
     # One line per job module; each module exposes `register(app)` (and bench modules `register(bench_app)`).
-    from tools import backends, bench_gan, bench_render, gan, render
+    from tools import backends, bench_gan, bench_render, gan, render, train
 
     render.register(app)
     backends.register(app)
     bench_render.register(bench_app)
     gan.register(app)
     bench_gan.register(bench_app)
+    train.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,11 @@ class PairedFolderDataset(torch.utils.data.Dataset):
         self.xflip = xflip
         self.input_channels = load_input_map(self.inputs[0], resolution).shape[0]
 
+    @property
+    def num_pairs(self) -> int:
+        """Distinct pairs (the length before flip doubling)."""
+        return len(self.stems)
+
     def __len__(self) -> int:
         return 2 * len(self.stems) if self.xflip else len(self.stems)
 
