@@ -5,10 +5,10 @@ centers lie within `r_px = fx · r / z` (orthographic: `fx · r`) of its project
 
 The work is split in two so that it stays fast in pure PyTorch:
 
-1. Without autograd, candidate (pixel, point) pairs are enumerated densely over the smallest pixel
-   square that can hold each point's disk (points grouped by square size, chunked to bound
-   memory); the hits are packed into one int64 key `pixel << 32 | float bits of z`, sorted, and the
-   first K hits of every pixel are kept.
+1. Without autograd, visible points are ranked by depth, candidate (pixel, point) pairs are
+   enumerated densely over the smallest pixel square that can hold each point's disk (points
+   grouped by square size, swept near to far in chunks that bound memory); the hits are packed
+   into one int64 key `pixel << bits | depth rank`, sorted, and the first K of every pixel kept.
 2. Only for the kept entries are `dists` and `zbuf` recomputed from the projected points with
    autograd, so gradients reach point positions, radii and cameras.
 """
@@ -24,7 +24,7 @@ from render3d.points.settings import PointsRasterSettings
 from render3d.structures import Pointclouds
 
 _DEFAULT_SETTINGS = PointsRasterSettings()
-_MAX_PIXELS = 1 << 31  # pixel ids live in the high 32 bits of a signed int64 sort key
+_MAX_PIXELS = 1 << 31  # pixel ids and depth ranks share one signed int64 sort key
 # square sides points are grouped by (ratio ≤ 1.25 past 8): few groups, ≤ 1.56x wasted candidates;
 # side 0 (nothing covered) is its own group
 _SIDES = sorted({*range(9), *(int(8 * 1.25**k) for k in range(1, 40) if 8 * 1.25**k <= 16384), 16384})
@@ -34,18 +34,18 @@ def _project(clouds: Pointclouds, cameras: Cameras, znear: float) -> tuple[torch
     """Every (camera, point) pair ("instance"), those of camera b contiguous.
 
     Returns:
-        `[T, 4]` rows (u, v, z, r_px), differentiable; and the first instance of every camera
-        plus the total, `[B + 1]` ints.
+        `[4, T]` rows u, v, z, r_px (one contiguous row per quantity, differentiable); and the first
+        instance of every camera plus the total, `[B + 1]` ints.
     """
     points = clouds.points_packed()
     radius = clouds.radius_packed().to(points.dtype)
     K, R, t = (x.to(points) for x in (cameras.K, cameras.R, cameras.t))
     sizes = clouds.num_points_per_cloud.tolist()
     firsts = clouds.cloud_to_packed_first_idx.tolist()
-    rows, cam_first = [], [0]
+    cols, cam_first = [], [0]
     for b in range(len(cameras)):
         c = 0 if len(clouds) == 1 else b
-        p, rad = points[firsts[c]:firsts[c] + sizes[c]], radius[firsts[c]:firsts[c] + sizes[c], None]
+        p, rad = points[firsts[c]:firsts[c] + sizes[c]], radius[firsts[c]:firsts[c] + sizes[c]]
         # one affine map gives (u·z, v·z, z) (orthographic: (u, v, z)); K's last row is not used
         if cameras.orthographic:
             M = torch.cat([K[b, :2, :2] @ R[b, :2], R[b, 2:]])
@@ -53,18 +53,18 @@ def _project(clouds: Pointclouds, cameras: Cameras, znear: float) -> tuple[torch
         else:
             M = torch.cat([K[b, :2] @ R[b], R[b, 2:]])
             off = torch.cat([K[b, :2] @ t[b], t[b, 2:]])
-        h = torch.addmm(off, p, M.T)
-        z = h[:, 2:]
+        h = torch.addmm(off[:, None], M, p.T)
+        z = h[2:]
         fx = K[b, 0, 0].abs()
         if cameras.orthographic:
-            uv, r = h[:, :2], fx * rad
+            uv, r = h[:2], fx * rad[None]
         else:
             # clamped so that dropped points behind the camera cannot put inf/NaN into gradients
             safe_z = z.clamp(min=znear)
-            uv, r = h[:, :2] / safe_z, fx * rad / safe_z
-        rows.append(torch.cat([uv, z, r], 1))
+            uv, r = h[:2] / safe_z, fx * rad[None] / safe_z
+        cols.append(torch.cat([uv, z, r]))
         cam_first.append(cam_first[-1] + p.shape[0])
-    return torch.cat(rows), cam_first
+    return torch.cat(cols, 1), cam_first
 
 
 def _boxes(uvzr: torch.Tensor, znear: float, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,39 +75,34 @@ def _boxes(uvzr: torch.Tensor, znear: float, H: int, W: int) -> tuple[torch.Tens
     happens per candidate pixel.
 
     Returns:
-        `[T, 2]` top-left pixel (x0, y0) as floats holding integers, and `[T]` long square side
+        `[2, T]` top-left pixel (x0, y0) as floats holding integers, and `[T]` long square side
         (0 for instances that cover no pixel).
     """
-    uv, z, r = uvzr[:, :2], uvzr[:, 2], uvzr[:, 3:]
-    margin = 1e-3 + 2e-6 * (max(H, W) + r)
-    lo = torch.floor(uv - r + (0.5 - margin)).clamp_(min=0)
-    hi = torch.ceil(uv + r - (0.5 - margin)).sub_(1)
-    hi = torch.minimum(hi, torch.tensor([W - 1, H - 1], dtype=hi.dtype, device=hi.device))
-    span = hi - lo
-    visible = (span.amin(1) >= 0) & (z >= znear)
-    side = torch.where(visible, span.amax(1) + 1, 0).long()
-    return lo, side
+    u, v, z, r = uvzr
+    half = (0.5 - 1e-3 - 2e-6 * max(H, W)) - 2e-6 * r
+    x0, y0 = torch.floor(u - r + half).clamp_(min=0), torch.floor(v - r + half).clamp_(min=0)
+    x1 = torch.ceil(u + r - half).clamp_(max=W).sub_(x0)
+    y1 = torch.ceil(v + r - half).clamp_(max=H).sub_(y0)
+    side = torch.maximum(x1, y1)
+    side = torch.where((x1 > 0) & (y1 > 0) & (z >= znear), side, 0).long()
+    return torch.stack([x0, y0]), side
 
 
-def _z_bits(z: torch.Tensor) -> torch.Tensor:
-    """Order-preserving int64 of positive depths (IEEE floats compare like their bit patterns)."""
-    return z.float().view(torch.int32).long()
-
-
-def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, base: torch.Tensor, s: int,
-          H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, ranks: torch.Tensor, base: torch.Tensor,
+          s: int, H: int, W: int, rank_bits: int) -> torch.Tensor:
     """Covered pixels of instances `ids` over squares of side `s` at their `lo` corners.
 
     Args:
+        ranks: `[n]` depth rank of each instance (unique; nearer is smaller).
         base: `[n]` long first pixel id of each instance's image (b·H·W).
 
     Returns:
-        keys `[M]` int64 `pixel << 32 | z bits` and their instances `[M]`, pixel = b·H·W + y·W + x.
+        keys `[M]` int64 `pixel << rank_bits | rank`, pixel = b·H·W + y·W + x.
     """
-    rows, corner = uvzr[ids], lo[ids]
-    u, v, z, r = rows.unbind(1)
-    steps = torch.arange(s, dtype=rows.dtype, device=rows.device)
-    px, py = corner[:, :1] + steps, corner[:, 1:] + steps
+    u, v, _, r = uvzr.index_select(1, ids)
+    x0, y0 = lo.index_select(1, ids)
+    steps = torch.arange(s, dtype=u.dtype, device=u.device)
+    px, py = x0[:, None] + steps, y0[:, None] + steps
     # the very float expression of the differentiable recompute, so both agree on every hit
     dx, dy = px + 0.5 - u[:, None], py + 0.5 - v[:, None]
     dx2 = (dx * dx).masked_fill_(px >= W, float("inf"))
@@ -116,66 +111,90 @@ def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, base: torch.T
     flat = hit.view(-1).nonzero()[:, 0]
     i = flat // (s * s)
     steps_l = torch.arange(s, device=ids.device)
-    offset = ((steps_l[:, None] * W + steps_l) << 32).view(-1)
-    corner_l = corner.long()
-    point_key = ((base + corner_l[:, 1] * W + corner_l[:, 0]) << 32) | _z_bits(z)
-    return point_key[i] + offset[flat - i * (s * s)], ids[i]
+    offset = ((steps_l[:, None] * W + steps_l) << rank_bits).view(-1)
+    point_key = ((base + y0.long() * W + x0.long()) << rank_bits) | ranks
+    return point_key[i] + offset[flat - i * (s * s)]
 
 
-def _keep_nearest(keys: torch.Tensor, inst: torch.Tensor, K: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sort hits by (pixel, z) and keep the first K of each pixel.
+def _keep_nearest(keys: torch.Tensor, K: int, rank_bits: int) -> torch.Tensor:
+    """Sort hit keys by (pixel, depth rank) and keep the first K of each pixel."""
+    keys = torch.sort(keys).values
+    if keys.shape[0] <= K:
+        return keys
+    pixel = keys >> rank_bits
+    # sorted by pixel: an entry is among its pixel's first K iff the one K places back is another pixel
+    keep = torch.ones_like(pixel, dtype=torch.bool)
+    keep[K:] = pixel[K:] != pixel[:-K]
+    return keys if bool(keep.all()) else keys[keep]
 
-    Returns:
-        sorted keys `[M']`, their instances `[M']`, and each one's slot (rank within its pixel).
-    """
-    keys, order = torch.sort(keys, stable=True)
-    inst = inst[order]
-    pixel = keys >> 32
-    pos = torch.arange(keys.shape[0], device=keys.device)
-    first = torch.ones_like(pixel, dtype=torch.bool)
-    first[1:] = pixel[1:] != pixel[:-1]
-    slot = pos - torch.where(first, pos, 0).cummax(0).values
-    keep = slot < K
-    if bool(keep.all()):
-        return keys, inst, slot
-    return keys[keep], inst[keep], slot[keep]
+
+def _kth_keys(keys: torch.Tensor, K: int, rank_bits: int, num_pixels: int) -> torch.Tensor:
+    """`[num_pixels]` key of the K-th kept hit of every full pixel, int64 max elsewhere."""
+    limit = torch.full((num_pixels,), torch.iinfo(torch.long).max, dtype=torch.long, device=keys.device)
+    pixel = keys >> rank_bits
+    full = pixel[K - 1:] == pixel[:keys.shape[0] - K + 1]
+    limit[pixel[K - 1:][full]] = keys[K - 1:][full]
+    return limit
 
 
 def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSettings,
             H: int, W: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The K nearest hits of every pixel, as pixel ids `[M]`, slots `[M]` and instances `[M]`."""
+    """The K nearest hits of every pixel, as pixel ids `[M]`, slots `[M]` and instances `[M]`.
+
+    Visible instances are ranked by depth once (an int sort of the float bits), so a hit's sort key
+    needs no depth bits beyond the rank, the instance is recovered from the rank, and instances
+    are swept near to far: once pixels hold K hits, the farther hits of later chunks are dropped
+    before any sorting.
+    """
     K, budget = settings.points_per_pixel, settings.chunk_candidates
+    num_pixels = (len(cam_first) - 1) * H * W
     lo, side = _boxes(uvzr, settings.znear, H, W)
-    group = torch.bucketize(side, torch.tensor(_SIDES, device=side.device))
-    present = torch.bincount(group, minlength=len(_SIDES))[1:].nonzero()[:, 0].add(1).tolist()
+    visible = (side > 0).nonzero()[:, 0]
+    # z >= znear > 0 for visible instances, and positive IEEE floats order like their bit patterns
+    nearest_first = torch.sort(uvzr[2, visible].float().view(torch.int32), stable=True).indices
+    by_depth = visible[nearest_first]
+    rank_bits = max(1, (by_depth.shape[0] - 1).bit_length())
+    if num_pixels.bit_length() + rank_bits > 63:
+        raise ShapeError(f"{by_depth.shape[0]} visible points in {num_pixels} pixels overflow the 64-bit sort key; "
+                         "render fewer views at once")
+    if int((side * side).sum()) > budget:
+        # several chunks: sweep near → far so that full pixels cull the hits of later chunks
+        sweep, sweep_rank = by_depth, torch.arange(by_depth.shape[0], device=side.device)
+    else:
+        # one pass: keep memory order (cheap sequential gathers) and look ranks up
+        sweep = visible
+        sweep_rank = torch.empty_like(visible).index_put_((nearest_first,), torch.arange(visible.shape[0],
+                                                                                          device=side.device))
+    group = torch.bucketize(side[sweep], torch.tensor(_SIDES, device=side.device))
+    present = torch.bincount(group, minlength=len(_SIDES)).nonzero()[:, 0].tolist()
     first = torch.tensor(cam_first[1:-1], device=side.device)
-    keys = inst = slot = torch.empty(0, dtype=torch.long, device=side.device)
-    # once a pixel holds K hits, a new hit must beat the K-th one's key to matter
-    limit = None
-    pending = 0
+    keys = torch.empty(0, dtype=torch.long, device=side.device)
+    limit, pending = None, 0
     for g in present:
         s = _SIDES[g]
         members = (group == g).nonzero()[:, 0]
         step = max(1, budget // (s * s))
         for start in range(0, members.shape[0], step):
-            ids = members[start:start + step]
+            chunk = members[start:start + step]
+            ids = sweep[chunk]
             camera = torch.searchsorted(first, ids, right=True)
-            k, i = _hits(uvzr, lo, ids, camera * (H * W), s, H, W)
+            k = _hits(uvzr, lo, ids, sweep_rank[chunk], camera * (H * W), s, H, W, rank_bits)
             if limit is not None:
-                near = k < limit[k >> 32]
-                k, i = k[near], i[near]
-            keys, inst = torch.cat([keys, k]), torch.cat([inst, i])
+                k = k[k < limit[k >> rank_bits]]
+            keys = torch.cat([keys, k])
             pending += k.shape[0]
             # merging bounds memory: the kept set never exceeds B·H·W·K plus one chunk of hits
             if pending > budget:
-                keys, inst, slot = _keep_nearest(keys, inst, K)
-                pending = 0
-                full = slot == K - 1
-                limit = torch.full((len(cam_first[1:]) * H * W,), torch.iinfo(torch.long).max, device=side.device)
-                limit[keys[full] >> 32] = keys[full]
+                keys = _keep_nearest(keys, K, rank_bits)
+                limit, pending = _kth_keys(keys, K, rank_bits, num_pixels), 0
     if pending:
-        keys, inst, slot = _keep_nearest(keys, inst, K)
-    return keys >> 32, slot, inst
+        keys = _keep_nearest(keys, K, rank_bits)
+    pixel = keys >> rank_bits
+    pos = torch.arange(keys.shape[0], device=keys.device)
+    starts = torch.ones_like(pixel, dtype=torch.bool)
+    starts[1:] = pixel[1:] != pixel[:-1]
+    slot = pos - torch.where(starts, pos, 0).cummax(0).values
+    return pixel, slot, by_depth[keys & ((1 << rank_bits) - 1)]
 
 
 def rasterize_points(
@@ -215,7 +234,7 @@ def rasterize_points(
     uvzr, cam_first = _project(clouds, cameras, settings.znear)
     with torch.no_grad():
         pixel, slot, inst = _select(uvzr.detach(), cam_first, settings, H, W)
-    u, v, z, r = uvzr[inst].unbind(1)
+    u, v, z, r = uvzr[:, inst]
     px = (pixel % W).to(uvzr.dtype) + 0.5 - u
     py = ((pixel // W) % H).to(uvzr.dtype) + 0.5 - v
     dists = (py * py + px * px) / (r * r)
