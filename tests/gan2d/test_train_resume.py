@@ -13,6 +13,15 @@ from gan2d.train.stylegan2_task import StyleGAN2LossConfig, StyleGAN2Task
 LOSS = StyleGAN2LossConfig(r1_interval=2, pl_interval=3, diffaug=("color", "translation", "cutout"), num_samples=4)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny nets on a shared 2-core machine: one intra-op thread is faster than two fighting over cores.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _task(cfg: TrainConfig) -> StyleGAN2Task:
     torch.manual_seed(123)  # identical initial weights in every run
     return StyleGAN2Task(ToyGenerator(), ToyDiscriminator(), cfg, LOSS)
