@@ -88,13 +88,13 @@ def _boxes(uvzr: torch.Tensor, znear: float, H: int, W: int) -> tuple[torch.Tens
     return torch.stack([x0, y0]), side
 
 
-def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, ranks: torch.Tensor, base: torch.Tensor,
+def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, ranks: torch.Tensor, base: torch.Tensor | int,
           s: int, H: int, W: int, rank_bits: int) -> torch.Tensor:
     """Covered pixels of instances `ids` over squares of side `s` at their `lo` corners.
 
     Args:
         ranks: `[n]` depth rank of each instance (unique; nearer is smaller).
-        base: `[n]` long first pixel id of each instance's image (b·H·W).
+        base: `[n]` long first pixel id of each instance's image (b·H·W), or 0 for one image.
 
     Returns:
         keys `[M]` int64 `pixel << rank_bits | rank`, pixel = b·H·W + y·W + x.
@@ -177,8 +177,8 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
         for start in range(0, members.shape[0], step):
             chunk = members[start:start + step]
             ids = sweep[chunk]
-            camera = torch.searchsorted(first, ids, right=True)
-            k = _hits(uvzr, lo, ids, sweep_rank[chunk], camera * (H * W), s, H, W, rank_bits)
+            base = torch.searchsorted(first, ids, right=True) * (H * W) if first.numel() else 0
+            k = _hits(uvzr, lo, ids, sweep_rank[chunk], base, s, H, W, rank_bits)
             if limit is not None:
                 k = k[k < limit[k >> rank_bits]]
             keys = torch.cat([keys, k])
@@ -241,8 +241,7 @@ def rasterize_points(
     where = (pixel * K + slot,)
     n_slots = B * H * W * K
     if len(clouds) == 1 and B > 1:
-        inst = inst - torch.searchsorted(torch.tensor(cam_first[1:-1], device=inst.device), inst, right=True) \
-            * cam_first[1]
+        inst = inst % cam_first[1]
     empty = uvzr.new_full((n_slots,), -1.0)
     return PointFragments(
         idx=torch.full((n_slots,), -1, dtype=torch.long, device=inst.device).index_put_(where, inst).view(B, H, W, K),

@@ -17,11 +17,15 @@ def _cams(size=(24, 32), eye=(0.0, 0.0, 3.0), dtype=torch.float64, orthographic=
                    W, H, orthographic=orthographic)
 
 
-@pytest.mark.parametrize("orthographic", [False, True])
-def test_single_point_covers_exactly_the_disk(orthographic):
+@pytest.mark.parametrize(("orthographic", "xyz", "r"), [
+    (False, (0.13, -0.07, 0.21), 0.47),
+    (True, (0.13, -0.07, 0.21), 0.47),
+    (False, (1.45, 0.9, 0.3), 0.5),  # center off the image, disk partly on it
+    (False, (0.2, 0.3, 2.8), 0.3),  # just before the camera: the disk covers the whole image
+])
+def test_single_point_covers_exactly_the_disk(orthographic, xyz, r):
     cams = _cams(orthographic=orthographic)
-    p = torch.tensor([[[0.13, -0.07, 0.21]]], dtype=torch.float64)
-    r = 0.47
+    p = torch.tensor([[xyz]], dtype=torch.float64)
     frags = rasterize_points(Pointclouds(p, radius=torch.full((1, 1), r, dtype=torch.float64)), cams)
     u, v, z = cams.project(p)[0, 0].tolist()
     r_px = cams.K[0, 0, 0].item() * r * (1 if orthographic else 1 / z)
@@ -84,9 +88,23 @@ def test_chunking_and_batching_do_not_change_output():
 
 def test_points_behind_znear_are_dropped():
     cams = _cams()
-    frags = rasterize_points(Pointclouds(torch.tensor([[[0.0, 0, 3.5], [0.0, 0, 2.9999]]]), radius=0.01),
-                             cams, PointsRasterSettings(znear=0.01))
-    assert not frags.mask.any()
+    clouds = Pointclouds(torch.tensor([[[0.0, 0, 3.5], [0.0, 0, 2.9999]]], dtype=torch.float64), radius=0.01)
+    frags = rasterize_points(clouds, cams, PointsRasterSettings(znear=0.01))
+    assert not frags.mask.any() and (frags.zbuf == -1).all() and (frags.dists == -1).all()
+    assert frags.idx.shape == (1, 24, 32, 8)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    g = torch.Generator().manual_seed(2)
+    pts, rad = torch.randn(2, 2000, 3, generator=g) * 0.5, torch.rand(2, 2000, generator=g) * 0.05 + 0.01
+    clouds = Pointclouds(pts, radius=rad)
+    cams = _cams(n=2, dtype=torch.float32)
+    cpu = rasterize_points(clouds, cams)
+    gpu = rasterize_points(clouds.to("cuda"), cams.to("cuda"))
+    assert (gpu.idx.cpu() == cpu.idx).float().mean() > 0.999
+    torch.testing.assert_close(gpu.zbuf.cpu()[cpu.idx >= 0], cpu.zbuf[cpu.idx >= 0])
 
 
 def test_gradients_of_dists_and_zbuf_float64():
