@@ -6,3 +6,7 @@ from render3d.errors import Render3DError
 class SceneFileError(Render3DError, ValueError):
     """A scene file (or a scene built in code) is malformed: unknown keys, wrong types, bad values,
     missing assets. The message names the file, the field path and the bad value."""
+
+
+class DatagenError(Render3DError, ValueError):
+    """A dataset-generation request is invalid (counts, sizes, an output folder of another dataset)."""

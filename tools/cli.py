@@ -33,6 +33,9 @@ def _register() -> None:
     gan.register(app)
     bench_gan.register(bench_app)
     train.register(app)
+    from tools import datagen
+
+    datagen.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
