@@ -78,6 +78,24 @@ def average_gradients(module: nn.Module, info: DistInfo) -> None:
         offset += n
 
 
+def average_buffers(module: nn.Module, info: DistInfo) -> None:
+    """Average floating-point buffers over processes (tracked w average, path-length mean, batch-norm stats).
+
+    Each rank updates these from its own minibatch; averaging keeps the ranks identical and makes
+    the statistics those of the global batch.
+    """
+    bufs = [b for b in module.buffers() if b.is_floating_point()]
+    if not info.distributed or not bufs:
+        return
+    flat = torch.cat([b.detach().flatten() for b in bufs])
+    dist.all_reduce(flat)
+    flat /= info.world_size
+    offset = 0
+    for b in bufs:
+        b.copy_(flat[offset : offset + b.numel()].view_as(b))
+        offset += b.numel()
+
+
 def broadcast_module(module: nn.Module, info: DistInfo) -> None:
     """Copy rank 0's parameters and buffers to every process."""
     if not info.distributed:

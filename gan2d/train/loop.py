@@ -26,7 +26,14 @@ from torch import nn
 from gan2d.data.sampler import InfiniteSampler
 from gan2d.errors import ConfigError
 from gan2d.train.config import TrainConfig
-from gan2d.train.distributed import DistInfo, average_gradients, average_scalars, barrier, broadcast_module
+from gan2d.train.distributed import (
+    DistInfo,
+    average_buffers,
+    average_gradients,
+    average_scalars,
+    barrier,
+    broadcast_module,
+)
 from gan2d.train.ema import ema_beta, update_ema
 from gan2d.train.reporting import StatsWriter, save_image_grid
 from gan2d.train.snapshot import LoopState, latest_snapshot, load_snapshot, save_snapshot
@@ -204,6 +211,8 @@ def train(
             if state.step % phase.interval == 0:
                 for k, v in _run_phase(phase, task, batch, config, info).items():
                     accum.setdefault(k, []).append(v)
+        for module in [*task.networks.values(), *task.aux.values()]:
+            average_buffers(module, info)
         prev_nimg = state.nimg
         state.nimg += config.batch_size
         state.step += 1
