@@ -297,6 +297,7 @@ def register(app: typer.Typer) -> None:
             if arch not in _REFINERS:
                 raise ToolError(f"--arch must be one of {sorted(_REFINERS)}, got {arch!r}")
             in_ch = PairedFolderDataset(data, resolution).input_channels
+            depth = max(1, min(4, resolution.bit_length() - 3))  # keep the bottleneck at >= 4x4 pixels
             g_config = {
                 "spade": lambda: SPADEGeneratorConfig(
                     in_ch,
@@ -305,8 +306,8 @@ def register(app: typer.Typer) -> None:
                     num_upsampling=min(5, resolution.bit_length() - 3),
                     use_vae=vae,
                 ),
-                "pix2pixhd": lambda: Pix2PixHDConfig(in_ch, base_channels=base_channels),
-                "unet": lambda: UNetConfig(in_ch, base_channels=base_channels),
+                "pix2pixhd": lambda: Pix2PixHDConfig(in_ch, base_channels=base_channels, num_downsampling=depth),
+                "unet": lambda: UNetConfig(in_ch, base_channels=base_channels, depth=depth),
             }[arch]()
             run = RefinerRun(
                 data=str(data),

@@ -132,6 +132,8 @@ class Pix2PixHDGenerator(nn.Module):
             raise ShapeError(
                 f"Pix2PixHDGenerator: need [B, {c.in_channels}, H, W] with H, W divisible by {m}, got {tuple(x.shape)}"
             )
+        if c.norm == "instance" and min(x.shape[2:]) < 2 * m:
+            raise ShapeError(f"Pix2PixHDGenerator: input {tuple(x.shape[2:])} leaves a 1-pixel bottleneck")
         if not c.local_enhancer:
             return self.global_out(self.global_trunk(x))
         coarse = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)

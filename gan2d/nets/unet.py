@@ -77,6 +77,10 @@ class UNet(nn.Module):
             raise ShapeError(
                 f"UNet: need [B, {self.config.in_channels}, H, W], H and W divisible by {m}; got {tuple(x.shape)}"
             )
+        if self.config.norm == "instance" and min(x.shape[2:]) < 2 * m:
+            raise ShapeError(
+                f"UNet: input {tuple(x.shape[2:])} leaves a 1-pixel bottleneck at depth {self.config.depth}"
+            )
         h = self.stem(x)
         skips = [h]
         for down, enc in zip(self.down, self.enc, strict=True):
