@@ -1,7 +1,11 @@
-"""Which faces each pixel lists: bounding-box enumeration, coverage test and depth-sorted top-K.
+"""Which faces each pixel lists: per-face pixel boxes, coverage test and depth-sorted top-K.
 
 This half of the rasterizer is discrete (no autograd): it yields (pixel slot, face instance) pairs
 whose barycentrics, depth and distance are then recomputed differentiably.
+
+Every quantity the coverage test needs is a linear form `a·u + b·v + c` of the pixel center. Faces
+are grouped by the size of their pixel box (rounded up to a few sizes), so a whole group is tested on
+a dense `[faces, rows, cols]` grid with one broadcast add per form and no per-pixel gathers.
 """
 
 from __future__ import annotations
@@ -12,66 +16,75 @@ import torch
 
 from render3d.raster.geometry import FaceGeometry
 
-# Candidate (face, pixel) pairs tested at once; bounds the working memory (~60 bytes a pair).
+# Grid cells tested at once; bounds the working memory (~100 bytes a cell in soft mode).
 _CHUNK = 1 << 20
+_BOX_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072,
+              4096, 6144, 8192, 12288, 16384)
+# Padding edges of triangles drawn as quads get a line distance no pixel can reach.
+_FAR = 1e18
 _IDX_BITS = 31
 
 
-def _pixel_boxes(poly: torch.Tensor, radius: float, H: int, W: int) -> tuple[torch.Tensor, ...]:
-    """Inclusive pixel ranges `x0, y0` and sizes `w, h` whose centers lie within `radius` of `poly` bounds."""
+def _pixel_boxes(poly: torch.Tensor, radius: float, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """First pixel `[N, 2]` (x, y) and size `[N, 2]` of the pixel centers within `radius` of `poly` bounds."""
     lo = poly.amin(1) - radius - 0.5
     hi = poly.amax(1) + radius - 0.5
     size = torch.tensor([W, H], device=poly.device, dtype=poly.dtype)
-    start = lo.clamp(min=-1.0).minimum(size).ceil().long()
+    start = lo.clamp(min=-1.0).minimum(size).ceil().long().clamp(min=0)
     end = hi.clamp(min=-1.0).minimum(size - 1).floor().long()
-    start = start.clamp(min=0)
-    extent = (end - start + 1).clamp(min=0)
-    return start[:, 0], start[:, 1], extent[:, 0], extent[:, 1]
+    return start, (end - start + 1).clamp(min=0)
 
 
-def polygon_dist2(poly: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Squared distance from points `(u, v): [M]` to the boundary of polygons `poly: [M, P, 2]` → `[M]`."""
-    a = poly
-    ab = poly.roll(-1, dims=1) - a
-    ap = torch.stack([u, v], -1)[:, None] - a
-    ab2 = (ab * ab).sum(-1)
-    tpar = ((ap * ab).sum(-1) / torch.where(ab2 > 0, ab2, torch.ones_like(ab2))).clamp(0, 1)
-    d = ap - tpar[..., None] * ab
-    return (d * d).sum(-1).amin(1)
+def _linear_forms(geom: FaceGeometry, faces: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coefficients `[n, F, 3]` (du, dv, 1) of the forms tested per pixel, and edge lengths `[n, 4]`.
+
+    Forms: the three edge functions and their sum `s`, oriented so that `s > 0` where the pixel ray
+    meets the face's plane in front of the camera; `s * depth`; then, with a blur radius, for each
+    polygon edge the distance to its line and the position along it.
+    """
+    sign = torch.where(geom.orient[faces] < 0, -1.0, 1.0).to(geom.edges.dtype)
+    edges = geom.edges[faces] * sign[:, None, None]
+    s = edges.sum(1)
+    zs = (edges * geom.depth[faces][..., None]).sum(1)
+    forms = [edges, s[:, None], zs[:, None]]
+    if radius <= 0:
+        return torch.cat(forms, 1), edges.new_zeros(0, 4)
+    a = geom.poly[faces]
+    ab = a.roll(-1, dims=1) - a
+    length = ab.norm(dim=-1)
+    d = ab / torch.where(length > 0, length, torch.ones_like(length))[..., None]
+    normal = torch.stack([d[..., 1], -d[..., 0]], -1)
+    line = torch.cat([normal, -(normal * a).sum(-1, keepdim=True)], -1)
+    line[..., 2] = torch.where(length > 0, line[..., 2], torch.full_like(length, _FAR))
+    along = torch.cat([d, -(d * a).sum(-1, keepdim=True)], -1)
+    return torch.cat([*forms, line, along], 1), length
 
 
-def _test_chunk(geom: FaceGeometry, faces: torch.Tensor, x0, y0, w, counts, H: int, W: int,
-                radius: float, znear: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Enumerate the boxes of `faces` and keep covered (or within `radius`) pixels in front of znear."""
-    total = int(counts.sum())
-    dev = faces.device
-    local_face = torch.repeat_interleave(torch.arange(faces.shape[0], device=dev), counts, output_size=total)
-    first = torch.cumsum(counts, 0) - counts
-    offset = torch.arange(total, device=dev) - first[local_face]
-    wf = w[local_face]
-    dy = torch.div(offset, wf, rounding_mode="floor")
-    x = x0[local_face] + offset - dy * wf
-    y = y0[local_face] + dy
-    inst = faces[local_face]
-    dtype = geom.edges.dtype
-    u = x.to(dtype) + 0.5
-    v = y.to(dtype) + 0.5
-    table = torch.cat([geom.edges[faces].reshape(-1, 9), geom.depth[faces]], 1)[local_face]
-    w0 = table[:, 0] * u + table[:, 1] * v + table[:, 2]
-    w1 = table[:, 3] * u + table[:, 4] * v + table[:, 5]
-    w2 = table[:, 6] * u + table[:, 7] * v + table[:, 8]
-    s = w0 + w1 + w2
-    safe_s = torch.where(s == 0, torch.ones_like(s), s)
-    z = (w0 * table[:, 9] + w1 * table[:, 10] + w2 * table[:, 11]) / safe_s
-    ok = (s != 0) & (z >= znear) & torch.isfinite(z)
-    inside = (w0 * s >= 0) & (w1 * s >= 0) & (w2 * s >= 0)
+def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor, pixbase: torch.Tensor,
+                inst: torch.Tensor, bw: int, bh: int, W: int, radius: float, znear: float):
+    """Test a `[n, bh, bw]` grid of pixels per face; return the passing (pixel, instance, depth)."""
+    dtype = forms.dtype
+    dx = torch.arange(bw, device=forms.device, dtype=dtype)
+    dy = torch.arange(bh, device=forms.device, dtype=dtype)
+    at0 = forms[..., 0] * origin[:, None, 0] + forms[..., 1] * origin[:, None, 1] + forms[..., 2]
+    grid = (at0[..., None] + forms[..., 1:2] * dy)[..., None] + (forms[..., 0:1] * dx)[..., None, :]
+    w0, w1, w2, s, zs = grid[:, :5].unbind(1)
+    ok = (s > 0) & (zs >= znear * s)
+    inside = torch.minimum(torch.minimum(w0, w1), w2) >= 0
     if radius > 0:
-        near = polygon_dist2(geom.poly[inst], u, v) <= radius * radius
-        ok &= inside | near
+        dist2 = None
+        for e in range(4):
+            n, t = grid[:, 5 + e], grid[:, 9 + e]
+            over = t - t.clamp(min=0).minimum(length[:, e, None, None])
+            d2 = n * n + over * over
+            dist2 = d2 if dist2 is None else torch.minimum(dist2, d2)
+        ok &= inside | (dist2 <= radius * radius)
     else:
         ok &= inside
-    pix = (geom.image[inst] * H + y) * W + x
-    return pix[ok], inst[ok], z[ok]
+    offs = torch.arange(bh, device=forms.device)[:, None] * W + torch.arange(bw, device=forms.device)
+    pix = (pixbase[:, None, None] + offs)[ok]
+    z = zs[ok] / s[ok]
+    return pix, inst[:, None, None].expand_as(ok)[ok], z
 
 
 def select_pairs(geom: FaceGeometry, H: int, W: int, faces_per_pixel: int, radius: float, cull_backfaces: bool,
@@ -91,20 +104,33 @@ def select_pairs(geom: FaceGeometry, H: int, W: int, faces_per_pixel: int, radiu
         `slot: [S]` index into the flattened `[B, H, W, K]` output, `pix: [S]` index into the
         flattened `[B, H, W]` image, `inst: [S]` face instance.
     """
+    dev = geom.edges.device
     keep = geom.visible
     if cull_backfaces:
         keep = keep & (geom.orient < 0)
     faces = keep.nonzero()[:, 0]
-    x0, y0, w, h = _pixel_boxes(geom.poly[faces], radius, H, W)
-    counts = w * h
-    nz = counts > 0
-    faces, x0, y0, w, counts = faces[nz], x0[nz], y0[nz], w[nz], counts[nz]
-    dev = geom.edges.device
-    starts = torch.cumsum(counts, 0) - counts
-    total = int(counts.sum())
-    bounds = [*torch.searchsorted(starts, torch.arange(0, total, _CHUNK, device=dev)).tolist(), faces.numel()]
-    pieces = [_test_chunk(geom, faces[a:b], x0[a:b], y0[a:b], w[a:b], counts[a:b], H, W, radius, znear)
-              for a, b in itertools.pairwise(bounds) if b > a]
+    start, size = _pixel_boxes(geom.poly[faces], radius, H, W)
+    nz = (size > 0).all(1)
+    faces, start, size = faces[nz], start[nz], size[nz]
+    sizes = torch.tensor(_BOX_SIZES, device=dev)
+    box = sizes[torch.searchsorted(sizes, size)].minimum(torch.tensor([W, H], device=dev))
+    start = start.minimum(torch.tensor([W, H], device=dev) - box)
+    key = box[:, 0] * (len(_BOX_SIZES) + 1) * 16384 + box[:, 1]
+    order = torch.argsort(key)
+    faces, start, box, key = faces[order], start[order], box[order], key[order]
+    forms, length = _linear_forms(geom, faces, radius)
+    origin = start.to(forms.dtype) + 0.5
+    pixbase = (geom.image[faces] * H + start[:, 1]) * W + start[:, 0]
+    _, counts = torch.unique_consecutive(key, return_counts=True)
+    bounds = [0, *torch.cumsum(counts, 0).tolist()]
+    pieces = []
+    for a, b in itertools.pairwise(bounds):
+        bw, bh = box[a].tolist()
+        step = max(1, _CHUNK // (bw * bh))
+        for c in range(a, b, step):
+            sl = slice(c, min(b, c + step))
+            pieces.append(_test_group(forms[sl], length[sl], origin[sl], pixbase[sl], faces[sl], bw, bh, W,
+                                      radius, znear))
     if not pieces:
         empty = torch.zeros(0, dtype=torch.long, device=dev)
         return empty, empty, empty

@@ -12,8 +12,9 @@ import torch
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments
-from render3d.raster.candidates import polygon_dist2, select_pairs
+from render3d.raster.candidates import select_pairs
 from render3d.raster.geometry import FaceGeometry, face_geometry
+from render3d.raster.pairs import evaluate_pairs
 from render3d.raster.settings import RasterSettings
 from render3d.structures import Meshes
 
@@ -38,18 +39,9 @@ def _evaluate(geom: FaceGeometry, inst: torch.Tensor, pix: torch.Tensor, H: int,
     row = torch.div(pix, W, rounding_mode="floor")
     u = (pix - row * W).to(dtype) + 0.5
     v = (row % H).to(dtype) + 0.5
-    e = geom.edges[inst]
-    w = e[..., 0] * u[:, None] + e[..., 1] * v[:, None] + e[..., 2]
-    bary = w / w.sum(1, keepdim=True)
-    corner_z = geom.depth[inst]
-    z = (bary * corner_z).sum(1)
-    if not settings.perspective_correct and not orthographic:
-        # Screen-affine barycentrics are b_i z_i / z; undefined for corners behind the camera.
-        affine = bary * corner_z / z[:, None]
-        bary = torch.where(geom.clipped[inst][:, None], bary, affine)
-    d = polygon_dist2(geom.poly[inst], u, v).clamp(min=1e-20).sqrt()
-    inside = (bary.detach() >= 0).all(1)
-    return bary, z, torch.where(inside, -d, d)
+    # Screen-affine barycentrics are undefined for faces with corners behind the camera.
+    affine = None if settings.perspective_correct or orthographic else ~geom.clipped[inst]
+    return evaluate_pairs(geom.edges, geom.depth, geom.poly, inst, u, v, affine)
 
 
 def rasterize_meshes(meshes: Meshes, cameras: Cameras, settings: RasterSettings) -> Fragments:
