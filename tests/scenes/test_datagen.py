@@ -14,6 +14,15 @@ from scenes.errors import DatagenError
 from scenes.samples import make_sample
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Small tensors: thread start-up and oversubscription on a shared machine cost more than they save.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _project(cam: dict, pts: torch.Tensor) -> torch.Tensor:
     K, R, t = (torch.tensor(cam[k]) for k in ("K", "R", "t"))
     x = pts @ R.T + t
