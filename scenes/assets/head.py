@@ -35,7 +35,7 @@ def _ear(theta: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
 
 def _hair_weight(theta: torch.Tensor, lam: torch.Tensor, p: HeadParams, soft: float) -> torch.Tensor:
     front = 0.64 - 0.26 * p.hairline
-    line = front + (-0.55 - front) * ((1 - torch.cos(theta)) / 2) ** 2
+    line = front + (-0.8 - front) * ((1 - torch.cos(theta)) / 2) ** 2
     return torch.sigmoid((lam - line) / soft) * (1 - _ear(theta, lam).clamp(0, 1)) ** 4
 
 
@@ -58,7 +58,7 @@ def _offsets(theta: torch.Tensor, lam: torch.Tensor, p: HeadParams) -> tuple[tor
     wing = 0.03 * (0.8 + 0.6 * p.nose_width)
     forward += 0.35 * amp * (_g(x, y, wing, tip + 0.01, 0.018, 0.016) + _g(x, y, -wing, tip + 0.01, 0.018, 0.016))
     lip = 0.006 + 0.012 * p.lips
-    forward += lip * (_g(x, y, 0.0, -0.238, 0.06, 0.012) + _g(x, y, 0.0, -0.268, 0.055, 0.015))
+    forward += lip * (_g(x, y, 0.0, -0.238, 0.075, 0.012) + _g(x, y, 0.0, -0.268, 0.068, 0.015))
     forward -= 0.004 * _g(x, y, 0.0, -0.252, 0.05, 0.004)
     forward += (0.008 + 0.03 * p.chin) * _g(x, y, 0.0, -0.43, 0.06, 0.05)
     return radial, forward
@@ -84,7 +84,7 @@ def _head_surface(p: HeadParams) -> MeshData:
 
 
 def _neck(p: HeadParams) -> MeshData:
-    n = cylinder(CylinderParams(radius=0.16 * p.width + 0.04, height=0.5, segments=max(16, p.segments // 2)))
+    n = cylinder(CylinderParams(radius=0.17 * p.width + 0.06, height=0.5, segments=max(16, p.segments // 2)))
     verts = n.verts + torch.tensor([0.0, -0.5 * p.height - 0.05, -0.06])
     # The whole neck samples the skin texture just under the chin.
     uvs = torch.stack([0.5 + 0.02 * n.uvs[:, 0] - 0.01, 0.03 + 0.02 * n.uvs[:, 1]], -1)
@@ -126,14 +126,14 @@ def head_texture(p: HeadParams) -> torch.Tensor:
         paint(0.8 * lid, torch.tensor([0.1, 0.06, 0.05]))
     hair = torch.tensor(p.hair_color)
     brow_y = 0.05 + 0.012 * (1 - ((ax - ex) / 0.06) ** 2)
-    brows = torch.exp(-((y - brow_y) / 0.007) ** 2) * torch.sigmoid((0.06 - (ax - ex).abs()) / 0.006)
+    brows = torch.exp(-((y - brow_y) / 0.009) ** 2) * torch.sigmoid((0.06 - (ax - ex).abs()) / 0.006)
     paint(0.9 * brows, hair)
     nostril = _g(x, y, 0.018, -0.148, 0.008, 0.004) + _g(x, y, -0.018, -0.148, 0.008, 0.004)
     paint(0.7 * nostril.clamp(0, 1), skin * 0.35)
-    lip_w = 0.065 * (0.9 + 0.25 * p.lips)
-    lip_h = (0.010 + 0.008 * p.lips)
+    lip_w = 0.08 * (0.9 + 0.25 * p.lips)
+    lip_h = 0.011 + 0.009 * p.lips
     lips = torch.sigmoid((1 - (x / lip_w) ** 2 - ((y + 0.252) / (lip_h * 1.6)) ** 2) / 0.08)
-    paint(lips, skin * torch.tensor([0.82, 0.5, 0.5]))
+    paint(lips, skin * torch.tensor([0.8, 0.42, 0.42]))
     paint(lips * torch.exp(-((y + 0.252) / 0.0025) ** 2), skin * 0.3)
     strands = torch.nn.functional.interpolate(torch.rand(1, 1, 12, 160, generator=g), size=(S, 2 * S),
                                               mode="bicubic", align_corners=True)[0, 0]
