@@ -125,3 +125,17 @@ def test_tiny_gan_learns_discs(tmp_path):
     assert rfd1 < 0.25 * rfd0, (rfd0, rfd1)
     assert mom1 < 0.4 * mom0, (mom0, mom1)
     assert floor < rfd1  # sanity: real vs real is the best achievable
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_mixed_precision_steps(tmp_path):
+    from gan2d.train.distributed import DistInfo
+
+    torch.manual_seed(0)
+    cfg = _cfg(total_kimg=0.032, mixed_precision=True)
+    task = StyleGAN2Task(ToyGenerator(), ToyDiscriminator(), cfg, StyleGAN2LossConfig(r1_interval=2, pl_interval=2))
+    res = train(task, TensorImageDataset(disc_images(16, 16)), cfg, tmp_path, DistInfo(device=torch.device("cuda")))
+    assert res.steps == 4
+    assert all(torch.isfinite(torch.tensor(v)) for v in res.last_stats.values())
+    assert next(task.G_ema.parameters()).device.type == "cuda"
