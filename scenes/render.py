@@ -83,21 +83,29 @@ class _BackendRasterizer(nn.Module):
 
 
 class _Passes:
-    """Renders one object per call with the chosen backend."""
+    """Renders one object per call with the chosen backend.
 
-    def __init__(self, backend_name: str, lights: nn.Module, want_albedo: bool) -> None:
-        self.lights, self.want_albedo = lights, want_albedo
+    Rasterizer backends (pytorch3d, nvdiffrast) replace the reference rasterizer under the
+    reference shading; renderer backends (pyrender, open3d) shade themselves and draw point clouds
+    their own way; point clouds otherwise use the reference splatting renderer.
+    """
+
+    def __init__(self, backend_name: str, lights: nn.Module, outputs: tuple[str, ...]) -> None:
+        self.lights, self.want_albedo = lights, "albedo" in outputs
         self.backend = None
         self.kind = "reference"
         if backend_name not in REFERENCE_NAMES:
             from render3d.backends import Task, backend_info, get_backend
 
-            tasks = backend_info(backend_name).capabilities.tasks
+            caps = backend_info(backend_name).capabilities
             self.backend = get_backend(backend_name)
-            if Task.RASTERIZE_MESHES in tasks:
+            if Task.RASTERIZE_MESHES in caps.tasks:
                 self.kind = "rasterizer"
-            elif Task.RENDER_MESHES in tasks:
+            elif Task.RENDER_MESHES in caps.tasks:
                 self.kind = "renderer"
+                if "normals" in outputs and "normals" not in caps.outputs:
+                    raise SceneFileError(f"render.outputs: backend {backend_name!r} does not produce normals "
+                                         f"(it fills {', '.join(sorted(caps.outputs))}); use backend torch")
             else:
                 raise SceneFileError(f"render.backend: {backend_name!r} can neither rasterize nor render meshes")
 
@@ -211,7 +219,7 @@ def render_built(built: BuiltScene, spec: SceneSpec, frames_per_batch: int = 8) 
     """Render an already built scene (see `render`)."""
     r = spec.render
     want_albedo = "albedo" in r.outputs
-    passes = _Passes(r.backend, built.lights, want_albedo)
+    passes = _Passes(r.backend, built.lights, tuple(r.outputs))
     ids = [o.instance_id for o in built.objects]
     in_mask = [o.in_mask for o in built.objects]
     s = r.supersample

@@ -164,3 +164,14 @@ def test_scene_script_errors(tmp_path: Path) -> None:
     ok = tmp_path / "ok.py"
     ok.write_text("from scenes.scene import Scene\nscene = Scene().add_mesh('tri.obj')\n")
     assert Path(load_scene_script(ok).objects[0].mesh) == (tmp_path / "tri.obj").resolve()
+
+
+def test_backend_errors_name_the_problem() -> None:
+    from render3d.errors import BackendUnavailable
+    from scenes.errors import SceneFileError
+
+    with pytest.raises(BackendUnavailable, match="unknown backend 'nope'"):
+        render(_two_spheres(backend="nope"))
+    if _pyrender_missing() is None:
+        with pytest.raises(SceneFileError, match="does not produce normals"):
+            render(_two_spheres(backend="pyrender"))
