@@ -128,13 +128,50 @@ def _keep_nearest(keys: torch.Tensor, K: int, rank_bits: int) -> torch.Tensor:
     return keys if bool(keep.all()) else keys[keep]
 
 
-def _kth_keys(keys: torch.Tensor, K: int, rank_bits: int, num_pixels: int) -> torch.Tensor:
-    """`[num_pixels]` key of the K-th kept hit of every full pixel, int64 max elsewhere."""
-    limit = torch.full((num_pixels,), torch.iinfo(torch.long).max, dtype=torch.long, device=keys.device)
-    pixel = keys >> rank_bits
-    full = pixel[K - 1:] == pixel[:keys.shape[0] - K + 1]
-    limit[pixel[K - 1:][full]] = keys[K - 1:][full]
-    return limit
+class _Culler:
+    """What the kept hits of full pixels rule out, after a merge.
+
+    Args:
+        keys: sorted kept keys (at most K per pixel).
+    """
+
+    def __init__(self, keys: torch.Tensor, K: int, rank_bits: int, B: int, H: int, W: int) -> None:
+        biggest = torch.iinfo(torch.long).max
+        self.limit = torch.full((B * H * W,), biggest, dtype=torch.long, device=keys.device)
+        pixel = keys >> rank_bits
+        full = pixel[K - 1:] == pixel[:keys.shape[0] - K + 1]
+        self.limit[pixel[K - 1:][full]] = keys[K - 1:][full]
+        mask = (1 << rank_bits) - 1
+        # depth rank of the K-th hit of every pixel; any rank passes where the pixel is not full
+        self.kth = torch.where(self.limit == biggest, biggest, self.limit & mask).view(B, H, W)
+        self.rank_bits = rank_bits
+        self._tiles: dict[int, torch.Tensor] = {}
+
+    def near_hits(self, keys: torch.Tensor) -> torch.Tensor:
+        """The hits that would enter their pixel's K nearest."""
+        return keys[keys < self.limit[keys >> self.rank_bits]]
+
+    def may_hit(self, corner: torch.Tensor, camera: torch.Tensor | int, ranks: torch.Tensor, s: int) -> torch.Tensor:
+        """`[n]` bool: False for instances behind the K-th hit of every pixel of their `s`-square.
+
+        Tested per tile of side T >= s (so a square meets at most 2×2 tiles) against the largest
+        K-th rank in the tile, a bound over its pixels.
+        """
+        T = max(8, 1 << (s - 1).bit_length())
+        if T not in self._tiles:
+            B, H, W = self.kth.shape
+            padded = torch.nn.functional.pad(self.kth, (0, -W % T, 0, -H % T), value=-1)
+            self._tiles[T] = padded.view(B, padded.shape[1] // T, T, padded.shape[2] // T, T).amax(dim=(2, 4))
+        tiles = self._tiles[T]
+        rows, cols = tiles.shape[1], tiles.shape[2]
+        x0, y0 = corner.long() // T
+        x1 = ((corner[0].long() + s - 1) // T).clamp_(max=cols - 1)
+        y1 = ((corner[1].long() + s - 1) // T).clamp_(max=rows - 1)
+        flat = tiles.view(-1)
+        top, bottom = (camera * rows + y0) * cols, (camera * rows + y1) * cols
+        bound = torch.maximum(torch.maximum(flat[top + x0], flat[top + x1]),
+                              torch.maximum(flat[bottom + x0], flat[bottom + x1]))
+        return ranks < bound
 
 
 def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSettings,
@@ -142,23 +179,21 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
     """The K nearest hits of every pixel, as pixel ids `[M]`, slots `[M]` and instances `[M]`.
 
     Visible instances are ranked by depth once (an int sort of the float bits), so a hit's sort key
-    needs no depth bits beyond the rank, the instance is recovered from the rank, and instances
-    are swept near to far: once pixels hold K hits, the farther hits of later chunks are dropped
-    before any sorting.
+    needs no depth bits beyond the rank and the instance is recovered from the rank. When the work
+    takes several chunks, instances are swept near to far: once pixels hold K hits, farther
+    instances and hits of later chunks are dropped before any candidate is formed or sorted.
     """
-    K, budget = settings.points_per_pixel, settings.chunk_candidates
-    num_pixels = (len(cam_first) - 1) * H * W
+    K, budget, B = settings.points_per_pixel, settings.chunk_candidates, len(cam_first) - 1
     lo, side = _boxes(uvzr, settings.znear, H, W)
     visible = (side > 0).nonzero()[:, 0]
     # z >= znear > 0 for visible instances, and positive IEEE floats order like their bit patterns
     nearest_first = torch.sort(uvzr[2, visible].float().view(torch.int32), stable=True).indices
     by_depth = visible[nearest_first]
     rank_bits = max(1, (by_depth.shape[0] - 1).bit_length())
-    if num_pixels.bit_length() + rank_bits > 63:
-        raise ShapeError(f"{by_depth.shape[0]} visible points in {num_pixels} pixels overflow the 64-bit sort key; "
+    if (B * H * W).bit_length() + rank_bits > 63:
+        raise ShapeError(f"{by_depth.shape[0]} visible points in {B * H * W} pixels overflow the 64-bit sort key; "
                          "render fewer views at once")
     if int((side * side).sum()) > budget:
-        # several chunks: sweep near → far so that full pixels cull the hits of later chunks
         sweep, sweep_rank = by_depth, torch.arange(by_depth.shape[0], device=side.device)
     else:
         # one pass: keep memory order (cheap sequential gathers) and look ranks up
@@ -166,27 +201,35 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
         sweep_rank = torch.empty_like(visible).index_put_((nearest_first,), torch.arange(visible.shape[0],
                                                                                           device=side.device))
     group = torch.bucketize(side[sweep], torch.tensor(_SIDES, device=side.device))
-    present = torch.bincount(group, minlength=len(_SIDES)).nonzero()[:, 0].tolist()
+    # big squares first: for similar world radii they are the near points, which cull the rest
+    present = torch.bincount(group, minlength=len(_SIDES)).nonzero()[:, 0].flip(0).tolist()
     first = torch.tensor(cam_first[1:-1], device=side.device)
     keys = torch.empty(0, dtype=torch.long, device=side.device)
-    limit, pending = None, 0
+    culler, pending = None, 0
     for g in present:
         s = _SIDES[g]
         members = (group == g).nonzero()[:, 0]
         step = max(1, budget // (s * s))
         for start in range(0, members.shape[0], step):
             chunk = members[start:start + step]
-            ids = sweep[chunk]
-            base = torch.searchsorted(first, ids, right=True) * (H * W) if first.numel() else 0
-            k = _hits(uvzr, lo, ids, sweep_rank[chunk], base, s, H, W, rank_bits)
-            if limit is not None:
-                k = k[k < limit[k >> rank_bits]]
+            ids, ranks = sweep[chunk], sweep_rank[chunk]
+            camera = torch.searchsorted(first, ids, right=True) if B > 1 else 0
+            if culler is not None:
+                near = culler.may_hit(lo[:, ids], camera, ranks, s)
+                ids, ranks = ids[near], ranks[near]
+                camera = camera[near] if B > 1 else 0
+                if ids.numel() == 0:
+                    continue
+            k = _hits(uvzr, lo, ids, ranks, camera * (H * W), s, H, W, rank_bits)
+            if culler is not None:
+                k = culler.near_hits(k)
             keys = torch.cat([keys, k])
             pending += k.shape[0]
-            # merging bounds memory: the kept set never exceeds B·H·W·K plus one chunk of hits
-            if pending > budget:
+            # merging bounds memory (the kept set never exceeds B·H·W·K plus one chunk of hits); merging
+            # once the hits could fill every pixel also starts culling early
+            if pending > min(budget, B * H * W * K):
                 keys = _keep_nearest(keys, K, rank_bits)
-                limit, pending = _kth_keys(keys, K, rank_bits, num_pixels), 0
+                culler, pending = _Culler(keys, K, rank_bits, B, H, W), 0
     if pending:
         keys = _keep_nearest(keys, K, rank_bits)
     pixel = keys >> rank_bits

@@ -77,6 +77,14 @@ def test_chunking_and_batching_do_not_change_output():
     full = rasterize_points(clouds, cams)
     small = rasterize_points(clouds, cams, PointsRasterSettings(chunk_candidates=1024))
     assert torch.equal(full.idx, small.idx) and torch.equal(full.dists, small.dists)
+    # a dense blob fills pixels early, so small chunks cull whole points and hits behind them
+    slab = (torch.rand(1, 3000, 3, generator=g) - 0.5) * torch.tensor([5.0, 4.0, 1.0])
+    blob = Pointclouds(slab, radius=torch.rand(1, 3000, generator=g) * 0.1 + 0.1)
+    for k in (1, 3):
+        ref = rasterize_points(blob, cams[0], PointsRasterSettings(points_per_pixel=k))
+        chunked = rasterize_points(blob, cams[0], PointsRasterSettings(points_per_pixel=k, chunk_candidates=1024))
+        assert ref.mask.float().mean() > 0.9
+        assert torch.equal(ref.idx, chunked.idx) and torch.equal(ref.zbuf, chunked.zbuf)
     for b in range(2):
         single = rasterize_points(clouds[b], cams[b])
         expected = torch.where(single.idx >= 0, single.idx + 300 * b, -1)
