@@ -1,1 +1,26 @@
-"""scenes: scene files ⇄ typed specs, procedural assets, camera paths, scripted renders, datasets."""
+"""scenes: scene files ⇄ typed specs, procedural assets, camera paths, scripted renders, datasets.
+
+Where things live:
+
+- `scenes.schema`: the pydantic models of a scene (objects, transforms, materials, lights,
+  cameras and paths, render settings); `scenes.fileio`: `load_scene`, `save_scene`,
+  `parse_scene` with errors naming file, field path and value (`scenes.errors.SceneFileError`).
+- `scenes.scene.Scene`: the same model built in code, `Scene().add_mesh(...).add_light(...).orbit(...)`;
+  `scenes.script.load_scene_script` runs a `.py` file that defines `scene`.
+- `scenes.assets`: primitives, superquadrics, procedural textures and the parametric head, each a
+  seeded parameter model; `build_asset(params)`.
+- `scenes.paths`: orbit / dolly / keyframed camera trajectories.
+- `scenes.build` → `scenes.render`: specs into render3d objects, per-object passes composited by
+  depth into rgb, depth, normals, mask, instance and albedo (`render`, `render_scene_file`);
+  `scenes.outputs` writes the run directory.
+- `scenes.samples` + `scenes.datagen`: random heads / shapes / scenes rendered into resumable
+  multi-view datasets with ground-truth cameras, depth, masks and meshes.
+
+Example:
+    >>> from scenes.scene import Scene
+    >>> from scenes.assets import HeadParams
+    >>> from scenes.render import render
+    >>> out = render(Scene().add_asset(HeadParams(seed=1)).orbit(frames=2).configure(width=32, height=32))
+    >>> out.rgb.shape
+    torch.Size([2, 32, 32, 3])
+"""

@@ -18,8 +18,8 @@ def euler_to_matrix(degrees: Sequence[float]) -> torch.Tensor:
     """`[3, 3]` rotation `Rz @ Ry @ Rx` for extrinsic XYZ Euler angles in degrees.
 
     Example:
-        >>> euler_to_matrix((0, 90, 0)) @ torch.tensor([0.0, 0, 1])  # +Z turns to +X
-        tensor([1.0000e+00, 0.0000e+00, -4.3711e-08])
+        >>> (euler_to_matrix((0, 90, 0)) @ torch.tensor([0.0, 0, 1])).round(decimals=4).tolist()  # +Z turns to +X
+        [1.0, 0.0, 0.0]
     """
     ax, ay, az = (math.radians(float(a)) for a in degrees)
     cx, sx, cy, sy, cz, sz = math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay), math.cos(az), math.sin(az)

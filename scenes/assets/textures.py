@@ -77,8 +77,8 @@ def make_texture(params: CheckerParams | NoiseParams | GradientParams, size: int
         `[size, size, 3]` float32 in [0, 1].
 
     Example:
-        >>> make_texture(CheckerParams(squares=2), 4)[0, 0].tolist() == list(CheckerParams().color_a)
-        True
+        >>> make_texture(CheckerParams(squares=2, color_a=(1, 0, 0)), 4)[0, 0].tolist()
+        [1.0, 0.0, 0.0]
     """
     ys, xs = torch.meshgrid((torch.arange(size) + 0.5) / size, (torch.arange(size) + 0.5) / size, indexing="ij")
     if isinstance(params, CheckerParams):
