@@ -33,8 +33,6 @@ class StyleGenerator(Protocol):
     mapping: nn.Module
     synthesis: nn.Module
 
-    def __call__(self, z: torch.Tensor, c: torch.Tensor | None = None, **options: object) -> torch.Tensor: ...
-
 
 @dataclass(frozen=True)
 class StyleGAN2LossConfig:
@@ -136,7 +134,7 @@ class StyleGAN2Task:
         dev = self._device()
         z = torch.randn(n, self.G.z_dim, device=dev) if self.G.z_dim else None
         ws = self.G.mapping(z, c, update_emas=update_emas)
-        if self.loss_config.style_mixing_prob > 0 and self.G.z_dim:
+        if self.loss_config.style_mixing_prob > 0 and self.G.z_dim and ws.shape[1] > 1:
             cutoff = torch.randint(1, ws.shape[1], (), device=dev)
             cutoff = torch.where(torch.rand((), device=dev) < self.loss_config.style_mixing_prob, cutoff, ws.shape[1])
             mixed = self.G.mapping(torch.randn_like(z), c, update_emas=False)

@@ -40,7 +40,7 @@ def test_random_feature_net_is_fixed_by_seed():
 
 
 def test_distances_rank_distributions():
-    real, other_real = disc_images(256, 16, 0), disc_images(256, 16, 1)
+    real, other_real = disc_images(160, 16, 0), disc_images(160, 16, 1)
     blurred = torch.nn.functional.avg_pool2d(real, 3, 1, 1)
     noise = torch.randn_like(real) * 0.3
     same = random_feature_distance(real, other_real)
