@@ -260,7 +260,12 @@ def norm_weighted_composite_pytorch3d(fragments: PointFragments, features: torch
 
 
 class Pytorch3DBackend:
-    """`Task.RASTERIZE_MESHES` and `Task.RASTERIZE_POINTS` through pytorch3d (CPU and CUDA)."""
+    """`Task.RASTERIZE_MESHES` and `Task.RASTERIZE_POINTS` through pytorch3d (CPU and CUDA).
+
+    K is limited to 150 per pixel (pytorch3d's CUDA kernels). Soft shading: rasterize with a blur
+    radius and K > 1, then blend with `render3d.blend` (its sigma is in the same pixel units as
+    the `dists` this adapter returns).
+    """
 
     def rasterize_meshes(self, meshes: Meshes, cameras: Cameras, settings: RasterSettings) -> Fragments:
         """See `rasterize_meshes_pytorch3d`; `settings` supplies K, blur radius, culling, znear."""
@@ -278,7 +283,7 @@ INFO = BackendInfo(
     capabilities=Capabilities(
         tasks=frozenset({Task.RASTERIZE_MESHES, Task.RASTERIZE_POINTS}), differentiable=True,
         devices=frozenset({"cpu", "cuda"}), fragment_fields=frozenset({"pix_to_face", "bary", "zbuf", "dists"}),
-        point_fields=frozenset({"idx", "zbuf", "dists"}), max_faces_per_pixel=128, soft=True,
+        point_fields=frozenset({"idx", "zbuf", "dists"}), max_faces_per_pixel=150, soft=True,
     ),
     description="pytorch3d C++/CUDA rasterizers (meshes, points) and point compositors",
     install=pip_install_hint("pytorch3d"),

@@ -40,7 +40,7 @@ INFO = BackendInfo(
     capabilities=Capabilities(
         tasks=frozenset({Task.RASTERIZE_MESHES, Task.RASTERIZE_POINTS}), differentiable=True,
         devices=frozenset({"cpu", "cuda"}), fragment_fields=frozenset({"pix_to_face", "bary", "zbuf", "dists"}),
-        point_fields=frozenset({"idx", "zbuf", "dists"}), max_faces_per_pixel=1024, soft=True,
+        point_fields=frozenset({"idx", "zbuf", "dists"}), max_faces_per_pixel=256, soft=True,
     ),
     description="render3d's pure-PyTorch reference rasterizers (always available)",
     install="built in: pip install -c constraints.txt neurender",
