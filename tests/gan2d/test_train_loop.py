@@ -139,3 +139,28 @@ def test_cuda_mixed_precision_steps(tmp_path):
     assert res.steps == 4
     assert all(torch.isfinite(torch.tensor(v)) for v in res.last_stats.values())
     assert next(task.G_ema.parameters()).device.type == "cuda"
+
+
+def test_conditional_stylegan2_task_with_real_networks(tmp_path):
+    from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+
+    torch.manual_seed(0)
+    arch = dict(img_resolution=8, channel_base=64, channel_max=8, c_dim=2)
+    G = Generator(GeneratorConfig(**arch, z_dim=8, w_dim=8, mapping_layers=1))
+    D = Discriminator(DiscriminatorConfig(**arch, mapping_layers=1))
+    cfg = _cfg(total_kimg=0.008, batch_size=4)
+    task = StyleGAN2Task(G, D, cfg, StyleGAN2LossConfig(r1_interval=1, pl_interval=1, num_samples=4))
+
+    class Labeled(torch.utils.data.Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return disc_images(8, 8)[i], torch.nn.functional.one_hot(torch.tensor(i % 2), 2).float()
+
+    w_avg0 = G.mapping.w_avg.clone()
+    res = train(task, Labeled(), cfg, tmp_path)
+    assert res.steps == 2 and {"D_reg/loss", "G_reg/loss", "G_reg/pl_mean"} <= set(res.last_stats)
+    assert not torch.equal(G.mapping.w_avg, w_avg0)  # D_main tracks the w average
+    torch.testing.assert_close(task.sample_c, torch.eye(2).repeat(2, 1))
+    assert task.samples().shape == (4, 3, 8, 8)
