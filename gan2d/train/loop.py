@@ -132,6 +132,29 @@ def _run_phase(phase: Phase, task: GANTask, batch: Batch, config: TrainConfig, i
     return {f"{phase.name}/{k}": float(v.detach()) for k, v in {"loss": loss, **stats}.items()}
 
 
+def _restore(task: GANTask, run_dir: Path, resume: bool) -> tuple[LoopState, Path | None]:
+    snapshot = latest_snapshot(run_dir / "checkpoints")
+    if resume:
+        if snapshot is None:
+            raise ConfigError(f"nothing to resume: {run_dir / 'checkpoints'} holds no snapshot")
+        return load_snapshot(snapshot, task.networks, task.optimizers, task.aux), snapshot
+    if snapshot is not None:
+        raise ConfigError(f"{run_dir} already holds a training run; resume it or choose a new output folder")
+    return LoopState(), None
+
+
+def _place(task: GANTask, info: DistInfo) -> None:
+    """Move everything to the device and make every process start from rank 0's state."""
+    for module in [*task.networks.values(), *task.aux.values()]:
+        module.to(info.device)
+        broadcast_module(module, info)
+    for opt in task.optimizers.values():  # optimizer state loaded on the CPU follows its parameters
+        for s in opt.state.values():
+            for k, v in s.items():
+                if isinstance(v, torch.Tensor) and k != "step":
+                    s[k] = v.to(info.device)
+
+
 def train(
     task: GANTask,
     dataset: torch.utils.data.Dataset,
@@ -164,25 +187,10 @@ def train(
     """
     info = info or DistInfo()
     run_dir = Path(run_dir)
-    ckpt_dir = run_dir / "checkpoints"
     if config.batch_size % info.world_size:
         raise ConfigError(f"batch_size {config.batch_size} is not divisible by {info.world_size} processes")
-    state = LoopState()
-    snapshot = latest_snapshot(ckpt_dir)
-    if resume:
-        if snapshot is None:
-            raise ConfigError(f"nothing to resume: {ckpt_dir} holds no snapshot")
-        state = load_snapshot(snapshot, task.networks, task.optimizers, task.aux)
-    elif snapshot is not None:
-        raise ConfigError(f"{run_dir} already holds a training run; resume it or choose a new output folder")
-    for module in [*task.networks.values(), *task.aux.values()]:
-        module.to(info.device)
-        broadcast_module(module, info)
-    for opt in task.optimizers.values():  # optimizer state loaded on CPU follows its parameters
-        for s in opt.state.values():
-            for k, v in s.items():
-                if isinstance(v, torch.Tensor) and k != "step":
-                    s[k] = v.to(info.device)
+    state, snapshot = _restore(task, run_dir, resume)
+    _place(task, info)
 
     stats_writer = None
     if info.is_main:
@@ -200,7 +208,7 @@ def train(
 
     accum: dict[str, list[float]] = {}
     last: dict[str, float] = {}
-    last_snapshot = snapshot if resume else None
+    last_snapshot = snapshot
     t0 = time.perf_counter()
     batches = _batches(dataset, config, info, state.nimg)
     while state.nimg < total:
@@ -236,8 +244,11 @@ def train(
                 save_image_grid(task.samples(), run_dir / "samples" / f"step-{state.step:07d}.png", task.sample_columns)
         if state.nimg // ckpt_every != prev_nimg // ckpt_every or done:
             if info.is_main:
-                last_snapshot = save_snapshot(ckpt_dir, state, task.networks, task.optimizers, task.aux, keep_snapshots)
+                last_snapshot = save_snapshot(
+                    run_dir / "checkpoints", state, task.networks, task.optimizers, task.aux, keep_snapshots
+                )
             barrier(info)
+    batches.close()  # releases the DataLoader (and its worker processes)
     if bar is not None:
         bar.close()
     return RunResult(state.step, state.nimg, run_dir, last_snapshot, last)
