@@ -149,7 +149,9 @@ def rasterize_meshes_pytorch3d(
         p3d, image_size=(H, W), blur_radius=(blur_radius * px_to_ndc) ** 2, faces_per_pixel=faces_per_pixel,
         bin_size=bin_size, max_faces_per_bin=max_per_bin or None,
         perspective_correct=perspective_correct and not cameras.orthographic,
-        clip_barycentric_coords=False, cull_backfaces=cull_backfaces, z_clip_value=znear,
+        clip_barycentric_coords=False, cull_backfaces=cull_backfaces,
+        # clipping runs in Python on every face: only ask for it when a vertex is in front of znear
+        z_clip_value=znear if bool((ndc[:, 2] < znear).any()) else None,
     )
     empty = pix_to_face < 0
     if not perspective_correct and not cameras.orthographic:
