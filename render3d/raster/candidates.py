@@ -18,6 +18,8 @@ from render3d.raster.geometry import FaceGeometry
 
 # Grid cells tested at once; bounds the working memory (~100 bytes a cell in soft mode).
 _CHUNK = 1 << 20
+# Grid cells of the images whose candidates are ranked together (~40 bytes a listed candidate).
+_RUN_CELLS = 1 << 23
 _BOX_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072,
               4096, 6144, 8192, 12288, 16384)
 # Padding edges of triangles drawn as quads get a line distance no pixel can reach.
@@ -61,7 +63,7 @@ def _linear_forms(geom: FaceGeometry, faces: torch.Tensor, radius: float) -> tup
 
 
 def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor, pixbase: torch.Tensor,
-                inst: torch.Tensor, bw: int, bh: int, W: int, radius: float, znear: float):
+                inst: torch.Tensor, bw: int, bh: int, W: int, radius: float, znear: float, clipped: bool):
     """Test a `[n, bh, bw]` grid of pixels per face; return the passing (pixel, instance, depth)."""
     dtype = forms.dtype
     dx = torch.arange(bw, device=forms.device, dtype=dtype)
@@ -69,8 +71,7 @@ def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor,
     at0 = forms[..., 0] * origin[:, None, 0] + forms[..., 1] * origin[:, None, 1] + forms[..., 2]
     grid = (at0[..., None] + forms[..., 1:2] * dy)[..., None] + (forms[..., 0:1] * dx)[..., None, :]
     w0, w1, w2, s, zs = grid[:, :5].unbind(1)
-    ok = (s > 0) & (zs >= znear * s)
-    inside = torch.minimum(torch.minimum(w0, w1), w2) >= 0
+    ok = torch.minimum(torch.minimum(w0, w1), w2) >= 0
     if radius > 0:
         dist2 = None
         for e in range(4):
@@ -78,18 +79,72 @@ def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor,
             over = t - t.clamp(min=0).minimum(length[:, e, None, None])
             d2 = n * n + over * over
             dist2 = d2 if dist2 is None else torch.minimum(dist2, d2)
-        ok &= inside | (dist2 <= radius * radius)
-    else:
-        ok &= inside
-    offs = torch.arange(bh, device=forms.device)[:, None] * W + torch.arange(bw, device=forms.device)
-    pix = (pixbase[:, None, None] + offs)[ok]
-    z = zs[ok] / s[ok]
-    return pix, inst[:, None, None].expand_as(ok)[ok], z
+        ok |= dist2 <= radius * radius
+    if radius > 0 or clipped:
+        # Inside an unclipped face the depth is at least its nearest corner's, so only these need the test.
+        ok &= (s > 0) & (zs >= znear * s)
+    idx = ok.view(-1).nonzero().squeeze(1)
+    cells = bh * bw
+    face = torch.div(idx, cells, rounding_mode="floor")
+    rest = idx - face * cells
+    row = torch.div(rest, bw, rounding_mode="floor")
+    pix = pixbase.index_select(0, face) + row * W + (rest - row * bw)
+    z = zs.reshape(-1).index_select(0, idx) / s.reshape(-1).index_select(0, idx)
+    return pix, inst.index_select(0, face), z
+
+
+def _candidates(geom: FaceGeometry, faces: torch.Tensor, start: torch.Tensor, box: torch.Tensor, H: int, W: int,
+                radius: float, znear: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """All listed (pixel, instance, depth) of `faces`, testing them in groups of equal box size."""
+    key = (box[:, 0] * 16385 + box[:, 1]) * 2 + geom.clipped.index_select(0, faces)
+    key, order = torch.sort(key)
+    faces, start, box = faces.index_select(0, order), start.index_select(0, order), box.index_select(0, order)
+    forms, length = _linear_forms(geom, faces, radius)
+    origin = start.to(forms.dtype) + 0.5
+    pixbase = (geom.image.index_select(0, faces) * H + start[:, 1]) * W + start[:, 0]
+    _, counts = torch.unique_consecutive(key, return_counts=True)
+    bounds = [0, *torch.cumsum(counts, 0).tolist()]
+    pieces = []
+    for a, b in itertools.pairwise(bounds):
+        bw, bh = box[a].tolist()
+        clipped = bool(geom.clipped[faces[a]])
+        step = max(1, _CHUNK // (bw * bh))
+        for c in range(a, b, step):
+            sl = slice(c, min(b, c + step))
+            pieces.append(_test_group(forms[sl], length[sl], origin[sl], pixbase[sl], faces[sl], bw, bh, W,
+                                      radius, znear, clipped))
+    pix, inst, z = (torch.cat(p) for p in zip(*pieces, strict=True))
+    return pix, inst, z
+
+
+def _top_k(pix: torch.Tensor, inst: torch.Tensor, z: torch.Tensor, K: int,
+           n_pix: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep the K nearest entries of each pixel in `[0, n_pix)`; return (slot, pix, inst) sorted by slot."""
+    dev = pix.device
+    zbits = z.float().view(torch.int32).long()  # positive floats order like their bit patterns
+    if K == 1 and pix.numel() < (1 << _IDX_BITS):
+        key = (zbits << _IDX_BITS) | torch.arange(pix.numel(), device=dev)
+        best = torch.full((n_pix,), torch.iinfo(torch.long).max, dtype=torch.long, device=dev)
+        best = best.scatter_reduce(0, pix, key, "amin")
+        slot = (best != torch.iinfo(torch.long).max).nonzero().squeeze(1)
+        winner = best.index_select(0, slot) & ((1 << _IDX_BITS) - 1)
+        return slot, slot, inst.index_select(0, winner)
+    key, order = torch.sort((pix << 32) | zbits)
+    pix = key >> 32
+    counts = torch.bincount(pix, minlength=n_pix)
+    first = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(pix.numel(), device=dev) - first.index_select(0, pix)
+    top = (rank < K).nonzero().squeeze(1)
+    pix = pix.index_select(0, top)
+    return pix * K + rank.index_select(0, top), pix, inst.index_select(0, order.index_select(0, top))
 
 
 def select_pairs(geom: FaceGeometry, H: int, W: int, faces_per_pixel: int, radius: float, cull_backfaces: bool,
                  znear: float, num_images: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The K nearest listed faces of every pixel.
+
+    Images are processed in runs of about `_RUN_CELLS` tested pixels, which bounds the memory that
+    the listed candidates take before the top-K cut.
 
     Args:
         geom: detached face geometry.
@@ -108,48 +163,32 @@ def select_pairs(geom: FaceGeometry, H: int, W: int, faces_per_pixel: int, radiu
     keep = geom.visible
     if cull_backfaces:
         keep = keep & (geom.orient < 0)
-    faces = keep.nonzero()[:, 0]
-    start, size = _pixel_boxes(geom.poly[faces], radius, H, W)
-    nz = (size > 0).all(1)
-    faces, start, size = faces[nz], start[nz], size[nz]
+    faces = keep.nonzero().squeeze(1)
+    start, size = _pixel_boxes(geom.poly.index_select(0, faces), radius, H, W)
+    nz = (size > 0).all(1).nonzero().squeeze(1)
+    faces, start, size = faces.index_select(0, nz), start.index_select(0, nz), size.index_select(0, nz)
     sizes = torch.tensor(_BOX_SIZES, device=dev)
-    box = sizes[torch.searchsorted(sizes, size)].minimum(torch.tensor([W, H], device=dev))
-    start = start.minimum(torch.tensor([W, H], device=dev) - box)
-    key = box[:, 0] * (len(_BOX_SIZES) + 1) * 16384 + box[:, 1]
-    order = torch.argsort(key)
-    faces, start, box, key = faces[order], start[order], box[order], key[order]
-    forms, length = _linear_forms(geom, faces, radius)
-    origin = start.to(forms.dtype) + 0.5
-    pixbase = (geom.image[faces] * H + start[:, 1]) * W + start[:, 0]
-    _, counts = torch.unique_consecutive(key, return_counts=True)
-    bounds = [0, *torch.cumsum(counts, 0).tolist()]
-    pieces = []
-    for a, b in itertools.pairwise(bounds):
-        bw, bh = box[a].tolist()
-        step = max(1, _CHUNK // (bw * bh))
-        for c in range(a, b, step):
-            sl = slice(c, min(b, c + step))
-            pieces.append(_test_group(forms[sl], length[sl], origin[sl], pixbase[sl], faces[sl], bw, bh, W,
-                                      radius, znear))
-    if not pieces:
+    image_size = torch.tensor([W, H], device=dev)
+    box = sizes[torch.searchsorted(sizes, size)].minimum(image_size)
+    start = start.minimum(image_size - box)
+    image = geom.image.index_select(0, faces)
+    cells = torch.zeros(num_images, dtype=torch.long, device=dev).index_add_(0, image, box[:, 0] * box[:, 1])
+    face_bounds = torch.searchsorted(image, torch.arange(num_images + 1, device=dev)).tolist()
+    outputs = []
+    lo, total = 0, 0
+    for img, n in enumerate([*cells.tolist(), None]):
+        if n is not None and (total == 0 or total + n <= _RUN_CELLS):
+            total += n
+            continue
+        a, b = face_bounds[lo], face_bounds[img]
+        if b > a:
+            pix, inst, z = _candidates(geom, faces[a:b], start[a:b], box[a:b], H, W, radius, znear)
+            base = lo * H * W
+            slot, pix, inst = _top_k(pix - base, inst, z, faces_per_pixel, (img - lo) * H * W)
+            outputs.append((slot + base * faces_per_pixel, pix + base, inst))
+        lo, total = img, n or 0
+    if not outputs:
         empty = torch.zeros(0, dtype=torch.long, device=dev)
         return empty, empty, empty
-    pix, inst, z = (torch.cat(p) for p in zip(*pieces, strict=True))
-    zbits = z.float().view(torch.int32).long()  # positive floats order like their bit patterns
-    K = faces_per_pixel
-    n_pix = num_images * H * W
-    if K == 1 and pix.numel() < (1 << _IDX_BITS):
-        key = (zbits << _IDX_BITS) | torch.arange(pix.numel(), device=dev)
-        best = torch.full((n_pix,), torch.iinfo(torch.long).max, dtype=torch.long, device=dev)
-        best = best.scatter_reduce(0, pix, key, "amin")
-        slot = (best != torch.iinfo(torch.long).max).nonzero()[:, 0]
-        winner = best[slot] & ((1 << _IDX_BITS) - 1)
-        return slot, slot, inst[winner]
-    order = torch.argsort((pix << 32) | zbits)
-    pix, inst = pix[order], inst[order]
-    counts = torch.bincount(pix, minlength=n_pix)
-    first = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(pix.numel(), device=dev) - first[pix]
-    top = rank < K
-    pix, inst = pix[top], inst[top]
-    return pix * K + rank[top], pix, inst
+    slot, pix, inst = (torch.cat(o) for o in zip(*outputs, strict=True))
+    return slot, pix, inst

@@ -124,7 +124,7 @@ def face_geometry(meshes: Meshes, cameras: Cameras, znear: float) -> FaceGeometr
     clipped = ~front.all(1)
     # Corners behind the camera get a dummy divisor so their (unused) projection stays finite in backward.
     wz = hom_f[..., 2:]
-    safe_w = torch.where(front[..., None] | torch.tensor(ortho), wz, torch.ones_like(wz))
+    safe_w = torch.where(front[..., None] | ortho, wz, torch.ones_like(wz))
     proj = hom_f[..., :2] if ortho else hom_f[..., :2] / safe_w
     poly = proj[:, [0, 1, 2, 0]]
     crossing = (clipped & front.any(1)).nonzero()[:, 0]
