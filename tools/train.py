@@ -178,7 +178,7 @@ def run_refiner(run: RefinerRun, out: Path, resume: bool = False, device: str | 
         perceptual = None
         if run.vgg is not None:
             vgg = VGGFeatures.from_file(run.vgg, VGGConfig(run.vgg_depth, PERCEPTUAL_LAYERS))
-            perceptual = PerceptualLoss(vgg)
+            perceptual = PerceptualLoss(vgg).to(info.device)  # frozen, so not part of the snapshots
         n = min(run.loss.num_samples, dataset.num_pairs)
         samples = torch.utils.data.default_collate([dataset[i] for i in range(n)])
         task = RefinerTask(g_cls(run.G), MultiScalePatchGAN(run.D), run.train, run.loss, tuple(samples), perceptual)
@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="run directory"),
         data: Path | None = typer.Option(None, "--data", help="image folder or .zip (PNG/JPEG)"),
         resolution: int = typer.Option(64, help="training resolution (power of two)"),
-        kimg: float | None = typer.Option(None, help="length in thousands of real images [default: 100]"),
+        kimg: float | None = typer.Option(None, help="length in thousands of real images (default: 100)"),
         batch: int = typer.Option(16, help="global batch size"),
         resume: bool = typer.Option(False, "--resume", help="continue RUN from its latest snapshot"),
         cond: bool = typer.Option(False, "--cond", help="class-conditional (labels from dataset.json)"),
@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
         pl_weight: float = typer.Option(2.0, "--pl-weight", help="path-length weight (0 disables)"),
         lr_g: float = typer.Option(0.0025, "--lr-g"),
         lr_d: float = typer.Option(0.0025, "--lr-d"),
-        ema_kimg: float | None = typer.Option(None, "--ema-kimg", help="EMA half-life [default: batch * 10 / 32]"),
+        ema_kimg: float | None = typer.Option(None, "--ema-kimg", help="EMA half-life (default: batch * 10 / 32)"),
         z_dim: int = typer.Option(512, "--z-dim"),
         w_dim: int = typer.Option(512, "--w-dim"),
         mapping_layers: int = typer.Option(2, "--mapping-layers"),
@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
         snap_kimg: float = typer.Option(10.0, "--snap-kimg", help="kimg between snapshots"),
         seed: int = typer.Option(0),
         workers: int = typer.Option(2, help="DataLoader worker processes"),
-        device: str | None = typer.Option(None, help="cpu or cuda [default: cuda when available]"),
+        device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
         """Train a StyleGAN2 generator on an image folder."""
@@ -262,7 +262,7 @@ def register(app: typer.Typer) -> None:
         data: Path | None = typer.Option(None, "--data", help="folder with input/ and target/ subfolders"),
         resolution: int = typer.Option(256, help="training resolution"),
         arch: str = typer.Option("spade", help="generator: spade, pix2pixhd or unet"),
-        kimg: float | None = typer.Option(None, help="length in thousands of pairs [default: 100]"),
+        kimg: float | None = typer.Option(None, help="length in thousands of pairs (default: 100)"),
         batch: int = typer.Option(8, help="global batch size"),
         resume: bool = typer.Option(False, "--resume", help="continue RUN from its latest snapshot"),
         mirror: bool = typer.Option(False, "--mirror", help="add horizontally flipped pairs"),
@@ -283,7 +283,7 @@ def register(app: typer.Typer) -> None:
         snap_kimg: float = typer.Option(5.0, "--snap-kimg"),
         seed: int = typer.Option(0),
         workers: int = typer.Option(2),
-        device: str | None = typer.Option(None, help="cpu or cuda [default: cuda when available]"),
+        device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
         """Train an image-to-image refiner (SPADE / pix2pixHD / U-Net) with a multi-scale PatchGAN."""
