@@ -2,8 +2,9 @@
 
 Example:
     >>> from gan2d.train import TrainConfig, StyleGAN2Task, StyleGAN2LossConfig, train  # doctest: +SKIP
-    >>> task = StyleGAN2Task(G, D, TrainConfig(total_kimg=10), StyleGAN2LossConfig(diffaug=("translation",)))
-    >>> train(task, open_image_dataset("data", 64), TrainConfig(total_kimg=10), "runs/sg2")
+    >>> cfg = TrainConfig(total_kimg=10)  # doctest: +SKIP
+    >>> task = StyleGAN2Task(G, D, cfg, StyleGAN2LossConfig(diffaug=("translation",)))  # doctest: +SKIP
+    >>> train(task, open_image_dataset("data", 64), cfg, "runs/sg2")  # doctest: +SKIP
 """
 
 from gan2d.train.config import TrainConfig
