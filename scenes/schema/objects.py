@@ -146,4 +146,6 @@ class ObjectSpec(Spec):
                              f"got {', '.join(given) or 'none'}")
         if self.point_radius is not None and self.points is None:
             raise ValueError("point_radius applies to point-cloud objects only")
+        if self.points is not None and (self.material.texture or self.material.procedural_texture):
+            raise ValueError("point clouds take their colors from the file (or base_color), not a texture")
         return self

@@ -63,6 +63,11 @@ def test_sample_folder_is_complete_and_the_mesh_projects_into_the_mask(tmp_path:
     gan = json.loads((tmp_path / "images" / "dataset.json").read_text())
     assert [p[0] for p in gan["poses"]] == ["000000_00.png", "000000_01.png"]
     assert (tmp_path / "images" / "000000_01.png").read_bytes() == (folder / "image_001.png").read_bytes()
+    from gan2d.data.images import ImageFolderDataset
+
+    ds = ImageFolderDataset(tmp_path / "images", resolution=32)
+    img, _ = ds[1]
+    assert len(ds) == 2 and img.shape == (3, 32, 32) and -1 <= float(img.min()) < float(img.max()) <= 1
 
 
 def test_resume_skips_finished_samples_and_finishes_the_rest(tmp_path: Path) -> None:

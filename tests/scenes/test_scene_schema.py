@@ -56,6 +56,7 @@ CATALOGUE = [
                                                                            [0, 0, 0, 1]]}}]},
      "cameras[0].view", "rotation"),
     ("bad version", {"version": 2, "objects": [GOOD_OBJECT]}, "version", "2"),
+    ("radius on a mesh", {"objects": [{**GOOD_OBJECT, "point_radius": 0.1}]}, "objects[0]", "point-cloud objects only"),
 ]
 
 
