@@ -11,8 +11,8 @@ _EPS = 1e-4  # floor of the weight sum in norm-weighted compositing (as pytorch3
 
 
 def _fragment_alphas(fragments: PointFragments, features: torch.Tensor,
-                     alphas: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validated per-fragment features `[B, H, W, K, C]` and alphas `[B, H, W, K]` (0 where empty)."""
+                     alphas: torch.Tensor | None) -> torch.Tensor:
+    """Validated per-fragment alphas `[B, H, W, K]` in the features' dtype, 0 where empty."""
     idx = fragments.idx
     if idx.dim() != 4:
         raise ShapeError(f"fragments.idx must be [B, H, W, K], got {list(idx.shape)}")
@@ -24,17 +24,30 @@ def _fragment_alphas(fragments: PointFragments, features: torch.Tensor,
         alphas = (1.0 - fragments.dists).clamp(0.0, 1.0)
     elif alphas.shape != idx.shape:
         raise ShapeError(f"alphas must be {list(idx.shape)} like fragments.idx, got {list(alphas.shape)}")
-    valid = idx >= 0
-    alphas = torch.where(valid, alphas.to(features.dtype), torch.zeros((), dtype=features.dtype,
-                                                                        device=features.device))
-    return features[idx.clamp(min=0)], alphas
+    zero = torch.zeros((), dtype=features.dtype, device=features.device)
+    return torch.where(idx >= 0, alphas.to(features.dtype), zero)
 
 
-def _over(alphas: torch.Tensor) -> torch.Tensor:
-    """Front-to-back over weights `a_k · Π_{j<k} (1 - a_j)`, `[B, H, W, K]`."""
+def _blend(idx: torch.Tensor, weights: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """`Σ_k weights_k · features[idx_k]` per pixel, `[B, H, W, C]`.
+
+    Summed over the filled fragments only (gathered, scaled, added into their pixels), so the cost
+    follows the fragments, not the B·H·W·K slots.
+    """
+    flat = idx.reshape(-1)
+    filled = (flat >= 0).nonzero()[:, 0]
+    contrib = weights.reshape(-1).index_select(0, filled)[:, None] \
+        * features.index_select(0, flat.index_select(0, filled))
+    out = features.new_zeros(flat.shape[0] // idx.shape[-1], features.shape[1])
+    return out.index_add_(0, filled // idx.shape[-1], contrib).view(*idx.shape[:-1], features.shape[1])
+
+
+def _over(alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Front-to-back over weights `a_k · Π_{j<k} (1 - a_j)` `[B, H, W, K]` and coverage
+    `1 - Π (1 - a_k)` `[B, H, W, 1]`."""
     transmit = torch.cumprod(1.0 - alphas, dim=-1)
-    before = torch.cat([torch.ones_like(transmit[..., :1]), transmit[..., :-1]], dim=-1)
-    return alphas * before
+    before = torch.nn.functional.pad(transmit[..., :-1], (1, 0), value=1.0)
+    return alphas * before, 1.0 - transmit[..., -1:]
 
 
 def alpha_composite(fragments: PointFragments, features: torch.Tensor,
@@ -61,10 +74,8 @@ def alpha_composite(fragments: PointFragments, features: torch.Tensor,
         >>> alpha_composite(frags, torch.tensor([[1.0], [0.0]])).flatten().tolist()
         [0.5, 1.0]
     """
-    feats, alphas = _fragment_alphas(fragments, features, alphas)
-    weights = _over(alphas)
-    color = (weights.unsqueeze(-1) * feats).sum(-2)
-    return torch.cat([color, weights.sum(-1, keepdim=True)], dim=-1)
+    weights, coverage = _over(_fragment_alphas(fragments, features, alphas))
+    return torch.cat([_blend(fragments.idx, weights, features), coverage], dim=-1)
 
 
 def norm_weighted_composite(fragments: PointFragments, features: torch.Tensor,
@@ -92,8 +103,7 @@ def norm_weighted_composite(fragments: PointFragments, features: torch.Tensor,
         >>> [round(x, 4) for x in norm_weighted_composite(frags, torch.tensor([[1.0], [0.0]])).flatten().tolist()]
         [0.3333, 1.0]
     """
-    feats, alphas = _fragment_alphas(fragments, features, alphas)
-    total = alphas.sum(-1, keepdim=True)
-    color = (alphas.unsqueeze(-1) * feats).sum(-2) / total.clamp(min=_EPS)
-    coverage = _over(alphas).sum(-1, keepdim=True)
+    alphas = _fragment_alphas(fragments, features, alphas)
+    color = _blend(fragments.idx, alphas, features) / alphas.sum(-1, keepdim=True).clamp(min=_EPS)
+    coverage = _over(alphas)[1]
     return torch.cat([color * coverage, coverage], dim=-1)

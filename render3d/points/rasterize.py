@@ -113,7 +113,7 @@ def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, ranks: torch.
     steps_l = torch.arange(s, device=ids.device)
     offset = ((steps_l[:, None] * W + steps_l) << rank_bits).view(-1)
     point_key = ((base + y0.long() * W + x0.long()) << rank_bits) | ranks
-    return point_key[i] + offset[flat - i * (s * s)]
+    return point_key.index_select(0, i) + offset.index_select(0, flat - i * (s * s))
 
 
 def _keep_nearest(keys: torch.Tensor, K: int, rank_bits: int) -> torch.Tensor:
@@ -149,7 +149,7 @@ class _Culler:
 
     def near_hits(self, keys: torch.Tensor) -> torch.Tensor:
         """The hits that would enter their pixel's K nearest."""
-        return keys[keys < self.limit[keys >> self.rank_bits]]
+        return keys[keys < self.limit.index_select(0, keys >> self.rank_bits)]
 
     def may_hit(self, corner: torch.Tensor, camera: torch.Tensor | int, ranks: torch.Tensor, s: int) -> torch.Tensor:
         """`[n]` bool: False for instances behind the K-th hit of every pixel of their `s`-square.
@@ -169,8 +169,8 @@ class _Culler:
         y1 = ((corner[1].long() + s - 1) // T).clamp_(max=rows - 1)
         flat = tiles.view(-1)
         top, bottom = (camera * rows + y0) * cols, (camera * rows + y1) * cols
-        bound = torch.maximum(torch.maximum(flat[top + x0], flat[top + x1]),
-                              torch.maximum(flat[bottom + x0], flat[bottom + x1]))
+        bound = torch.maximum(torch.maximum(flat.index_select(0, top + x0), flat.index_select(0, top + x1)),
+                              torch.maximum(flat.index_select(0, bottom + x0), flat.index_select(0, bottom + x1)))
         return ranks < bound
 
 
@@ -187,8 +187,8 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
     lo, side = _boxes(uvzr, settings.znear, H, W)
     visible = (side > 0).nonzero()[:, 0]
     # z >= znear > 0 for visible instances, and positive IEEE floats order like their bit patterns
-    nearest_first = torch.sort(uvzr[2, visible].float().view(torch.int32), stable=True).indices
-    by_depth = visible[nearest_first]
+    nearest_first = torch.sort(uvzr[2].index_select(0, visible).float().view(torch.int32), stable=True).indices
+    by_depth = visible.index_select(0, nearest_first)
     rank_bits = max(1, (by_depth.shape[0] - 1).bit_length())
     if (B * H * W).bit_length() + rank_bits > 63:
         raise ShapeError(f"{by_depth.shape[0]} visible points in {B * H * W} pixels overflow the 64-bit sort key; "
@@ -200,7 +200,7 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
         sweep = visible
         sweep_rank = torch.empty_like(visible).index_put_((nearest_first,), torch.arange(visible.shape[0],
                                                                                           device=side.device))
-    group = torch.bucketize(side[sweep], torch.tensor(_SIDES, device=side.device))
+    group = torch.bucketize(side.index_select(0, sweep), torch.tensor(_SIDES, device=side.device))
     # big squares first: for similar world radii they are the near points, which cull the rest
     present = torch.bincount(group, minlength=len(_SIDES)).nonzero()[:, 0].flip(0).tolist()
     first = torch.tensor(cam_first[1:-1], device=side.device)
@@ -212,10 +212,10 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
         step = max(1, budget // (s * s))
         for start in range(0, members.shape[0], step):
             chunk = members[start:start + step]
-            ids, ranks = sweep[chunk], sweep_rank[chunk]
+            ids, ranks = sweep.index_select(0, chunk), sweep_rank.index_select(0, chunk)
             camera = torch.searchsorted(first, ids, right=True) if B > 1 else 0
             if culler is not None:
-                near = culler.may_hit(lo[:, ids], camera, ranks, s)
+                near = culler.may_hit(lo.index_select(1, ids), camera, ranks, s)
                 ids, ranks = ids[near], ranks[near]
                 camera = camera[near] if B > 1 else 0
                 if ids.numel() == 0:
@@ -237,7 +237,7 @@ def _select(uvzr: torch.Tensor, cam_first: list[int], settings: PointsRasterSett
     starts = torch.ones_like(pixel, dtype=torch.bool)
     starts[1:] = pixel[1:] != pixel[:-1]
     slot = pos - torch.where(starts, pos, 0).cummax(0).values
-    return pixel, slot, by_depth[keys & ((1 << rank_bits) - 1)]
+    return pixel, slot, by_depth.index_select(0, keys & ((1 << rank_bits) - 1))
 
 
 def rasterize_points(
@@ -277,7 +277,7 @@ def rasterize_points(
     uvzr, cam_first = _project(clouds, cameras, settings.znear)
     with torch.no_grad():
         pixel, slot, inst = _select(uvzr.detach(), cam_first, settings, H, W)
-    u, v, z, r = uvzr[:, inst]
+    u, v, z, r = uvzr.index_select(1, inst)
     px = (pixel % W).to(uvzr.dtype) + 0.5 - u
     py = ((pixel // W) % H).to(uvzr.dtype) + 0.5 - v
     dists = (py * py + px * px) / (r * r)
@@ -285,9 +285,8 @@ def rasterize_points(
     n_slots = B * H * W * K
     if len(clouds) == 1 and B > 1:
         inst = inst % cam_first[1]
-    empty = uvzr.new_full((n_slots,), -1.0)
     return PointFragments(
         idx=torch.full((n_slots,), -1, dtype=torch.long, device=inst.device).index_put_(where, inst).view(B, H, W, K),
-        zbuf=empty.index_put(where, z).view(B, H, W, K),
-        dists=empty.index_put(where, dists).view(B, H, W, K),
+        zbuf=uvzr.new_full((n_slots,), -1.0).index_put_(where, z).view(B, H, W, K),
+        dists=uvzr.new_full((n_slots,), -1.0).index_put_(where, dists).view(B, H, W, K),
     )
