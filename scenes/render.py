@@ -302,7 +302,13 @@ def render_scene_file(path: str | os.PathLike, out_dir: str | os.PathLike, *, wi
     overrides = {k: v for k, v in (("width", width), ("height", height), ("backend", backend),
                                    ("supersample", supersample)) if v is not None}
     if overrides:
-        spec = Scene.from_spec(spec).configure(**overrides).spec()
+        scene = Scene.from_spec(spec).configure(**overrides)
+        sx, sy = scene.render.width / spec.render.width, scene.render.height / spec.render.height
+        # A K given in pixels belongs to the file's image size: scale it with the override.
+        scale = torch.tensor([[sx, sx, sx], [sy, sy, sy], [1.0, 1.0, 1.0]], dtype=torch.float64)
+        scene.cameras = [c if c.K is None else c.model_copy(update={"K": tuple(
+            tuple(row) for row in (torch.tensor(c.K, dtype=torch.float64) * scale).tolist())}) for c in scene.cameras]
+        spec = scene.spec()
     render(spec, out_dir)
     return Path(out_dir)
 

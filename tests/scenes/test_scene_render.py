@@ -2,6 +2,7 @@
 bit-identical re-renders, agreement with pyrender, and every example scene rendering at small size."""
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from scenes.assets import BoxParams, PlaneParams, SphereParams
 from scenes.fileio import load_scene, save_scene
 from scenes.render import render, render_scene_file
 from scenes.scene import Scene
-from scenes.schema import MaterialSpec, RenderFlags, TransformSpec
+from scenes.schema import CameraSpec, LookAtView, MaterialSpec, RenderFlags, TransformSpec
 from scenes.script import load_scene_script
 
 
@@ -110,6 +111,12 @@ def test_render_scene_file_overrides(tmp_path: Path) -> None:
     render_scene_file(path, tmp_path / "out", width=24, height=16)
     assert Image.open(tmp_path / "out" / "rgb" / "frame_000.png").size == (24, 16)
     assert load_scene(tmp_path / "out" / "scene.yaml").render.width == 24
+    # An explicit K (pixels of the file's size) is rescaled with the override.
+    k = ((80.0, 0.0, 32.0), (0.0, 80.0, 32.0), (0.0, 0.0, 1.0))
+    save_scene(_two_spheres().add_camera(CameraSpec(K=k, view=LookAtView(eye=(0, 0, 3)))).spec(), path)
+    render_scene_file(path, tmp_path / "k", width=32, height=16)
+    cams = json.loads((tmp_path / "k" / "cameras.json").read_text())
+    assert cams[1]["K"] == [[40.0, 0.0, 16.0], [0.0, 20.0, 8.0], [0.0, 0.0, 1.0]]
 
 
 def _pyrender_missing() -> str | None:
