@@ -9,8 +9,8 @@ import time
 import torch
 
 from render3d.cameras import Cameras, intrinsics_from_fov, orbit
-from render3d.points.rasterize import PointsRasterSettings
 from render3d.points.renderer import PointsRasterizer, PointsRenderer
+from render3d.points.settings import PointsRasterSettings
 from render3d.structures import Pointclouds
 
 

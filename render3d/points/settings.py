@@ -15,9 +15,9 @@ class PointsRasterSettings:
     Attributes:
         points_per_pixel: K, the number of nearest points kept per pixel (1..256).
         znear: points whose camera z is below this are dropped (> 0).
-        chunk_candidates: at most this many (pixel, point) candidate pairs are formed at once; it
-            bounds the rasterizer's working memory (a few bytes ×16 per candidate) without
-            changing its output.
+        chunk_candidates: at most this many (pixel, point) candidate pairs are formed at once. It
+            bounds the rasterizer's working memory (about 100 bytes per candidate, on top of ~40
+            bytes per point and per output slot) without changing its output.
 
     Raises:
         ShapeError: a value out of range.

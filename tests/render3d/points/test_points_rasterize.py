@@ -116,17 +116,19 @@ def test_cuda_matches_cpu():
 
 
 def test_gradients_of_dists_and_zbuf_float64():
+    # positions, radii and the camera translation all reach dists and zbuf
     cams = _cams(size=(8, 10))
     pts = torch.tensor([[0.05, 0.02, 0.0], [-0.28, 0.15, 0.3], [0.1, -0.3, -0.2]], dtype=torch.float64)
     rad = torch.tensor([0.65, 0.5, 0.7], dtype=torch.float64)
     frags0 = rasterize_points(Pointclouds(pts[None], radius=rad[None]), cams)
     assert (frags0.idx >= 0).sum() > 15  # several overlapping disks
 
-    def f(p, r):
-        frags = rasterize_points(Pointclouds(p[None], radius=r[None]), cams, PointsRasterSettings(points_per_pixel=3))
+    def f(p, r, t):
+        moved = Cameras(cams.K, cams.R, t, cams.width, cams.height)
+        frags = rasterize_points(Pointclouds(p[None], radius=r[None]), moved, PointsRasterSettings(points_per_pixel=3))
         return frags.dists, frags.zbuf
 
-    torch.autograd.gradcheck(f, (pts.requires_grad_(), rad.requires_grad_()))
+    torch.autograd.gradcheck(f, (pts.requires_grad_(), rad.requires_grad_(), cams.t.clone().requires_grad_()))
 
 
 def test_bad_inputs_raise_clear_errors():
