@@ -188,6 +188,11 @@ def run_refiner(run: RefinerRun, out: Path, resume: bool = False, device: str | 
         shutdown_distributed()
 
 
+def _report(result: RunResult) -> None:
+    if result.rank == 0:
+        typer.echo(f"trained {result.nimg / 1000:g} kimg in {result.steps} steps; snapshot {result.last_snapshot}")
+
+
 def _parse_diffaug(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
@@ -254,7 +259,7 @@ def register(app: typer.Typer) -> None:
                 ),
             )
         result = run_stylegan2(run, out, resume=resume, device=device)
-        typer.echo(f"trained {result.nimg / 1000:g} kimg in {result.steps} steps; snapshot {result.last_snapshot}")
+        _report(result)
 
     @train_app.command("refiner")
     def refiner_cmd(
@@ -335,4 +340,4 @@ def register(app: typer.Typer) -> None:
                 vgg_depth=vgg_depth,
             )
         result = run_refiner(run, out, resume=resume, device=device)
-        typer.echo(f"trained {result.nimg / 1000:g} kimg in {result.steps} steps; snapshot {result.last_snapshot}")
+        _report(result)

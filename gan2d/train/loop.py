@@ -91,6 +91,7 @@ class RunResult:
     run_dir: Path
     last_snapshot: Path | None
     last_stats: dict[str, float]
+    rank: int = 0
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -251,4 +252,4 @@ def train(
     batches.close()  # releases the DataLoader (and its worker processes)
     if bar is not None:
         bar.close()
-    return RunResult(state.step, state.nimg, run_dir, last_snapshot, last)
+    return RunResult(state.step, state.nimg, run_dir, last_snapshot, last, info.rank)
