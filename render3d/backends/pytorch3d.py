@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from render3d.backends.capabilities import Capabilities, Task
+from render3d.backends.near_clip import clip_near
 from render3d.backends.registry import BackendInfo, pip_install_hint
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
@@ -69,15 +70,20 @@ def pixels_to_ndc(uvz: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return torch.stack([x, y, uvz[..., 2]], -1)
 
 
-def _project_packed(points: torch.Tensor, owner: torch.Tensor, cameras: Cameras) -> torch.Tensor:
-    """`points: [P, 3]` world, `owner: [P]` camera index → `[P, 3]` (u, v, z) pixels + camera z."""
-    cam = (points.unsqueeze(1) @ cameras.R[owner].transpose(1, 2)).squeeze(1) + cameras.t[owner]
+def _camera_to_pixels(cam: torch.Tensor, owner: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+    """`cam: [P, 3]` camera coords, `owner: [P]` camera index → `[P, 3]` (u, v) pixels + camera z."""
     z = cam[:, 2:3]
     xy = cam[:, :2] if cameras.orthographic else cam[:, :2] / torch.where(z.abs() < 1e-8, torch.full_like(z, 1e-8), z)
     K = cameras.K[owner]
     u = K[:, 0, 0] * xy[:, 0] + K[:, 0, 1] * xy[:, 1] + K[:, 0, 2]
     v = K[:, 1, 1] * xy[:, 1] + K[:, 1, 2]
     return torch.stack([u, v, cam[:, 2]], -1)
+
+
+def _project_packed(points: torch.Tensor, owner: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+    """`points: [P, 3]` world, `owner: [P]` camera index → `[P, 3]` (u, v, z) pixels + camera z."""
+    cam = (points.unsqueeze(1) @ cameras.R[owner].transpose(1, 2)).squeeze(1) + cameras.t[owner]
+    return _camera_to_pixels(cam, owner, cameras)
 
 
 def _check_batch(n: int, cameras: Cameras, what: str) -> None:
@@ -117,7 +123,8 @@ def rasterize_meshes_pytorch3d(
         cull_backfaces: drop faces whose back (clockwise side) faces the camera.
         perspective_correct: perspective-correct barycentrics (ignored for orthographic cameras,
             where screen-space barycentrics are exact). `zbuf` is the camera z either way.
-        znear: faces are clipped at this camera depth.
+        znear: faces are clipped at this camera depth (exactly, in camera space; `dists` of a cut
+            face are measured to its pieces' edges).
 
     Returns:
         Fragments with `pix_to_face`, `bary`, `zbuf` `[B, H, W, K(, 3)]` and `dists` in pixels
@@ -139,29 +146,49 @@ def rasterize_meshes_pytorch3d(
         raise ShapeError(f"need faces_per_pixel >= 1, blur_radius >= 0, znear > 0; got {faces_per_pixel}, "
                          f"{blur_radius}, {znear}")
     H, W = cameras.height, cameras.width
-    uvz = _project_packed(meshes.verts_packed(), meshes.vert_to_mesh_idx, cameras)
-    ndc = pixels_to_ndc(uvz, H, W)
-    verts = list(torch.split(ndc, meshes.num_verts_per_mesh.tolist(), 0))
-    p3d = P3DMeshes(verts=verts, faces=meshes.faces_list())
     px_to_ndc = 2.0 / min(H, W)
-    bin_size, max_per_bin = _bins(ndc.device, H, W, len(meshes), int(meshes.num_faces_per_mesh.max()))
+    owner = meshes.vert_to_mesh_idx
+    cam = (meshes.verts_packed().unsqueeze(1) @ cameras.R[owner].transpose(1, 2)).squeeze(1) + cameras.t[owner]
+    faces = meshes.faces_packed()
+    clip = clip_near(cam[faces], znear) if bool((cam[:, 2] < znear).any()) else None
+    if clip is None:
+        ndc = pixels_to_ndc(_camera_to_pixels(cam, owner, cameras), H, W)
+        p3d = P3DMeshes(verts=list(torch.split(ndc, meshes.num_verts_per_mesh.tolist(), 0)), faces=meshes.faces_list())
+    else:
+        # pytorch3d's own z clipping interpolates projected coordinates; clip exactly in camera space instead
+        piece_owner = meshes.face_to_mesh_idx[clip.face]
+        corners = clip.verts.reshape(-1, 3)
+        ndc = pixels_to_ndc(_camera_to_pixels(corners, piece_owner.repeat_interleave(3), cameras), H, W)
+        counts = torch.bincount(piece_owner, minlength=len(meshes)).tolist()
+        p3d = P3DMeshes(verts=list(torch.split(ndc, [3 * c for c in counts], 0)),
+                        faces=[torch.arange(3 * c, device=ndc.device).view(c, 3) for c in counts])
+    bin_size, max_per_bin = _bins(ndc.device, H, W, len(meshes), int(p3d.num_faces_per_mesh().max()))
+    # Clipped pieces need perspective-correct barycentrics to compose; screen-space ones are derived below.
     pix_to_face, zbuf, bary, dists = rasterize_meshes(
         p3d, image_size=(H, W), blur_radius=(blur_radius * px_to_ndc) ** 2, faces_per_pixel=faces_per_pixel,
         bin_size=bin_size, max_faces_per_bin=max_per_bin or None,
-        perspective_correct=perspective_correct and not cameras.orthographic,
+        perspective_correct=(perspective_correct or clip is not None) and not cameras.orthographic,
         clip_barycentric_coords=False, cull_backfaces=cull_backfaces,
-        # clipping runs in Python on every face: only ask for it when a vertex is in front of znear
-        z_clip_value=znear if bool((ndc[:, 2] < znear).any()) else None,
     )
     empty = pix_to_face < 0
+    piece = pix_to_face.clamp(min=0)
+    clipped = torch.zeros_like(empty)
+    if clip is not None:
+        bary = (bary.unsqueeze(-1) * clip.weights[piece]).sum(-2)
+        clipped = clip.clipped[piece]
+        pix_to_face = torch.where(empty, pix_to_face, clip.face[piece])
     if not perspective_correct and not cameras.orthographic:
-        # pytorch3d then interpolates z affinely in screen space; our zbuf is always the camera z
-        # of the surface point: 1 / Σ (s_i / z_i) for screen-space barycentrics s.
-        corner_z = ndc[:, 2][meshes.faces_packed()][pix_to_face.clamp(min=0)]
-        zbuf = torch.where(empty, zbuf, 1.0 / (bary / corner_z).sum(-1))
+        corner_z = cam[:, 2][faces][pix_to_face.clamp(min=0)]
+        if clip is None:
+            # pytorch3d interpolated z affinely in screen space; our zbuf is the surface point's camera z
+            zbuf = torch.where(empty, zbuf, 1.0 / (bary / corner_z).sum(-1))
+        else:
+            # screen-space barycentrics of unclipped faces (clipped ones keep 3D barycentrics, like the reference)
+            bz = bary * corner_z
+            bary = torch.where(clipped[..., None], bary, bz / bz.sum(-1, keepdim=True))
     dists_px = torch.where(empty, torch.full_like(dists, -1.0), dists.sign() * dists.abs().sqrt() / px_to_ndc)
-    return Fragments(pix_to_face=pix_to_face.long(), bary=bary.masked_fill(empty[..., None], 0.0), zbuf=zbuf,
-                     dists=dists_px)
+    return Fragments(pix_to_face=pix_to_face.long(), bary=bary.masked_fill(empty[..., None], 0.0),
+                     zbuf=zbuf.masked_fill(empty, -1.0), dists=dists_px)
 
 
 def projected_point_radius(clouds: Pointclouds, cameras: Cameras) -> tuple[torch.Tensor, torch.Tensor]:
