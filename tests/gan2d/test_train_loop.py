@@ -164,3 +164,30 @@ def test_conditional_stylegan2_task_with_real_networks(tmp_path):
     assert not torch.equal(G.mapping.w_avg, w_avg0)  # D_main tracks the w average
     torch.testing.assert_close(task.sample_c, torch.eye(2).repeat(2, 1))
     assert task.samples().shape == (4, 3, 8, 8)
+
+
+def test_grad_clip_nan_guard_and_ttur():
+    from types import SimpleNamespace
+
+    from gan2d.train.distributed import DistInfo
+    from gan2d.train.loop import Phase, _run_phase
+
+    lin = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(lin.parameters(), lr=1.0)
+    before = torch.cat([p.detach().flatten() for p in lin.parameters()])
+    phase = Phase("G_main", lin, opt, lambda batch: (1e6 * lin(batch[0]).sum(), {}))
+    task = SimpleNamespace(phases=[phase])
+    stats = _run_phase(phase, task, (torch.ones(2, 3),), _cfg(total_kimg=1, grad_clip=0.01), DistInfo())
+    after = torch.cat([p.detach().flatten() for p in lin.parameters()])
+    assert (after - before).norm().item() == pytest.approx(0.01, rel=1e-4)  # SGD step = clipped gradient
+    assert stats["G_main/grad_norm"] > 1e5  # the reported norm is the one before clipping
+
+    nan_phase = Phase("D_main", lin, opt, lambda batch: (lin(batch[0]).sum() * float("nan"), {}))
+    _run_phase(nan_phase, SimpleNamespace(phases=[nan_phase]), (torch.ones(1, 3),), _cfg(total_kimg=1), DistInfo())
+    assert all(torch.isfinite(p).all() for p in lin.parameters())  # NaN gradients are zeroed, not applied
+
+    cfg = _cfg(total_kimg=1, lr_g=0.001, lr_d=0.004, betas_g=(0.5, 0.9), betas_d=(0.0, 0.99))
+    task = StyleGAN2Task(ToyGenerator(), ToyDiscriminator(), cfg, StyleGAN2LossConfig(r1_gamma=0.0, pl_weight=0.0))
+    assert task.optimizers["G"].param_groups[0]["lr"] == 0.001 and task.optimizers["D"].param_groups[0]["lr"] == 0.004
+    assert task.optimizers["G"].param_groups[0]["betas"] == (0.5, 0.9)
+    assert [p.name for p in task.phases] == ["D_main", "G_main"]  # no regularization phases when disabled
