@@ -86,12 +86,13 @@ class _Passes:
     """Renders one object per call with the chosen backend.
 
     Rasterizer backends (pytorch3d, nvdiffrast) replace the reference rasterizer under the
-    reference shading; renderer backends (pyrender, open3d) shade themselves and draw point clouds
-    their own way; point clouds otherwise use the reference splatting renderer.
+    reference shading; renderer backends shade themselves and draw point clouds their own way
+    (pyrender: lit or unlit; any other renderer, e.g. open3d: unlit only, vertex colors); point
+    clouds otherwise use the reference splatting renderer.
     """
 
     def __init__(self, backend_name: str, lights: nn.Module, outputs: tuple[str, ...]) -> None:
-        self.lights, self.want_albedo = lights, "albedo" in outputs
+        self.lights, self.want_albedo, self.name = lights, "albedo" in outputs, backend_name
         self.backend = None
         self.kind = "reference"
         if backend_name not in REFERENCE_NAMES:
@@ -118,12 +119,20 @@ class _Passes:
         return MeshRenderer(raster, shader)
 
     def _external(self, obj: BuiltObject, cameras: Cameras, unlit: bool):
-        from render3d.backends.pyrender import PyrenderSettings
+        n, black = len(cameras), (0.0, 0.0, 0.0)
+        if self.name == "pyrender":
+            from render3d.backends.pyrender import PyrenderSettings
 
-        settings = PyrenderSettings(background=(0.0, 0.0, 0.0), unlit=unlit, cull_backfaces=obj.cull_backfaces)
+            settings = PyrenderSettings(background=black, unlit=unlit, cull_backfaces=obj.cull_backfaces)
+            if isinstance(obj.geometry, Meshes):
+                return self.backend.render_meshes(obj.geometry.extend(n), cameras, self.lights, settings)
+            return self.backend.render_points(_repeat_cloud(obj.geometry, n), cameras, settings)
+        if not unlit:
+            raise SceneFileError(f"object {obj.name!r}: backend {self.name!r} renders unlit only; "
+                                 f"set render.shading (or the object's flags.shading) to unlit")
         if isinstance(obj.geometry, Meshes):
-            return self.backend.render_meshes(obj.geometry.extend(len(cameras)), cameras, self.lights, settings)
-        return self.backend.render_points(_repeat_cloud(obj.geometry, len(cameras)), cameras, settings)
+            return self.backend.render_meshes(obj.geometry.extend(n), cameras, background=black)
+        return self.backend.render_points(_repeat_cloud(obj.geometry, n), cameras, background=black)
 
     def render(self, obj: BuiltObject, cameras: Cameras) -> _Layer:
         n = len(cameras)
