@@ -223,10 +223,10 @@ class PyrenderBackend:
         return RenderOutput(rgb=rgb.to(device), alpha=mask.to(device), depth=depth.to(device))
 
     def _depth_range(self, points: torch.Tensor, R: torch.Tensor, t: torch.Tensor, znear: float) -> tuple[float, float]:
+        # A triangle's depth is a convex combination of its corners': no surface is nearer than the
+        # nearest vertex, so the near plane can move up to it (for depth-buffer precision) clipping nothing.
         z = (points.detach() @ R.detach()[2] + t.detach()[2]).double()
-        zmax = float(z.max())
-        zmin_front = float(z[z > znear].min()) if bool((z > znear).any()) else znear
-        return max(znear, 0.5 * zmin_front), max(zmax * 1.05, znear * 4.0) + 1e-3
+        return max(znear, 0.5 * float(z.min())), max(float(z.max()) * 1.05, znear * 4.0) + 1e-3
 
     def render_meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None = None,
                       settings: PyrenderSettings | None = None) -> RenderOutput:

@@ -222,3 +222,19 @@ def test_asymmetric_orientation_on_every_backend():
         (ry, rx), (gy, gx) = _marker_centers(rgb)
         assert rx > 44 and abs(ry - 32) < 2, f"{name}: world +X must land right of center"
         assert gy < 20 and abs(gx - 32) < 2, f"{name}: world +Y must land above center"
+
+
+@pyr
+def test_pyrender_clips_at_the_near_plane_like_reference():
+    from render3d.backends.pyrender import PyrenderSettings
+
+    cams = Cameras(torch.tensor([[[40.0, 0, 31], [0, 40, 23], [0, 0, 1]]]), torch.eye(3)[None], torch.zeros(1, 3),
+                   64, 48)
+    v = torch.tensor([[-3.1, 0.5, -2], [2.7, 0.45, -2.5], [3.37, 0.52, 6.1], [-2.9, 0.55, 6.5],
+                      [-0.5, -0.5, 2], [0.5, -0.45, 2.2], [0.05, 0.2, 2]])  # a floor from behind the camera
+    mesh = Meshes([v], [torch.tensor([[0, 1, 2], [0, 2, 3], [4, 5, 6]])], vert_colors=[torch.rand(7, 3)])
+    ref = get_backend("torch").rasterize_meshes(mesh, cams, RasterSettings(znear=0.1))
+    out = get_backend("pyrender").render_meshes(mesh, cams, settings=PyrenderSettings(unlit=True, znear=0.1))
+    assert _frac((out.alpha > 0) == ref.mask) >= 0.999
+    both = (out.alpha > 0) & ref.mask
+    assert _frac((out.depth - ref.zbuf[..., 0]).abs()[both] < 1e-3) >= 0.999
