@@ -36,6 +36,10 @@ def _register() -> None:
     from tools import datagen
 
     datagen.register(app)
+    from tools import bench_reconstruct, reconstruct
+
+    reconstruct.register(app)
+    bench_reconstruct.register(bench_app)
 
 
 def main(argv: list[str] | None = None) -> int:
