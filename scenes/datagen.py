@@ -258,7 +258,13 @@ def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = Tr
         finally:
             torch.set_num_threads(threads)
     else:
-        ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
+        # A fork server that has imported the renderer but never run torch ops: workers start in
+        # milliseconds and do not inherit a started OpenMP pool (plain fork after torch ran can deadlock).
+        if "forkserver" in mp.get_all_start_methods():
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["scenes.datagen"])
+        else:
+            ctx = mp.get_context("spawn")
         with ctx.Pool(min(cfg.workers, len(todo)), initializer=_init_worker) as pool:
             for _ in pool.imap_unordered(_work, [(cfg, i, str(out)) for i in todo]):
                 bar.update(1)
