@@ -57,6 +57,18 @@ def test_renderer_buffers_and_background():
     torch.testing.assert_close(white.rgb[0][mask], white.alpha[0][mask, None].expand(-1, 3))
 
 
+def test_renderer_feature_channels_and_broadcast():
+    cloud = _fibonacci_cloud(400)
+    pts = cloud.points_list()
+    cams = _cams(32, 32)
+    both = Cameras(cams.K.repeat(2, 1, 1), cams.R.repeat(2, 1, 1), cams.t.repeat(2, 1), 32, 32)
+    gray = PointsRenderer(PointsRasterizer(), "alpha")(Pointclouds(pts, features=[torch.full((400, 1), 0.5)]), both)
+    torch.testing.assert_close(gray.rgb[0], gray.rgb[1])
+    torch.testing.assert_close(gray.rgb[0], 0.5 * gray.alpha[0, ..., None].expand(-1, -1, 3))
+    with pytest.raises(ShapeError, match="channels"):
+        PointsRenderer(PointsRasterizer(), "alpha")(Pointclouds(pts, features=[torch.rand(400, 2)]), cams)
+
+
 def test_renderer_rejects_bad_configuration():
     with pytest.raises(ShapeError, match="compositing"):
         PointsRenderer(PointsRasterizer(), "additive")
