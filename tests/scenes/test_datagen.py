@@ -63,6 +63,11 @@ def test_sample_folder_is_complete_and_the_mesh_projects_into_the_mask(tmp_path:
     gan = json.loads((tmp_path / "images" / "dataset.json").read_text())
     assert [p[0] for p in gan["poses"]] == ["000000_00.png", "000000_01.png"]
     assert (tmp_path / "images" / "000000_01.png").read_bytes() == (folder / "image_001.png").read_bytes()
+    # The sample's scene file re-renders its images exactly.
+    from scenes.render import render_scene_file
+
+    render_scene_file(folder / "scene.yaml", tmp_path / "again")
+    assert (tmp_path / "again" / "rgb" / "frame_001.png").read_bytes() == (folder / "image_001.png").read_bytes()
     from gan2d.data.images import ImageFolderDataset
 
     ds = ImageFolderDataset(tmp_path / "images", resolution=32)
