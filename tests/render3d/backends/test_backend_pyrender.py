@@ -112,3 +112,26 @@ def test_points_land_on_their_projected_pixel():
     assert out.depth[0, 10, 40].item() == pytest.approx(3.0, abs=1e-3)
     assert out.rgb[0, 30, 20, 0] == 1 and out.rgb[0, 10, 40, 1] == 1
     assert out.alpha.sum() == 2
+
+
+def test_pbr_roughness_and_light_conversions():
+    from render3d.errors import ShapeError
+    from render3d.lights import PointLight, SHLight
+
+    quad = Meshes([torch.tensor([[-1.0, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]])],
+                  [torch.tensor([[0, 1, 2], [0, 2, 3]])], vert_colors=torch.full((1, 4, 3), 0.5))
+    R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+    cams = Cameras(K, R, t, 64, 48)
+    pr = get_backend("pyrender")
+    head_on = DirectionalLight((0.0, 0.0, -1.0))
+    matte = pr.render_meshes(quad, cams, head_on, PyrenderSettings(roughness=1.0)).rgb[0, 24, 32]
+    glossy = pr.render_meshes(quad, cams, head_on, PyrenderSettings(roughness=0.1)).rgb[0, 24, 32]
+    assert glossy.mean() > matte.mean() + 0.05  # mirror-like highlight straight back at the camera
+    # inverse-square point light at distance 2: a quarter of the same light at distance 1
+    near = pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 1.0), attenuation=(0.0, 0.0, 1.0))).rgb[0, 24, 32]
+    far = pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 2.0), attenuation=(0.0, 0.0, 1.0))).rgb[0, 24, 32]
+    assert torch.allclose(far * 4, near, rtol=0.1)
+    with pytest.raises(ShapeError, match="1/d"):
+        pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 1.0)))
+    with pytest.raises(ShapeError, match="SHLight"):
+        pr.render_meshes(quad, cams, SHLight(torch.zeros(1, 9, 3)))

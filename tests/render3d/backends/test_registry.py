@@ -123,3 +123,16 @@ def test_import_is_lazy():
             "print(sorted(m for m in ('pytorch3d', 'nvdiffrast', 'pyrender', 'open3d', 'OpenGL') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_available_backends_implement_the_protocols_of_their_declared_tasks():
+    from render3d.backends.interface import MeshRasterBackend, PointRasterBackend
+
+    for name in backend_names():
+        if unavailable_reason(name) is not None:
+            continue
+        backend, tasks = get_backend(name), backend_info(name).capabilities.tasks
+        assert isinstance(backend, MeshRasterBackend) == (Task.RASTERIZE_MESHES in tasks), name
+        assert isinstance(backend, PointRasterBackend) == (Task.RASTERIZE_POINTS in tasks), name
+        if Task.RENDER_MESHES in tasks:
+            assert callable(backend.render_meshes) and callable(backend.render_points), name
