@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from render3d.errors import ShapeError
+
+if TYPE_CHECKING:
+    from render3d.points import PointsRasterSettings
+    from render3d.raster import RasterSettings
 
 FRAGMENT_FIELDS = frozenset({"pix_to_face", "bary", "zbuf", "dists"})
 POINT_FRAGMENT_FIELDS = frozenset({"idx", "zbuf", "dists"})
@@ -129,3 +134,24 @@ class Request:
         object.__setattr__(self, "needs", frozenset(self.needs))
         if self.faces_per_pixel < 1:
             raise ShapeError(f"faces_per_pixel must be >= 1, got {self.faces_per_pixel}")
+
+    @classmethod
+    def for_meshes(cls, settings: RasterSettings, device: torch.device | str = "cpu",
+                   differentiable: bool = True) -> Request:
+        """The request a mesh rasterizer with `settings` makes: K, soft (blur radius > 0 also needs `dists`).
+
+        Example:
+            >>> from render3d.raster import RasterSettings
+            >>> sorted(Request.for_meshes(RasterSettings(faces_per_pixel=4, blur_radius=1.0)).needs)
+            ['bary', 'dists', 'pix_to_face', 'zbuf']
+        """
+        soft = settings.blur_radius > 0
+        needs = {"pix_to_face", "bary", "zbuf"} | ({"dists"} if soft else set())
+        return cls(Task.RASTERIZE_MESHES, str(device), differentiable, settings.faces_per_pixel, soft, frozenset(needs))
+
+    @classmethod
+    def for_points(cls, settings: PointsRasterSettings, device: torch.device | str = "cpu",
+                   differentiable: bool = True) -> Request:
+        """The request a point rasterizer with `settings` makes (K = points per pixel, all fields)."""
+        return cls(Task.RASTERIZE_POINTS, str(device), differentiable, settings.points_per_pixel,
+                   needs=POINT_FRAGMENT_FIELDS)

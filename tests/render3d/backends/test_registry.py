@@ -136,3 +136,16 @@ def test_available_backends_implement_the_protocols_of_their_declared_tasks():
         assert isinstance(backend, PointRasterBackend) == (Task.RASTERIZE_POINTS in tasks), name
         if Task.RENDER_MESHES in tasks:
             assert callable(backend.render_meshes) and callable(backend.render_points), name
+
+
+def test_requests_built_from_rasterizer_settings():
+    from render3d.points import PointsRasterSettings
+    from render3d.raster import RasterSettings
+
+    soft = Request.for_meshes(RasterSettings(faces_per_pixel=20, blur_radius=1.0), "cpu")
+    assert soft.soft and soft.faces_per_pixel == 20 and "dists" in soft.needs
+    assert backend_info("nvdiffrast").capabilities.missing(Request.for_meshes(RasterSettings(), "cuda")) is None
+    assert backend_info("nvdiffrast").capabilities.missing(soft) is not None
+    pts = Request.for_points(PointsRasterSettings(points_per_pixel=4), torch.device("cpu"))
+    assert pts.task is Task.RASTERIZE_POINTS and pts.faces_per_pixel == 4
+    assert select_backend(pts).name == "torch"
