@@ -65,15 +65,15 @@ def _project(points: torch.Tensor, radius: torch.Tensor, M: torch.Tensor, off: t
 
 
 def _boxes(uvzr: torch.Tensor, znear: float, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image-clipped pixel square that can hold each instance's disk.
+    """Image-clipped pixel square that can hold each point's disk, from `uvzr: [4, n]`.
 
     Column x is covered when |x + 0.5 - u| < r: x in (u - r - 0.5, u + r - 0.5). The bounds are
     widened by a small margin so that float rounding cannot drop a covered column; the exact test
     happens per candidate pixel.
 
     Returns:
-        `[2, T]` top-left pixel (x0, y0) as floats holding integers, and `[T]` long square side
-        (0 for instances that cover no pixel).
+        `[2, n]` top-left pixel (x0, y0) as floats holding integers, and `[n]` long square side
+        (0 for points that cover no pixel).
     """
     u, v, z, r = uvzr
     half = (0.5 - 1e-3 - 2e-6 * max(H, W)) - 2e-6 * r
