@@ -252,6 +252,7 @@ def rasterize_points(
         ShapeError: the numbers of clouds and cameras do not match, or they sit on different devices.
 
     Example:
+        >>> from render3d import Cameras, Pointclouds, intrinsics_from_fov, look_at
         >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
         >>> cams = Cameras(intrinsics_from_fov(60, 32, 32)[None], R, t, 32, 32)
         >>> frags = rasterize_points(Pointclouds(torch.zeros(1, 1, 3), radius=0.1), cams)

@@ -28,7 +28,12 @@ class PointsRasterizer(nn.Module):
         settings: K, znear and chunk size.
 
     Example:
-        >>> frags = PointsRasterizer(PointsRasterSettings(points_per_pixel=4))(clouds, cameras)
+        >>> from render3d import Cameras, Pointclouds, intrinsics_from_fov, look_at
+        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+        >>> cams = Cameras(intrinsics_from_fov(60, 32, 32)[None], R, t, 32, 32)
+        >>> frags = PointsRasterizer(PointsRasterSettings(points_per_pixel=4))(Pointclouds(torch.zeros(1, 1, 3)), cams)
+        >>> frags.idx.shape
+        torch.Size([1, 32, 32, 4])
     """
 
     def __init__(self, settings: PointsRasterSettings = _DEFAULT_SETTINGS) -> None:
@@ -52,9 +57,13 @@ class PointsRenderer(nn.Module):
         ShapeError: unknown compositing or a background that is not 3 numbers in [0, 1].
 
     Example:
+        >>> from render3d import Cameras, Pointclouds, intrinsics_from_fov, look_at
+        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+        >>> cams = Cameras(intrinsics_from_fov(60, 32, 32)[None], R, t, 32, 32)
         >>> renderer = PointsRenderer(PointsRasterizer(), "alpha", background=(1.0, 1.0, 1.0))
-        >>> out = renderer(clouds, cameras)
-        >>> out.rgb.shape  # [B, H, W, 3]
+        >>> out = renderer(Pointclouds(torch.zeros(1, 1, 3), features=torch.zeros(1, 1, 3), radius=0.2), cams)
+        >>> out.rgb.shape, out.rgb[0, 0, 0].tolist(), out.alpha[0, 16, 16].item() > 0.5
+        (torch.Size([1, 32, 32, 3]), [1.0, 1.0, 1.0], True)
     """
 
     def __init__(
