@@ -77,6 +77,8 @@ def test_chunking_and_batching_do_not_change_output():
     full = rasterize_points(clouds, cams)
     small = rasterize_points(clouds, cams, PointsRasterSettings(chunk_candidates=1024))
     assert torch.equal(full.idx, small.idx) and torch.equal(full.dists, small.dists)
+    hit = full.idx >= 0
+    assert (full.dists[hit] >= 0).all() and (full.dists[hit] < 1).all() and (full.zbuf[hit] > 0).all()
     # a dense blob fills pixels early, so small chunks cull whole points and hits behind them
     slab = (torch.rand(1, 3000, 3, generator=g) - 0.5) * torch.tensor([5.0, 4.0, 1.0])
     blob = Pointclouds(slab, radius=torch.rand(1, 3000, generator=g) * 0.1 + 0.1)
