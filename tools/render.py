@@ -192,21 +192,38 @@ def render_asset(asset_path: Path, out_dir: Path, job: OrbitRenderJob) -> list[P
     return write_orbit_outputs(out_dir, result, cameras, job)
 
 
+SCENE_SUFFIXES = (".yaml", ".yml", ".json", ".py")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render_cmd(
-        asset: Path = typer.Argument(..., help="mesh (.obj .ply .glb .stl .off) or point cloud (.ply .pcd .xyz .npy)"),
+        asset: Path = typer.Argument(..., help="scene file (.yaml .json .py), mesh (.obj .ply .glb .stl .off) or "
+                                               "point cloud (.ply .pcd .xyz .npy)"),
         out: Path = typer.Option(..., "--out", help="output directory"),
-        size: int = typer.Option(256, help="image side in pixels"),
-        views: int = typer.Option(8, help="number of orbit views"),
-        elevation: float = typer.Option(20.0, help="camera elevation in degrees"),
-        distance: float | None = typer.Option(None, help="camera distance (default: fit the object)"),
-        fov: float = typer.Option(40.0, help="vertical field of view in degrees"),
-        backend: str = typer.Option("torch", help="rasterizer backend"),
-        outputs: str = typer.Option(",".join(OUTPUTS), help="comma-separated subset of rgb,depth,normal,mask"),
+        size: int | None = typer.Option(None, help="image side in pixels [asset default: 256; scene: its own]"),
+        views: int | None = typer.Option(None, help="number of orbit views [default: 8] (asset files)"),
+        elevation: float | None = typer.Option(None, help="camera elevation in degrees [default: 20] (asset files)"),
+        distance: float | None = typer.Option(None, help="camera distance [default: fit the object] (asset files)"),
+        fov: float | None = typer.Option(None, help="vertical field of view in degrees [default: 40] (asset files)"),
+        backend: str | None = typer.Option(None, help="rasterizer backend [default: torch]"),
+        outputs: str | None = typer.Option(None, help="subset of rgb,depth,normal,mask [default: all] (asset files)"),
     ) -> None:
-        """Render a mesh or point cloud from N views on an orbit around its bounding-box center."""
-        job = OrbitRenderJob(size=size, views=views, elevation=elevation, distance=distance, fov=fov,
-                             backend=backend, outputs=tuple(o.strip() for o in outputs.split(",") if o.strip()))
+        """Render a scene file, or a mesh / point cloud from N views on an orbit around its bounding-box center."""
+        if asset.suffix.lower() in SCENE_SUFFIXES:
+            orbit_only = {"--views": views, "--elevation": elevation, "--distance": distance, "--fov": fov,
+                          "--outputs": outputs}
+            given = [k for k, v in orbit_only.items() if v is not None]
+            if given:
+                raise ToolError(f"{', '.join(given)} apply to asset files; a scene file sets its cameras and outputs")
+            from scenes.render import render_scene_file
+
+            run_dir = render_scene_file(asset, out, width=size, height=size, backend=backend)
+            typer.echo(f"rendered {asset} to {run_dir}")
+            return
+        given = dict(size=size, views=views, elevation=elevation, distance=distance, fov=fov, backend=backend)
+        if outputs is not None:
+            given["outputs"] = tuple(o.strip() for o in outputs.split(",") if o.strip())
+        job = OrbitRenderJob(**{k: v for k, v in given.items() if v is not None})
         written = render_asset(asset, out, job)
         typer.echo(f"wrote {len(written)} files to {out} (contact sheet: {out / 'sheet.png'})")

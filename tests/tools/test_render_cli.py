@@ -79,3 +79,16 @@ def test_render_bad_input_exits_2_with_one_line(tmp_path, sphere_file, capsys, a
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_render_dispatches_scene_files(tmp_path):
+    out = tmp_path / "scene"
+    assert main(["render", "scenes/examples/primitives.yaml", "--out", str(out), "--size", "32"]) == 0
+    frames = sorted((out / "rgb").glob("frame_*.png"))
+    assert frames and all(Image.open(p).size == (32, 32) for p in frames)
+    assert (out / "sheet.png").is_file()
+
+
+def test_render_scene_rejects_orbit_flags(tmp_path, capsys):
+    assert main(["render", "scenes/examples/primitives.yaml", "--out", str(tmp_path / "x"), "--views", "3"]) == 2
+    assert "--views" in capsys.readouterr().err
