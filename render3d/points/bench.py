@@ -38,7 +38,9 @@ def bench_points(num_points: int, size: int, batch: int = 1, backward: bool = Fa
         repeats: timed runs after one warm-up.
 
     Returns:
-        dict with the workload, `median_s`, `min_s`, the covered-pixel fraction and fragment count.
+        dict with the workload, wall `median_s` and `min_s`, `cpu_median_s` (process CPU time, all
+        threads: steadier than wall time on a shared machine), torch's thread count, the
+        covered-pixel fraction and the fragment count.
 
     Example:
         >>> bench_points(10_000, 64)["median_s"] > 0
@@ -50,24 +52,26 @@ def bench_points(num_points: int, size: int, batch: int = 1, backward: bool = Fa
     K = intrinsics_from_fov(60, size, size)[None].expand(batch, -1, -1)
     cams = Cameras(K.to(dev), R.to(dev), t.to(dev), size, size)
     renderer = PointsRenderer(PointsRasterizer(PointsRasterSettings()), "alpha").to(dev)
-    times, out = [], None
+    times, cpu, out = [], [], None
     for _ in range(repeats + 1):
         pts = cloud.points_packed().clone().requires_grad_(backward)
         feats = cloud.features_packed().clone().requires_grad_(backward)
         clouds = Pointclouds(pts[None], features=feats[None], radius=cloud.radius_packed()[None])
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = renderer(clouds, cams)
         if backward:
             out.rgb.mean().backward()
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         times.append(time.perf_counter() - start)
-    times = times[1:]
+        cpu.append(time.process_time() - start_cpu)
+    times, cpu = times[1:], cpu[1:]
     return {
         "workload": f"points {num_points} x {size}^2 x{batch}" + (" fwd+bwd" if backward else " fwd"),
         "num_points": num_points, "size": size, "batch": batch, "backward": backward, "device": str(dev),
-        "median_s": statistics.median(times), "min_s": min(times),
+        "median_s": statistics.median(times), "min_s": min(times), "cpu_median_s": statistics.median(cpu),
+        "threads": torch.get_num_threads(),
         "covered": float(out.fragments.mask.float().mean()), "fragments": int((out.fragments.idx >= 0).sum()),
     }
