@@ -183,8 +183,11 @@ def register(bench_app: typer.Typer) -> None:
         repeats: int = typer.Option(3, min=1, help="timed runs per cell (after one warm-up)"),
         budget: float = typer.Option(20.0, help="seconds: a first run slower than this is not repeated"),
         json_out: Path = typer.Option(Path("bench_render.json"), "--json", help="where to write all records"),
+        threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
     ) -> None:
         """Time mesh and point rendering on every available backend and the installed peers."""
+        if threads > 0:
+            torch.set_num_threads(threads)
         console = Console()
         dev = torch.device(device)
         selected = [w for w in workloads(full) if only in w.name]
