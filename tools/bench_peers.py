@@ -75,6 +75,25 @@ def ours(name: str) -> Callable:
     return prepare
 
 
+def ours_render(name: str) -> Callable:
+    """Runner for our non-differentiable render backend `name` (pyrender, open3d): its own unlit render call."""
+    backend = get_backend(name)
+    tasks = backend_info(name).capabilities.tasks
+
+    def prepare(w, geom, cams: Cameras):
+        task = Task.RENDER_MESHES if w.kind == "mesh" else Task.RENDER_POINTS
+        if task not in tasks:
+            return f"no {task.value}"
+        if w.backward:
+            return "not differentiable"
+        if w.soft:
+            return "no soft rasterization"
+        render = backend.render_meshes if w.kind == "mesh" else backend.render_points
+        return lambda: render(geom, cams).rgb
+
+    return prepare
+
+
 def pytorch3d_raw(device: torch.device) -> Callable:
     """Runner calling pytorch3d's own rasterizers, interpolation and blending directly."""
     from pytorch3d.renderer import (
@@ -213,13 +232,16 @@ PEERS = {"pytorch3d": pytorch3d_raw, "pyrender": pyrender_raw, "nvdiffrast": nvd
 def runners(device: torch.device, peers: list[str], console: Console) -> dict[str, Callable]:
     """`ours:<backend>` for every available backend that runs on `device`, then `raw:<peer>` for each peer."""
     out: dict[str, Callable] = {}
+    raster = {Task.RASTERIZE_MESHES, Task.RASTERIZE_POINTS}
     for name in backend_names():
         why = unavailable_reason(name)
         caps = backend_info(name).capabilities
-        if why is None and device.type in caps.devices and caps.tasks & {Task.RASTERIZE_MESHES, Task.RASTERIZE_POINTS}:
-            out[f"ours:{name}"] = ours(name)
-        else:
-            console.log(f"ours:{name} skipped: {why or 'no rasterization on ' + device.type}")
+        if why is None and device.type not in caps.devices:
+            why = f"runs on {'/'.join(sorted(caps.devices))}"
+        if why is not None:
+            console.log(f"ours:{name} skipped: {why}")
+            continue
+        out[f"ours:{name}"] = ours(name) if caps.tasks & raster else ours_render(name)
     for peer in peers:
         if peer not in PEERS:
             raise ToolError(f"unknown peer {peer!r}; known: {', '.join(PEERS)}")

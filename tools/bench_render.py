@@ -142,26 +142,43 @@ def run(selected: list[Workload], runners: dict[str, Runner], device: torch.devi
     return records
 
 
-def table(records: list[dict], runners: list[str], reference: str) -> Table:
-    """Median seconds per runner, and each runner's time as a multiple of `reference` (ours)."""
-    t = Table(title="neurender bench render (median seconds; ×: runner time / reference time)")
-    t.add_column("workload")
-    for r in runners:
-        t.add_column(r, justify="right")
-    by = {(r["workload"], r["runner"]): r for r in records}
+def cells(records: list[dict], runners: list[str], baselines: tuple[str, ...]) -> list[list[str]]:
+    """Rows `[workload, cell per runner]`: median seconds, and for our runners the speed-up over each baseline.
+
+    A speed-up `12.0×` in column `ours:torch` for baseline `raw:pytorch3d` means pytorch3d took 12 times as long.
+    """
+    present = [b for b in baselines if b in runners]
+    by = {(r["workload"], r["runner"]): r.get("seconds") for r in records}
+    rows = []
     for wname in dict.fromkeys(r["workload"] for r in records):
-        ref = by.get((wname, reference), {}).get("seconds")
-        cells = []
+        row = [wname]
         for r in runners:
-            s = by.get((wname, r), {}).get("seconds")
+            s = by.get((wname, r))
             if s is None:
-                cells.append("—")
-            elif ref and r != reference:
-                cells.append(f"{s:.3f} ({s / ref:.1f}×)")
-            else:
-                cells.append(f"{s:.3f}")
-        t.add_row(wname, *cells)
+                row.append("—")
+                continue
+            ups = [f"{by[(wname, b)] / s:.1f}×" for b in present
+                   if r.startswith("ours:") and by.get((wname, b)) is not None]
+            row.append(f"{s:.3f}" + (f" ({' / '.join(ups)})" if ups else ""))
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[list[str]], runners: list[str], title: str) -> Table:
+    """The rows as a rich table."""
+    t = Table(title=title)
+    for name in ["workload", *runners]:
+        t.add_column(name, justify="left" if name == "workload" else "right")
+    for row in rows:
+        t.add_row(*row)
     return t
+
+
+def markdown(rows: list[list[str]], runners: list[str]) -> str:
+    """The rows as a Markdown table (for BENCHMARKS.md)."""
+    lines = ["| workload | " + " | ".join(runners) + " |", "|---" * (len(runners) + 1) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def machine() -> dict:
@@ -188,14 +205,19 @@ def register(bench_app: typer.Typer) -> None:
         """Time mesh and point rendering on every available backend and the installed peers."""
         if threads > 0:
             torch.set_num_threads(threads)
-        console = Console()
+        console = Console(width=200)
         dev = torch.device(device)
         selected = [w for w in workloads(full) if only in w.name]
         runners = bench_peers.runners(dev, [p.strip() for p in peers.split(",") if p.strip()], console)
         records = run(selected, runners, dev, repeats, budget, console)
-        console.print(table(records, list(runners), reference="ours:torch"))
+        baselines = ("raw:pytorch3d", "raw:pyrender")
+        rows = cells(records, list(runners), baselines)
+        console.print(table(rows, list(runners), "neurender bench render — median seconds (speed-up over "
+                            + " / ".join(b for b in baselines if b in runners) + ")"))
         from render3d.io import atomic_write
 
         payload = dict(machine=machine(), records=records)
         atomic_write(json_out, lambda p: p.write_text(json.dumps(payload, indent=2)))
-        console.print(f"records written to {json_out}")
+        md = json_out.with_suffix(".md")
+        atomic_write(md, lambda p: p.write_text(markdown(rows, list(runners))))
+        console.print(f"records written to {json_out}, table to {md}")
