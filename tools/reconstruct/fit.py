@@ -247,6 +247,38 @@ def masked_psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
     return 10.0 * math.log10(1.0 / max(mse, 1e-10))
 
 
+class _Adam:
+    """Plain Adam over parameter groups `[(tensors, lr)]`.
+
+    `torch.optim` imports `torch._dynamo` on first use, several seconds on a small CPU: more than
+    a whole small fit. The update is the textbook one (Kingma & Ba), betas (0.9, 0.999).
+    """
+
+    def __init__(self, groups: list[tuple[list[torch.Tensor], float]], betas=(0.9, 0.999), eps: float = 1e-8):
+        self.groups = groups
+        self.b1, self.b2, self.eps = betas[0], betas[1], eps
+        self.m = [[torch.zeros_like(p) for p in ps] for ps, _ in groups]
+        self.v = [[torch.zeros_like(p) for p in ps] for ps, _ in groups]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for ps, _ in self.groups:
+            for p in ps:
+                p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        for (ps, lr), ms, vs in zip(self.groups, self.m, self.v, strict=True):
+            for p, m, v in zip(ps, ms, vs, strict=True):
+                if p.grad is None:
+                    continue
+                m.mul_(self.b1).add_(p.grad, alpha=1 - self.b1)
+                v.mul_(self.b2).addcmul_(p.grad, p.grad, value=1 - self.b2)
+                p.sub_(lr * (m / c1) / ((v / c2).sqrt() + self.eps))
+
+
 def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: FitSettings, sigma: float, steps: int,
                step: int, history: list[dict], progress) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Optimize one resolution level; updates `state` (globals) in place and returns (base, albedo, step)."""
@@ -261,19 +293,14 @@ def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: Fit
     color_logit = torch.logit(albedo.clamp(0.02, 0.98)).clone().requires_grad_()
     for v in state.values():
         v.requires_grad_(True)
-    groups = [
-        {"params": [offsets], "lr": settings.lr},
-        {"params": [color_logit], "lr": 5 * settings.lr},
-        {"params": [state["sh"]], "lr": 2 * settings.lr},
-        {"params": [state["log_scale"], state["translation"]], "lr": 0.5 * settings.lr},
-    ]
+    groups = [([offsets], settings.lr), ([color_logit], 5 * settings.lr), ([state["sh"]], 2 * settings.lr),
+              ([state["log_scale"], state["translation"]], 0.5 * settings.lr)]
     if settings.fit_camera:
-        groups.append({"params": [state["log_distance"]], "lr": 0.5 * settings.lr})
-        groups.append({"params": [state["elevation"]], "lr": 50 * settings.lr})
-    opt = torch.optim.Adam(groups)
+        groups += [([state["log_distance"]], 0.5 * settings.lr), ([state["elevation"]], 50 * settings.lr)]
+    opt = _Adam(groups)
     mirror_flip = torch.tensor([-1.0, 1.0, 1.0], device=base.device)
     for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()
         local = base + offsets
         verts = state["log_scale"].exp() * local + state["translation"]
         mesh = Meshes([verts], [faces])
