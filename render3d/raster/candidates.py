@@ -62,8 +62,9 @@ def _linear_forms(geom: FaceGeometry, faces: torch.Tensor, radius: float) -> tup
     return torch.cat([*forms, line, along], 1), length
 
 
-def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor, pixbase: torch.Tensor,
-                inst: torch.Tensor, bw: int, bh: int, W: int, radius: float, znear: float, clipped: bool):
+def _test_group(forms: torch.Tensor, length: torch.Tensor, depth: torch.Tensor, origin: torch.Tensor,
+                pixbase: torch.Tensor, inst: torch.Tensor, bw: int, bh: int, W: int, radius: float, znear: float,
+                clipped: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Test a `[n, bh, bw]` grid of pixels per face; return the passing (pixel, instance, depth)."""
     dtype = forms.dtype
     dx = torch.arange(bw, device=forms.device, dtype=dtype)
@@ -79,8 +80,8 @@ def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor,
             over = t - t.clamp(min=0).minimum(length[:, e, None, None])
             d2 = n * n + over * over
             dist2 = d2 if dist2 is None else torch.minimum(dist2, d2)
-        ok |= dist2 <= radius * radius
-    if radius > 0 or clipped:
+        ok = (ok | (dist2 <= radius * radius)) & (s > 0)
+    elif clipped:
         # Inside an unclipped face the depth is at least its nearest corner's, so only these need the test.
         ok &= (s > 0) & (zs >= znear * s)
     idx = ok.view(-1).nonzero().squeeze(1)
@@ -89,17 +90,30 @@ def _test_group(forms: torch.Tensor, length: torch.Tensor, origin: torch.Tensor,
     rest = idx - face * cells
     row = torch.div(rest, bw, rounding_mode="floor")
     pix = pixbase.index_select(0, face) + row * W + (rest - row * bw)
-    z = zs.reshape(-1).index_select(0, idx) / s.reshape(-1).index_select(0, idx)
-    return pix, inst.index_select(0, face), z
+    inst = inst.index_select(0, face)
+    if radius <= 0:
+        return pix, inst, zs.reshape(-1).index_select(0, idx) / s.reshape(-1).index_select(0, idx)
+    # Depth at the clipped barycentrics (equal to the plane's depth inside the face).
+    corner_z = depth.index_select(0, face)
+    num = torch.zeros_like(corner_z[:, 0])
+    den = torch.zeros_like(num)
+    for i, w in enumerate((w0, w1, w2)):
+        wi = w.reshape(-1).index_select(0, idx).clamp_(min=0)
+        num.addcmul_(wi, corner_z[:, i])
+        den += wi
+    z = num / den
+    front = (z >= znear).nonzero().squeeze(1)
+    return pix.index_select(0, front), inst.index_select(0, front), z.index_select(0, front)
 
 
 def _candidates(geom: FaceGeometry, faces: torch.Tensor, start: torch.Tensor, box: torch.Tensor, H: int, W: int,
                 radius: float, znear: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """All listed (pixel, instance, depth) of `faces`, testing them in groups of equal box size."""
     key = (box[:, 0] * 16385 + box[:, 1]) * 2 + geom.clipped.index_select(0, faces)
-    key, order = torch.sort(key)
+    key, order = torch.sort(key, stable=True)
     faces, start, box = faces.index_select(0, order), start.index_select(0, order), box.index_select(0, order)
     forms, length = _linear_forms(geom, faces, radius)
+    depth = geom.depth.index_select(0, faces)
     origin = start.to(forms.dtype) + 0.5
     pixbase = (geom.image.index_select(0, faces) * H + start[:, 1]) * W + start[:, 0]
     _, counts = torch.unique_consecutive(key, return_counts=True)
@@ -111,8 +125,8 @@ def _candidates(geom: FaceGeometry, faces: torch.Tensor, start: torch.Tensor, bo
         step = max(1, _CHUNK // (bw * bh))
         for c in range(a, b, step):
             sl = slice(c, min(b, c + step))
-            pieces.append(_test_group(forms[sl], length[sl], origin[sl], pixbase[sl], faces[sl], bw, bh, W,
-                                      radius, znear, clipped))
+            pieces.append(_test_group(forms[sl], length[sl], depth[sl], origin[sl], pixbase[sl], faces[sl], bw,
+                                      bh, W, radius, znear, clipped))
     pix, inst, z = (torch.cat(p) for p in zip(*pieces, strict=True))
     return pix, inst, z
 
@@ -129,7 +143,9 @@ def _top_k(pix: torch.Tensor, inst: torch.Tensor, z: torch.Tensor, K: int,
         slot = (best != torch.iinfo(torch.long).max).nonzero().squeeze(1)
         winner = best.index_select(0, slot) & ((1 << _IDX_BITS) - 1)
         return slot, slot, inst.index_select(0, winner)
-    key, order = torch.sort((pix << 32) | zbits)
+    # Stable sorts here and in `_candidates` make depth ties (faces sharing the corner nearest a pixel
+    # in the blur band) resolve the same way whatever else is in the batch.
+    key, order = torch.sort((pix << 32) | zbits, stable=True)
     pix = key >> 32
     counts = torch.bincount(pix, minlength=n_pix)
     first = torch.cumsum(counts, 0) - counts

@@ -34,6 +34,11 @@ def _pair_terms(table: torch.Tensor, inst: torch.Tensor, u: torch.Tensor, v: tor
     b = [wi * inv_s for wi in w]
     zc = [T[_Z], T[_Z + 1], T[_Z + 2]]
     z = torch.addcmul(b[0] * zc[0], b[1], zc[1]).addcmul_(b[2], zc[2])
+    # Depth at the clipped barycentrics relu(b) / sum(relu(b)): the plane's depth inside the face,
+    # a point of the face outside it (blur), where the plane's depth may run off to infinity.
+    c = [bi.clamp(min=0) for bi in b]
+    inv_c = (c[0] + c[1] + c[2]).reciprocal_()
+    z_clip = torch.addcmul(c[0] * zc[0], c[1], zc[1]).addcmul_(c[2], zc[2]).mul_(inv_c)
     d2s, ts, rxs, rys = [], [], [], []
     for e in range(4):
         abx, aby = T[_AB + 2 * e], T[_AB + 2 * e + 1]
@@ -47,7 +52,8 @@ def _pair_terms(table: torch.Tensor, inst: torch.Tensor, u: torch.Tensor, v: tor
     d2, edge = torch.stack(d2s).min(0)
     pick = edge[None]
     inside = (b[0] >= 0) & (b[1] >= 0) & (b[2] >= 0)
-    return {"b": b, "inv_s": inv_s, "zc": zc, "z": z, "d": d2.sqrt_(), "edge": edge,
+    return {"b": b, "inv_s": inv_s, "zc": zc, "z": z, "c": c, "inv_c": inv_c, "z_clip": z_clip,
+            "d": d2.sqrt_(), "edge": edge,
             "sign": torch.where(inside, -1.0, 1.0).to(u.dtype), "t": torch.stack(ts).gather(0, pick)[0],
             "rx": torch.stack(rxs).gather(0, pick)[0], "ry": torch.stack(rys).gather(0, pick)[0]}
 
@@ -66,7 +72,7 @@ class _EvaluatePairs(torch.autograd.Function):
             if affine is not None:
                 zc = torch.stack(p["zc"], 1)
                 b = torch.where(affine[sl, None], b * zc / p["z"][:, None], b)
-            bary[sl], z[sl], dist[sl] = b, p["z"], p["sign"] * p["d"]
+            bary[sl], z[sl], dist[sl] = b, p["z_clip"], p["sign"] * p["d"]
         ctx.save_for_backward(table, inst, u, v, affine)
         ctx.num_faces = edges.shape[0]
         return bary, z, dist
@@ -84,7 +90,8 @@ class _EvaluatePairs(torch.autograd.Function):
             b, zc, z = p["b"], p["zc"], p["z"]
             gb = list(g_bary[sl].T)
             gz = g_z[sl]
-            g_zc = [gz * bi for bi in b]
+            c, inv_c, z_clip = p["c"], p["inv_c"], p["z_clip"]
+            g_zc = [gz * ci * inv_c for ci in c]
             if affine is not None:
                 # Affine output o_i = b_i zc_i / z with z = sum_j b_j zc_j.
                 aff = affine[sl]
@@ -93,7 +100,7 @@ class _EvaluatePairs(torch.autograd.Function):
                 proj = [gbi - dot for gbi in gb]
                 g_zc = [torch.where(aff, g_zc[i] + b[i] * proj[i] * inv_z, g_zc[i]) for i in range(3)]
                 gb = [torch.where(aff, zc[i] * proj[i] * inv_z, gb[i]) for i in range(3)]
-            g_b = [gb[i] + gz * zc[i] for i in range(3)]
+            g_b = [torch.where(b[i] > 0, gb[i] + gz * (zc[i] - z_clip) * inv_c, gb[i]) for i in range(3)]
             dot = g_b[0] * b[0] + g_b[1] * b[1] + g_b[2] * b[2]
             g_w = [(g_b[i] - dot) * p["inv_s"] for i in range(3)]
             cols = [c for gw in g_w for c in (gw * uc, gw * vc, gw)] + g_zc
@@ -124,7 +131,7 @@ def evaluate_pairs(edges: torch.Tensor, depth: torch.Tensor, poly: torch.Tensor,
 
     Returns:
         `bary: [S, 3]` (perspective-correct unless affine), `z: [S]` camera depth of the surface
-        point, `dist: [S]` distance to the polygon boundary in pixels, negative when the pixel center
-        is inside the face.
+        point (at the clipped barycentrics when the pixel center lies outside the face), `dist: [S]`
+        distance to the polygon boundary in pixels, negative when the pixel center is inside the face.
     """
     return _EvaluatePairs.apply(edges, depth, poly, inst, u, v, affine)

@@ -60,9 +60,11 @@ def rasterize_meshes(meshes: Meshes, cameras: Cameras, settings: RasterSettings)
     Returns:
         Fragments with `pix_to_face: [B, H, W, K]` (packed face index, -1 empty), `bary:
         [B, H, W, K, 3]` (0 empty; outside the face but within the blur radius they extend the
-        face's plane and may be negative), `zbuf: [B, H, W, K]` camera z (-1 empty) and `dists:
-        [B, H, W, K]` signed pixel distance to the face boundary, negative inside (-1 empty).
-        Sorted near → far. `bary`, `zbuf`, `dists` are differentiable w.r.t. vertex positions and
+        face's plane and may be negative), `zbuf: [B, H, W, K]` camera z of the surface point (-1
+        empty; outside the face, the depth at the clipped barycentrics `relu(b) / sum(relu(b))`,
+        as pytorch3d's MeshRasterizer) and `dists: [B, H, W, K]` signed pixel distance to the
+        face's visible boundary, negative inside (-1 empty). Sorted near → far by `zbuf`; depth
+        ties keep a fixed order. `bary`, `zbuf`, `dists` are differentiable w.r.t. vertex positions and
         camera K, R, t.
 
     Raises:
