@@ -7,7 +7,13 @@ import math
 import pytest
 import torch
 
-from render3d.blend import SoftBlendSettings, hard_rgb_blend, sigmoid_alpha_blend, softmax_rgb_blend
+from render3d.blend import (
+    SoftBlendSettings,
+    dibr_alpha_blend,
+    hard_rgb_blend,
+    sigmoid_alpha_blend,
+    softmax_rgb_blend,
+)
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments
 
@@ -34,6 +40,14 @@ def test_sigmoid_alpha_values():
     s = torch.sigmoid
     expect0 = 1 - (1 - s(torch.tensor(0.0))) * (1 - s(torch.tensor(2.0)))
     torch.testing.assert_close(alpha[0, 0], torch.stack([expect0, s(torch.tensor(-4.0))]))
+
+
+def test_dibr_alpha_values():
+    dists = torch.tensor([[[[-0.5, 3.0], [1.0, 2.0]]]])
+    frags = _frags(dists, torch.ones_like(dists), [[[[0, 1], [2, 3]]]])
+    alpha = dibr_alpha_blend(frags, 2.0)
+    expect1 = 1 - (1 - math.exp(-0.25)) * (1 - math.exp(-1.0))
+    torch.testing.assert_close(alpha[0, 0], torch.tensor([1.0, expect1]))
 
 
 def test_softmax_blend_limits():
@@ -76,8 +90,12 @@ def test_blend_gradcheck():
     def sil(d):
         return sigmoid_alpha_blend(_frags(d, zbuf.detach(), p2f), 0.6)
 
+    def dibr(d):
+        return dibr_alpha_blend(_frags(d, zbuf.detach(), p2f), 0.6)
+
     assert torch.autograd.gradcheck(soft, (dists, zbuf, colors))
     assert torch.autograd.gradcheck(sil, (dists,))
+    assert torch.autograd.gradcheck(dibr, (dists,))
 
 
 def test_soft_settings_validation():

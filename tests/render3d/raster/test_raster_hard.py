@@ -216,3 +216,19 @@ def test_bad_inputs_raise():
     two = Meshes([torch.rand(3, 3), torch.rand(3, 3)], [torch.tensor([[0, 1, 2]])] * 2)
     with pytest.raises(ShapeError, match="2 meshes for 3 cameras"):
         rasterize_meshes(two, cams, RasterSettings())
+
+
+def test_floor_through_the_near_plane_matches_ray_casting():
+    # A 20 x 20 floor one unit below the camera (y down), reaching behind it: both faces are clipped.
+    verts = torch.tensor([[-10.0, 1, -10], [10, 1, -10], [10, 1, 10], [-10, 1, 10]], dtype=torch.float64)
+    cams = pinhole(64, 48, 40.0)
+    frags = rasterize_meshes(Meshes([verts], [torch.tensor([[0, 1, 2], [0, 2, 3]])]), cams, RasterSettings(znear=0.1))
+    d = pixel_rays(cams)
+    depth = 1.0 / np.where(d[..., 1] > 0, d[..., 1], np.nan)
+    hit = d * depth[..., None]
+    with np.errstate(invalid="ignore"):
+        expect = (d[..., 1] > 0) & (np.abs(hit[..., 0]) <= 10) & (hit[..., 2] <= 10) & (depth >= 0.1)
+    mask = frags.mask[0].numpy()
+    assert expect.sum() > 1000
+    np.testing.assert_array_equal(mask, expect)
+    np.testing.assert_allclose(frags.zbuf[0, ..., 0].numpy()[mask], depth[mask], rtol=1e-9)
