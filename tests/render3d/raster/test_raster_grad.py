@@ -36,6 +36,20 @@ def test_gradcheck_vertices_hard_and_soft():
         assert torch.autograd.gradcheck(fn, (TWO.clone().requires_grad_(),), atol=1e-6, fast_mode=fast)
 
 
+def test_gradcheck_orthographic_soft():
+    cams = pinhole(8, 8, 7.0, ortho=True)
+    settings = RasterSettings(faces_per_pixel=2, blur_radius=1.1)
+    ref = rasterize_meshes(Meshes([TWO], [FACES]), cams, settings)
+    assert (ref.pix_to_face >= 0).sum() > 12
+
+    def fn(v):
+        frags = rasterize_meshes(Meshes([v], [FACES]), cams, settings)
+        assert torch.equal(frags.pix_to_face, ref.pix_to_face)
+        return _outputs(frags)
+
+    assert torch.autograd.gradcheck(fn, (TWO.clone().requires_grad_(),), atol=1e-6, fast_mode=True)
+
+
 def test_gradcheck_camera_parameters_and_near_clip():
     base = pinhole(8, 8, 14.0)
     verts = torch.tensor([[-0.5, -0.4, 2.0], [0.6, -0.3, 2.0], [0.1, 0.5, -0.5]], dtype=torch.float64)

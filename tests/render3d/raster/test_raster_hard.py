@@ -232,3 +232,27 @@ def test_floor_through_the_near_plane_matches_ray_casting():
     assert expect.sum() > 1000
     np.testing.assert_array_equal(mask, expect)
     np.testing.assert_allclose(frags.zbuf[0, ..., 0].numpy()[mask], depth[mask], rtol=1e-9)
+
+
+def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    t = np.clip(((points - a) @ (b - a)) / ((b - a) @ (b - a)), 0, 1)
+    return np.linalg.norm(points - a - t[..., None] * (b - a), axis=-1)
+
+
+def test_blur_band_lists_faces_within_radius_with_pixel_distances():
+    cams = pinhole(40, 32, 30.0)
+    frags = rasterize_meshes(triangle(TILTED), cams, RasterSettings(blur_radius=2.5))
+    corners = (TILTED / TILTED[:, 2:] @ cams.K[0].numpy().T)[:, :2]
+    vv, uu = np.meshgrid(np.arange(32) + 0.5, np.arange(40) + 0.5, indexing="ij")
+    pts = np.stack([uu, vv], -1)
+    dist = np.min([_segment_distance(pts, corners[i], corners[(i + 1) % 3]) for i in range(3)], 0)
+    inside = ray_triangle(cams, TILTED)[2] >= 0
+    signed = np.where(inside, -dist, dist)
+    listed = frags.pix_to_face[0, ..., 0].numpy() == 0
+    clear = np.abs(dist - 2.5) > 1e-6
+    np.testing.assert_array_equal(listed[clear], (signed <= 2.5)[clear])
+    assert (listed & ~inside).sum() > 40
+    np.testing.assert_allclose(frags.dists[0, ..., 0].numpy()[listed], signed[listed], atol=1e-9)
+    # Outside the face the depth is taken at the clipped barycentrics: within the corners' depth range.
+    z = frags.zbuf[0, ..., 0].numpy()[listed & ~inside]
+    assert (z >= TILTED[:, 2].min() - 1e-12).all() and (z <= TILTED[:, 2].max() + 1e-12).all()
