@@ -25,6 +25,8 @@ _BOX_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 
 # Padding edges of triangles drawn as quads get a line distance no pixel can reach.
 _FAR = 1e18
 _IDX_BITS = 31
+# Rounding-error allowance of the incremental edge-function evaluation, in units of eps × magnitude.
+_ROUNDING_ULPS = 16
 
 
 def _pixel_boxes(poly: torch.Tensor, radius: float, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,7 +74,14 @@ def _test_group(forms: torch.Tensor, length: torch.Tensor, depth: torch.Tensor, 
     at0 = forms[..., 0] * origin[:, None, 0] + forms[..., 1] * origin[:, None, 1] + forms[..., 2]
     grid = (at0[..., None] + forms[..., 1:2] * dy)[..., None] + (forms[..., 0:1] * dx)[..., None, :]
     w0, w1, w2, s, zs = grid[:, :5].unbind(1)
-    ok = torch.minimum(torch.minimum(w0, w1), w2) >= 0
+    # Two faces sharing an edge evaluate it from different origins, so rounding differs between them; a
+    # pixel center on the edge could then fail both (a crack). Accepting a bound on that rounding error
+    # (|a|·u + |b|·v + |c| ulp-scaled) makes closed meshes watertight; a center lying exactly on the edge
+    # may be listed by both faces, and the depth sort keeps one.
+    e = forms[:, :3].abs()
+    reach = e[..., 0] * (origin[:, None, 0] + bw) + e[..., 1] * (origin[:, None, 1] + bh) + e[..., 2]
+    tol = (_ROUNDING_ULPS * torch.finfo(dtype).eps) * reach
+    ok = (w0 >= -tol[:, 0, None, None]) & (w1 >= -tol[:, 1, None, None]) & (w2 >= -tol[:, 2, None, None])
     if radius > 0:
         dist2 = None
         for e in range(4):
