@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
         K: str | None = typer.Option(None, "--K", help="intrinsics fx,fy,cx,cy in the photo's pixels"),
         out: Path = typer.Option(Path("runs/reconstruct"), "--out", help="run directory"),
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
-        steps: int = typer.Option(300, "--steps", help="optimization steps"),
+        steps: int = typer.Option(200, "--steps", help="optimization steps"),
         template: str = typer.Option("sphere", "--template", help="sphere | ellipsoid | MESH file"),
         symmetry: str = typer.Option("none", "--symmetry", help="none | x (mirror prior across the object's x=0)"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
