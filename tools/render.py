@@ -46,7 +46,7 @@ class OrbitRenderJob:
         elevation: camera elevation in degrees.
         distance: camera distance from the bounding-box center; None fits the bounding sphere in view.
         fov: vertical field of view in degrees.
-        backend: rasterizer backend name.
+        backend: rasterizer backend name ("torch", "pytorch3d", "nvdiffrast") or "auto".
         outputs: subset of rgb, depth, normal, mask.
         supersample: antialiasing factor for meshes.
         batch: views rendered per batch (bounds memory).
@@ -73,11 +73,13 @@ class OrbitRenderJob:
             raise ToolError(f"--distance must be a positive number, got {self.distance}")
         if not 1.0 <= self.fov <= 170.0:
             raise ToolError(f"--fov must be within 1..170 degrees, got {self.fov}")
+        from render3d.backends import backend_names
+
+        if self.backend != "auto" and self.backend not in backend_names():
+            raise ToolError(f"unknown backend {self.backend!r}; registered: auto, {', '.join(backend_names())}")
         bad = [o for o in self.outputs if o not in OUTPUTS]
         if bad or not self.outputs:
             raise ToolError(f"--outputs must be a non-empty subset of {','.join(OUTPUTS)}; bad: {','.join(bad)}")
-        if self.backend != "torch":
-            raise ToolError(f"backend {self.backend!r} is not available for orbit renders (use torch)")
 
 
 def orbit_cameras(bbox: torch.Tensor, job: OrbitRenderJob) -> Cameras:
@@ -97,7 +99,7 @@ def _mesh_renderer(job: OrbitRenderJob, cameras: Cameras) -> MeshRenderer:
     lights = Lights(AmbientLight((0.35, 0.35, 0.35)), DirectionalLight(key_dir, (0.75, 0.75, 0.75)))
     shader = Shader("phong", "hard", lights, Materials(specular_color=(0.25, 0.25, 0.25), shininess=32.0),
                     SoftBlendSettings(background=(1.0, 1.0, 1.0)))
-    return MeshRenderer(MeshRasterizer(RasterSettings()), shader, supersample=job.supersample)
+    return MeshRenderer(MeshRasterizer(RasterSettings(), job.backend), shader, supersample=job.supersample)
 
 
 def render_orbit(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[RenderOutput, Cameras]:
@@ -111,7 +113,7 @@ def render_orbit(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[Rend
     if isinstance(asset, Meshes):
         renderer = _mesh_renderer(job, cameras)
     else:
-        renderer = PointsRenderer(PointsRasterizer(PointsRasterSettings()), compositing="alpha",
+        renderer = PointsRenderer(PointsRasterizer(PointsRasterSettings(), job.backend), compositing="alpha",
                                   background=(1.0, 1.0, 1.0))
     parts: list[RenderOutput] = []
     with torch.no_grad():

@@ -12,7 +12,6 @@ from render3d.errors import ShapeError
 from render3d.fragments import PointFragments
 from render3d.output import RenderOutput
 from render3d.points.composite import alpha_composite, norm_weighted_composite
-from render3d.points.rasterize import rasterize_points
 from render3d.points.settings import PointsRasterSettings
 from render3d.structures import Pointclouds
 
@@ -26,6 +25,8 @@ class PointsRasterizer(nn.Module):
 
     Args:
         settings: K, znear and chunk size.
+        backend: a registered point rasterizer backend ("torch", "pytorch3d") or "auto" (the fastest available
+            for the inputs' device, logged; see `render3d.backends`).
 
     Example:
         >>> from render3d import Cameras, Pointclouds, intrinsics_from_fov, look_at
@@ -36,13 +37,21 @@ class PointsRasterizer(nn.Module):
         torch.Size([1, 32, 32, 4])
     """
 
-    def __init__(self, settings: PointsRasterSettings = _DEFAULT_SETTINGS) -> None:
+    def __init__(self, settings: PointsRasterSettings = _DEFAULT_SETTINGS, backend: str = "torch") -> None:
         super().__init__()
         self.settings = settings
+        self.backend = backend
 
     def forward(self, clouds: Pointclouds, cameras: Cameras) -> PointFragments:
-        """See `rasterize_points`."""
-        return rasterize_points(clouds, cameras, self.settings)
+        """See `rasterize_points`.
+
+        Raises:
+            BackendUnavailable: the named backend is missing or cannot serve these settings.
+        """
+        from render3d.backends import Request, select_backend
+
+        request = Request.for_points(self.settings, cameras.device.type, differentiable=torch.is_grad_enabled())
+        return select_backend(request, self.backend).backend.rasterize_points(clouds, cameras, self.settings)
 
 
 class PointsRenderer(nn.Module):

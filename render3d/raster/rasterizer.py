@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments
-from render3d.raster.rasterize import rasterize_meshes
 from render3d.raster.settings import RasterSettings
 from render3d.structures import Meshes
 
 
 class MeshRasterizer(nn.Module):
-    """Holds `RasterSettings` and rasterizes meshes with them.
+    """Holds `RasterSettings` and a backend choice, and rasterizes meshes with them.
 
     Args:
         settings: rasterization settings (defaults: hard, one face per pixel).
+        backend: a registered rasterizer backend ("torch", "pytorch3d", "nvdiffrast") or "auto", which takes
+            the fastest available one able to serve the settings on the inputs' device and logs its choice
+            (see `render3d.backends`). The choice is made per call, from the device of the cameras.
 
     Raises:
         ShapeError: settings is not a RasterSettings.
@@ -27,16 +30,24 @@ class MeshRasterizer(nn.Module):
         4
     """
 
-    def __init__(self, settings: RasterSettings | None = None) -> None:
+    def __init__(self, settings: RasterSettings | None = None, backend: str = "torch") -> None:
         super().__init__()
         settings = RasterSettings() if settings is None else settings
         if not isinstance(settings, RasterSettings):
             raise ShapeError(f"settings must be a RasterSettings, got {type(settings).__name__}")
         self.settings = settings
+        self.backend = backend
 
     def forward(self, meshes: Meshes, cameras: Cameras) -> Fragments:
-        """Rasterize `meshes` seen by `cameras`; see `rasterize_meshes` for shapes."""
-        return rasterize_meshes(meshes, cameras, self.settings)
+        """Rasterize `meshes` seen by `cameras`; see `rasterize_meshes` for shapes.
+
+        Raises:
+            BackendUnavailable: the named backend is missing or cannot serve these settings.
+        """
+        from render3d.backends import Request, select_backend
+
+        request = Request.for_meshes(self.settings, cameras.device.type, differentiable=torch.is_grad_enabled())
+        return select_backend(request, self.backend).backend.rasterize_meshes(meshes, cameras, self.settings)
 
     def extra_repr(self) -> str:
-        return repr(self.settings)
+        return f"{self.settings!r}, backend={self.backend!r}"

@@ -69,6 +69,7 @@ def test_render_pointcloud(tmp_path):
     (["render", "{sphere}", "--size", "0"], "--size"),
     (["render", "{sphere}", "--outputs", "rgb,albedo"], "--outputs"),
     (["render", "{empty}"], "no points"),
+    (["render", "{sphere}", "--backend", "nosuch"], "unknown backend"),
 ])
 def test_render_bad_input_exits_2_with_one_line(tmp_path, sphere_file, capsys, args, needle):
     (tmp_path / "nan.obj").write_text("v 0 0 0\nv 1 0 nan\nv 0 1 0\nf 1 2 3\n")
@@ -92,3 +93,15 @@ def test_render_dispatches_scene_files(tmp_path):
 def test_render_scene_rejects_orbit_flags(tmp_path, capsys):
     assert main(["render", "scenes/examples/primitives.yaml", "--out", str(tmp_path / "x"), "--views", "3"]) == 2
     assert "--views" in capsys.readouterr().err
+
+
+def test_render_with_named_backend_matches_reference(tmp_path, sphere_file):
+    pytest.importorskip("pytorch3d")
+    masks = {}
+    for backend in ("torch", "pytorch3d"):
+        out = tmp_path / backend
+        args = ["render", str(sphere_file), "--out", str(out), "--size", "32", "--views", "1", "--outputs", "mask",
+                "--backend", backend]
+        assert main(args) == 0
+        masks[backend] = np.asarray(Image.open(out / "mask_000.png")).astype(int)
+    assert np.abs(masks["torch"] - masks["pytorch3d"]).max() <= 2
