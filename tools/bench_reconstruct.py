@@ -137,7 +137,7 @@ def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none",
 def markdown_table(result: dict) -> str:
     """The benchmark result as a Markdown table (one row per shape, then the mean)."""
     lines = ["| shape | input IoU | novel IoU ±90° | chamfer / diag | seconds |", "| --- | --- | --- | --- | --- |"]
-    for r in [*result["rows"], {"shape": "**mean**", **result["mean"]}]:
+    for r in [*result["rows"], {**result["mean"], "shape": "**mean**"}]:
         lines.append(f"| {r['shape']} | {r['input_iou']:.3f} | {r['novel_iou']:.3f} | {r['chamfer']:.4f} | "
                      f"{r['seconds']:.1f} |")
     return "\n".join(lines)

@@ -137,12 +137,13 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
         bar.close()
     mesh = res.meshes()
     radiance = shade_vertices(mesh, res.albedo, res.sh_coeffs).clamp(0, 1)
-    cam = res.camera()
-    textured = bake_texture(res.verts, res.faces, radiance, photo.to(dev), mask, cam).to("cpu")
+    cam = res.camera().to("cpu")
+    # Baking and the output renders are one-off and small: done on the CPU whatever the fit ran on.
+    textured = bake_texture(res.verts.cpu(), res.faces.cpu(), radiance.cpu(), photo, mask, cam)
     metrics = {"input_iou": res.iou, "fit_psnr": res.psnr, "steps": job.fit.steps, "seconds": res.seconds,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source}
-    return write_outputs(out, textured, cam.to("cpu"), res.elevation, image.cpu(), mask.cpu(), (H0, W0),
+    return write_outputs(out, textured, cam, res.elevation, image.cpu(), mask.cpu(), (H0, W0),
                          res.history, metrics)
 
 
