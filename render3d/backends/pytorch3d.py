@@ -168,7 +168,9 @@ def rasterize_meshes_pytorch3d(
         p3d, image_size=(H, W), blur_radius=(blur_radius * px_to_ndc) ** 2, faces_per_pixel=faces_per_pixel,
         bin_size=bin_size, max_faces_per_bin=max_per_bin or None,
         perspective_correct=(perspective_correct or clip is not None) and not cameras.orthographic,
-        clip_barycentric_coords=False, cull_backfaces=cull_backfaces,
+        # In the blur band depth (and so slot order) is taken at clipped barycentrics, as the reference and
+        # pytorch3d's own MeshRasterizer do; barycentrics there are then clipped to the face too.
+        clip_barycentric_coords=blur_radius > 0, cull_backfaces=cull_backfaces,
     )
     empty = pix_to_face < 0
     piece = pix_to_face.clamp(min=0)
