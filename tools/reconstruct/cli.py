@@ -174,12 +174,14 @@ def register(app: typer.Typer) -> None:
         template: str = typer.Option("sphere", "--template", help="sphere | ellipsoid | MESH file"),
         symmetry: str = typer.Option("none", "--symmetry", help="none | x (mirror prior across the object's x=0)"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
+        perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
         backend: str = typer.Option("auto", "--backend", help="rasterizer: auto | torch"),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
         seed: int = typer.Option(0, "--seed", help="random seed"),
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
-        settings = FitSettings(steps=steps, template=template, symmetry=symmetry, elevation=elevation)
+        settings = FitSettings(steps=steps, template=template, symmetry=symmetry, elevation=elevation,
+                               perceptual_weights=None if perceptual is None else str(perceptual))
         job = ReconstructJob(out=str(out), mask=None if mask is None else str(mask), fov=fov, K=_parse_intrinsics(K),
                              size=size, backend=backend, device=device, seed=seed, fit=settings)
         metrics = reconstruct(image, job)

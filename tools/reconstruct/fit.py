@@ -25,6 +25,7 @@ from render3d.losses import edge_length_loss, mesh_laplacian, normal_consistency
 from render3d.structures import Meshes
 from render3d.topology import MeshTopology
 from tools.errors import ToolError
+from tools.imageconv import render_to_gan
 from tools.reconstruct.init import Initialization, bbox_ellipsoid, inflate
 from tools.reconstruct.render import fit_render, hard_mask, shade_vertices, view_camera
 from tools.reconstruct.templates import Template, icosphere, load_template, mirror_index, subdivide, with_verts
@@ -46,7 +47,9 @@ class FitSettings:
         elevation: starting camera elevation in degrees.
         sigma: silhouette edge softness in pixels at full resolution.
         lr: Adam step size of vertex offsets (world units); others scale from it.
-        w_silhouette, w_color, w_laplacian, w_edge, w_normal, w_symmetry: loss weights.
+        perceptual_weights: optional local torchvision VGG16 weights file; enables a VGG perceptual
+            loss (relu1_2 and relu2_2 features) between the render and the photo.
+        w_silhouette, w_color, w_laplacian, w_edge, w_normal, w_symmetry, w_perceptual: loss weights.
     """
 
     steps: int = 200
@@ -65,6 +68,8 @@ class FitSettings:
     w_edge: float = 0.05
     w_normal: float = 0.02
     w_symmetry: float = 1.0
+    perceptual_weights: str | None = None
+    w_perceptual: float = 0.05
 
     def __post_init__(self) -> None:
         if not 1 <= self.steps <= 100000:
@@ -212,6 +217,7 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
     fractions = settings.stage_fractions[:n_stages]
     budget = [max(1, round(settings.steps * f / sum(fractions))) for f in fractions]
     budget[-1] = max(1, settings.steps - sum(budget[:-1]))
+    perceptual = _perceptual_loss(settings.perceptual_weights, dev)
     for stage in range(n_stages):
         if stage > 0:
             template = subdivide(with_verts(template, base.detach(), albedo.detach()))
@@ -219,7 +225,8 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
         factor = 2 if stage < settings.half_res_stages and min(H, W) >= 32 else 1
         img_s, mask_s, K_s = _downsample(image, mask, K, factor)
         base, albedo, step = _run_stage(template.faces, base, albedo, template.sphere, state, img_s, mask_s, K_s,
-                                        settings, settings.sigma / factor, budget[stage], step, history, progress)
+                                        settings, settings.sigma / factor, budget[stage], step, history, progress,
+                                        perceptual)
         template = with_verts(template, base, albedo)
     scale = float(state["log_scale"].exp())
     verts = (scale * base + state["translation"]).detach()
@@ -238,6 +245,17 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
     res.psnr = masked_psnr(rgb[0], image, mask * covered[0])
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _perceptual_loss(path: str | None, device: torch.device):
+    """The VGG perceptual loss on relu1_2/relu2_2 from a local weights file, or None without one."""
+    if path is None:
+        return None
+    from gan2d.losses.perceptual import PerceptualLoss
+    from gan2d.nets.vgg import VGGConfig, VGGFeatures
+
+    vgg = VGGFeatures.from_file(path, VGGConfig(16, ("relu1_2", "relu2_2")))
+    return PerceptualLoss(vgg, (0.5, 1.0)).to(device)
 
 
 def masked_psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> float:
@@ -280,7 +298,7 @@ class _Adam:
 
 
 def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: FitSettings, sigma: float, steps: int,
-               step: int, history: list[dict], progress) -> tuple[torch.Tensor, torch.Tensor, int]:
+               step: int, history: list[dict], progress, perceptual) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Optimize one resolution level; updates `state` (globals) in place and returns (base, albedo, step)."""
     H, W = mask.shape
     ref = Meshes([base], [faces])
@@ -316,6 +334,10 @@ def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: Fit
         l_norm = normal_consistency(local_mesh, topo)
         loss = (settings.w_silhouette * l_sil + settings.w_color * l_col + settings.w_laplacian * l_lap
                 + settings.w_edge * l_edge + settings.w_normal * l_norm)
+        if perceptual is not None:
+            # Outside the covered pixels the photo itself: the loss then only judges the object.
+            shown = torch.where(covered[0][..., None], rgb[0], image)
+            loss = loss + settings.w_perceptual * perceptual(render_to_gan(shown[None]), render_to_gan(image[None]))
         if mirror is not None:
             l_sym = ((local[mirror] * mirror_flip - local).norm(dim=1).mean() / edge0
                      + (col[mirror] - col).abs().mean())

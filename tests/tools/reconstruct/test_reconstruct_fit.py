@@ -87,3 +87,17 @@ def test_hard_mask_of_fit_matches_reported_iou():
     pred = hard_mask(res.meshes(), res.camera())[0]
     iou = float((pred * mask).sum() / (pred + mask - pred * mask).sum())
     assert abs(iou - res.iou) < 1e-6
+
+
+def test_fit_with_perceptual_loss_from_a_local_vgg_file(tmp_path):
+    from gan2d.nets.vgg import VGGConfig, VGGFeatures
+
+    torch.manual_seed(0)
+    net = VGGFeatures(VGGConfig(16, ("relu1_2", "relu2_2")))
+    torch.save({f"features.{k}": v for k, v in net.features.state_dict().items()}, tmp_path / "vgg16.pt")
+    rgb, mask, K, _, _ = _target()
+    settings = FitSettings(steps=12, levels=(2,), stage_fractions=(1.0,), perceptual_weights=str(tmp_path / "vgg16.pt"))
+    res = fit(rgb, mask, K, settings)
+    plain = fit(rgb, mask, K, FitSettings(steps=12, levels=(2,), stage_fractions=(1.0,)))
+    assert res.iou > 0.9
+    assert res.history[0]["loss"] > plain.history[0]["loss"]  # the perceptual term is part of the objective
