@@ -82,16 +82,35 @@ def test_render_bad_input_exits_2_with_one_line(tmp_path, sphere_file, capsys, a
     assert not (tmp_path / "bad").exists()
 
 
+SCENE = """
+version: 1
+name: tiny
+objects:
+  - {name: ball, procedural: {type: icosphere, radius: 0.5, subdivisions: 2}, material: {base_color: [0.9, 0.2, 0.2]}}
+lights:
+  - {type: ambient, intensity: 1.0}
+cameras:
+  - fov_deg: 40
+    view: {type: orbit, center: [0.0, 0.0, 0.0], distance: 3.0, elevation_deg: 0, frames: 2}
+render: {width: 64, height: 64, outputs: [rgb, mask]}
+"""
+
+
 def test_render_dispatches_scene_files(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(SCENE)
     out = tmp_path / "scene"
-    assert main(["render", "scenes/examples/primitives.yaml", "--out", str(out), "--size", "32"]) == 0
+    assert main(["render", str(tmp_path / "tiny.yaml"), "--out", str(out), "--size", "32"]) == 0
     frames = sorted((out / "rgb").glob("frame_*.png"))
-    assert frames and all(Image.open(p).size == (32, 32) for p in frames)
+    assert len(frames) == 2 and all(Image.open(p).size == (32, 32) for p in frames)
+    mask = np.asarray(Image.open(sorted((out / "mask").glob("frame_*.png"))[0])) > 127
+    # radius 0.5 at distance 3 with fov 40° at 32 px: a disk of about 7.3 px radius
+    assert mask.sum() == pytest.approx(np.pi * 7.3**2, rel=0.15)
     assert (out / "sheet.png").is_file()
 
 
 def test_render_scene_rejects_orbit_flags(tmp_path, capsys):
-    assert main(["render", "scenes/examples/primitives.yaml", "--out", str(tmp_path / "x"), "--views", "3"]) == 2
+    (tmp_path / "tiny.yaml").write_text(SCENE)
+    assert main(["render", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "x"), "--views", "3"]) == 2
     assert "--views" in capsys.readouterr().err
 
 
