@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -80,6 +81,9 @@ class FitSettings:
             raise ToolError(f"levels must be within 0..6, got {self.levels}")
         if self.symmetry not in ("none", "x"):
             raise ToolError(f"--symmetry must be 'none' or 'x', got {self.symmetry!r}")
+        if self.template not in ("sphere", "ellipsoid") and not Path(self.template).is_file():
+            raise ToolError(f"--template must be 'sphere', 'ellipsoid' or a mesh file; {self.template!r} is none "
+                            "of these")
         if not -89 <= self.elevation <= 89:
             raise ToolError(f"elevation must be within -89..89 degrees, got {self.elevation}")
 
@@ -148,10 +152,9 @@ def _start_template(settings: FitSettings, init: Initialization | None, mask: to
         place = inflate if settings.template == "sphere" else bbox_ellipsoid
         return with_verts(t, place(t.sphere, mask, cam)), True
     t = load_template(settings.template, settings.levels[0])
-    box = bbox_ellipsoid(t.sphere, mask, cam)
-    center = 0.5 * (box.min(0).values + box.max(0).values)
-    radius = 0.5 * float((box.max(0).values - box.min(0).values)[:2].max())
-    return with_verts(t, t.verts * radius + center), False
+    # Stretch the mesh per axis onto the mask's box ellipsoid, so its outline starts near the mask's.
+    unit_box = t.verts / t.verts.abs().amax(0).clamp(min=1e-8)
+    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), False
 
 
 def _mean_color(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -101,3 +101,15 @@ def test_fit_with_perceptual_loss_from_a_local_vgg_file(tmp_path):
     plain = fit(rgb, mask, K, FitSettings(steps=12, levels=(2,), stage_fractions=(1.0,)))
     assert res.iou > 0.9
     assert res.history[0]["loss"] > plain.history[0]["loss"]  # the perceptual term is part of the objective
+
+
+def test_fit_from_a_mesh_file_template(tmp_path):
+    from render3d.io import save_mesh
+
+    t = icosphere(2)
+    save_mesh(tmp_path / "blob.ply", Meshes([t.verts * torch.tensor([2.0, 1.0, 1.0])], [t.faces]))
+    rgb, mask, K, _, _ = _target()
+    res = fit(rgb, mask, K, FitSettings(steps=20, template=str(tmp_path / "blob.ply")))
+    assert res.verts.shape == (162, 3) and res.iou > 0.9
+    with pytest.raises(Exception, match="template"):
+        FitSettings(template=str(tmp_path / "missing.obj"))
