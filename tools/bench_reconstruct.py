@@ -150,7 +150,7 @@ def register(bench_app: typer.Typer) -> None:
     def bench_reconstruct_cmd(
         size: int = typer.Option(128, "--size", help="photo size in pixels (square)"),
         steps: int = typer.Option(200, "--steps", help="fit steps per shape"),
-        symmetry: str = typer.Option("none", "--symmetry", help="none | x"),
+        symmetry: str = typer.Option("none", "--symmetry", help="none | x | z"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),
     ) -> None:

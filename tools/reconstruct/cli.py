@@ -172,7 +172,7 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
         steps: int = typer.Option(200, "--steps", help="optimization steps"),
         template: str = typer.Option("sphere", "--template", help="sphere | ellipsoid | MESH file"),
-        symmetry: str = typer.Option("none", "--symmetry", help="none | x (mirror prior across the object's x=0)"),
+        symmetry: str = typer.Option("none", "--symmetry", help="none | x (left-right) | z (front-back)"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
         perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
         backend: str = typer.Option("auto", "--backend", help="rasterizer: auto | torch"),

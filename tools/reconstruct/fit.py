@@ -4,7 +4,8 @@ Parameters: vertex offsets of the template (in its own frame), a global scale an
 per-vertex albedo, 2nd-order SH lighting, and the camera's distance and elevation. Losses: soft
 silhouette IoU, masked L1 color, deformation smoothness (the Laplacian of the offsets, so the
 starting shape's depth profile is kept where the image says nothing), edge length, normal
-consistency, and optionally mirror symmetry across the object's x = 0 plane.
+consistency, and optionally mirror symmetry across the object's x = 0 plane (left-right) or z = 0
+plane (front-back, which carries what the photo shows onto the side it does not).
 
 The mesh is subdivided (icosphere level 2 → 3 by default) and the image resolution doubled
 as the stages go; each stage restarts the optimizer from the previous stage's result.
@@ -43,7 +44,9 @@ class FitSettings:
         half_res_stages: how many leading stages run at half the working resolution.
         template: "sphere" (inflated to the silhouette), "ellipsoid" (the mask's box ellipsoid) or a mesh path.
         symmetry: "x" adds a mirror-symmetry prior across the object's x = 0 plane (the vertical plane
-            through the viewing direction); "none" does not.
+            through the viewing direction: left-right symmetric objects seen from the front); "z"
+            across its z = 0 plane (facing the camera: the unseen back mirrors the front); "none" adds none.
+            Shape only for "z" (the back's colors come from the texture bake), shape and albedo for "x".
         fit_camera: optimize camera distance and elevation.
         elevation: starting camera elevation in degrees.
         sigma: silhouette edge softness in pixels at full resolution.
@@ -58,7 +61,7 @@ class FitSettings:
     stage_fractions: tuple[float, ...] = (0.5, 0.5)
     half_res_stages: int = 1
     template: str = "sphere"
-    symmetry: Literal["none", "x"] = "none"
+    symmetry: Literal["none", "x", "z"] = "none"
     fit_camera: bool = True
     elevation: float = 0.0
     sigma: float = 0.7
@@ -79,8 +82,8 @@ class FitSettings:
             raise ToolError("levels and stage_fractions must be non-empty and of equal length")
         if any(not 0 <= lv <= 6 for lv in self.levels):
             raise ToolError(f"levels must be within 0..6, got {self.levels}")
-        if self.symmetry not in ("none", "x"):
-            raise ToolError(f"--symmetry must be 'none' or 'x', got {self.symmetry!r}")
+        if self.symmetry not in ("none", "x", "z"):
+            raise ToolError(f"--symmetry must be 'none', 'x' or 'z', got {self.symmetry!r}")
         if self.template not in ("sphere", "ellipsoid") and not Path(self.template).is_file():
             raise ToolError(f"--template must be 'sphere', 'ellipsoid' or a mesh file; {self.template!r} is none "
                             "of these")
@@ -309,7 +312,8 @@ def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: Fit
     lap0 = mesh_laplacian(ref, topo).detach()
     e = topo.edges
     edge0 = float((base[e[:, 0]] - base[e[:, 1]]).norm(dim=1).mean())
-    mirror = mirror_index(sphere) if settings.symmetry == "x" else None
+    axis = {"x": 0, "z": 2}.get(settings.symmetry)
+    mirror = None if axis is None else mirror_index(sphere, axis)
     offsets = torch.zeros_like(base, requires_grad=True)
     color_logit = torch.logit(albedo.clamp(0.02, 0.98)).clone().requires_grad_()
     for v in state.values():
@@ -319,7 +323,9 @@ def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: Fit
     if settings.fit_camera:
         groups += [([state["log_distance"]], 0.5 * settings.lr), ([state["elevation"]], 50 * settings.lr)]
     opt = _Adam(groups)
-    mirror_flip = torch.tensor([-1.0, 1.0, 1.0], device=base.device)
+    mirror_flip = torch.ones(3, device=base.device)
+    if axis is not None:
+        mirror_flip[axis] = -1.0
     for _ in range(steps):
         opt.zero_grad()
         local = base + offsets
@@ -342,8 +348,9 @@ def _run_stage(faces, base, albedo, sphere, state, image, mask, K, settings: Fit
             shown = torch.where(covered[0][..., None], rgb[0], image)
             loss = loss + settings.w_perceptual * perceptual(render_to_gan(shown[None]), render_to_gan(image[None]))
         if mirror is not None:
-            l_sym = ((local[mirror] * mirror_flip - local).norm(dim=1).mean() / edge0
-                     + (col[mirror] - col).abs().mean())
+            l_sym = (local[mirror] * mirror_flip - local).norm(dim=1).mean() / edge0
+            if axis == 0:
+                l_sym = l_sym + (col[mirror] - col).abs().mean()
             loss = loss + settings.w_symmetry * l_sym
         loss.backward()
         opt.step()
