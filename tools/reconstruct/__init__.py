@@ -8,6 +8,9 @@ and write the run directory (`outputs`). `cli.reconstruct` is the library entry 
 
 from tools.reconstruct.cli import ReconstructJob, reconstruct, register
 from tools.reconstruct.fit import FitResult, FitSettings, fit
-from tools.reconstruct.init import Initialization
+from tools.reconstruct.init import Initialization, predict_initialization
 
-__all__ = ["FitResult", "FitSettings", "Initialization", "ReconstructJob", "fit", "reconstruct", "register"]
+__all__ = [
+    "FitResult", "FitSettings", "Initialization", "ReconstructJob", "fit", "predict_initialization", "reconstruct",
+    "register",
+]

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gan2d.nets.encoder import ImageEncoder
 from render3d.cameras import Cameras
 from tools.errors import ToolError
+from tools.imageconv import render_to_gan
 from tools.reconstruct.templates import icosphere
 
 
@@ -117,6 +119,40 @@ class Initialization:
     def start_verts(self) -> torch.Tensor | None:
         """`[V, 3]` unit icosphere + offsets (before scale/translation), or None without offsets."""
         return None if self.offsets is None else icosphere(self.level).verts + self.offsets
+
+
+@torch.no_grad()
+def predict_initialization(encoder: ImageEncoder, image: torch.Tensor, mask: torch.Tensor,
+                           level: int) -> Initialization:
+    """Run an image encoder on the photo and decode its output as an `Initialization`.
+
+    The encoder sees the working photo resized to its square resolution, as gan2d images
+    (`tools.imageconv`), with the mask as a 4th channel when it takes 4 channels. Its output must
+    follow `Initialization.from_vector`'s layout (`out_dim = Initialization.vector_size(level)`).
+
+    Args:
+        encoder: a `gan2d.nets.encoder.ImageEncoder` (trained on multi-view renders).
+        image: `[H, W, 3]` photo in [0, 1].
+        mask: `[H, W]` foreground mask.
+        level: icosphere level the encoder predicts for.
+
+    Returns:
+        the decoded initialization.
+
+    Raises:
+        ToolError: the encoder's input channels or output size do not fit.
+    """
+    c = encoder.config
+    if c.out_dim != Initialization.vector_size(level):
+        raise ToolError(f"encoder predicts {c.out_dim} values; level {level} needs {Initialization.vector_size(level)}")
+    if c.in_channels not in (3, 4):
+        raise ToolError(f"encoder must take 3 (RGB) or 4 (RGB + mask) channels, got {c.in_channels}")
+    rgba = torch.cat([image, mask[..., None].to(image)], -1).permute(2, 0, 1)[None]
+    small = torch.nn.functional.interpolate(rgba, size=(c.resolution, c.resolution), mode="area")
+    x = render_to_gan(small[:, :3].permute(0, 2, 3, 1))
+    if c.in_channels == 4:
+        x = torch.cat([x, small[:, 3:] * 2 - 1], 1)
+    return Initialization.from_vector(encoder(x)[0], level)
 
 
 def _row_extents(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,8 +1,10 @@
+import pytest
 import torch
 
 from render3d.cameras import intrinsics_from_fov
 from render3d.structures import Meshes
 from render3d.topology import MeshTopology
+from tools.errors import ToolError
 from tools.reconstruct.init import Initialization, inflate
 from tools.reconstruct.render import hard_mask, view_camera
 from tools.reconstruct.templates import icosphere, mirror_index, subdivide
@@ -66,11 +68,35 @@ def test_initialization_vector_round_trip_and_validation():
     assert init.offsets.shape == (42, 3) and float(init.colors.min()) > 0 and float(init.colors.max()) < 1
     back = init.to_vector()
     assert torch.allclose(back, vec, atol=1e-3)
-    import pytest
-
-    from tools.errors import ToolError
-
     with pytest.raises(ToolError, match="offsets must be"):
         Initialization(level=2, offsets=torch.zeros(10, 3))
     with pytest.raises(ToolError, match="needs every field"):
         Initialization(level=1).to_vector()
+
+
+def test_encoder_prediction_initializes_the_fit():
+    from gan2d.nets.encoder import ImageEncoder, ImageEncoderConfig
+    from tools.reconstruct.fit import FitSettings, fit
+    from tools.reconstruct.init import predict_initialization
+
+    torch.manual_seed(0)
+    level = 1
+    enc = ImageEncoder(ImageEncoderConfig(in_channels=4, resolution=16, out_dim=Initialization.vector_size(level),
+                                          base_channels=8))
+    with torch.no_grad():  # an "encoder" that predicts a unit sphere at distance 4, elevation 10
+        enc.head.weight.zero_()
+        enc.head.bias.zero_()
+        enc.head.bias[-2] = float(torch.log(torch.tensor(4.0)))
+        enc.head.bias[-1] = 10.0
+    S = 48
+    K = intrinsics_from_fov(40, S, S)
+    yy, xx = torch.meshgrid(torch.arange(S) + 0.5, torch.arange(S) + 0.5, indexing="ij")
+    mask = (((yy - 24) / 12) ** 2 + ((xx - 24) / 12) ** 2 < 1).float()
+    image = torch.ones(S, S, 3) * 0.5
+    init = predict_initialization(enc, image, mask, level)
+    assert init.distance == pytest.approx(4.0) and init.elevation == pytest.approx(10.0)
+    assert torch.equal(init.offsets, torch.zeros(42, 3))
+    res = fit(image, mask, K, FitSettings(steps=2, levels=(1,), stage_fractions=(1.0,), fit_camera=False), init)
+    assert res.verts.shape == (42, 3) and res.elevation == pytest.approx(10.0)
+    with pytest.raises(ToolError, match="level 2 needs"):
+        predict_initialization(enc, image, mask, 2)
