@@ -39,7 +39,8 @@ class FitSettings:
 
     Attributes:
         steps: total optimization steps over all stages.
-        levels: icosphere level of each stage (ignored for a mesh template, which is never subdivided).
+        levels: icosphere level of each stage (a mesh template is never subdivided; an `Initialization`
+            with offsets starts at its own level and is subdivided once per further stage).
         stage_fractions: share of the steps each stage gets (same length as levels).
         half_res_stages: how many leading stages run at half the working resolution.
         template: "sphere" (inflated to the silhouette), "ellipsoid" (the mask's box ellipsoid) or a mesh path.
