@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml constraints.txt | debs
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/neurender render scenes/examples/assets/knot.ply --out runs/demo --views 8 --size 256
-	@echo "demo written to runs/demo (open runs/demo/sheet.png)"
+	$(BIN)/neurender reconstruct scenes/examples/photos/vase.png --out runs/demo
+	@echo "photo -> textured mesh written to runs/demo (open runs/demo/report.png)"
 
 test: setup
 	$(BIN)/python -m pytest -q
