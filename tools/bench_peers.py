@@ -162,6 +162,10 @@ def pyrender_raw(device: torch.device) -> Callable:
     gl_platform()
     import pyrender
 
+    # One renderer for the whole run, resized per workload: deleting a pyrender OffscreenRenderer terminates
+    # the process-wide EGL display under every other renderer (ours included).
+    renderer = pyrender.OffscreenRenderer(8, 8)
+
     def prepare(w, geom, cams: Cameras):
         if w.backward:
             return "not differentiable"
@@ -179,7 +183,7 @@ def pyrender_raw(device: torch.device) -> Callable:
         scene.add(pyrender.Mesh([prim]))
         K = cams.K[0].cpu().numpy()
         cam_node = scene.add(pyrender.IntrinsicsCamera(K[0, 0], K[1, 1], K[0, 2], K[1, 2], znear=0.1, zfar=100.0))
-        renderer = pyrender.OffscreenRenderer(cams.width, cams.height)
+        renderer.viewport_width, renderer.viewport_height = cams.width, cams.height
         flags = pyrender.RenderFlags.FLAT
 
         def render() -> torch.Tensor:

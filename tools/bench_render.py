@@ -131,7 +131,7 @@ def run(selected: list[Workload], runners: dict[str, Runner], device: torch.devi
                 try:
                     seconds, n = time_call(prepared, w.backward, repeats, budget_s, sync)
                     rec.update(seconds=seconds, repeats=n)
-                except (RuntimeError, MemoryError) as e:  # a peer running out of memory is a result, not a crash
+                except Exception as e:  # a peer failing (out of memory, driver error) is a result, not a crash
                     rec.update(seconds=None, skipped=f"{type(e).__name__}: {str(e).splitlines()[0][:80]}")
             if device.type == "cuda":
                 rec["peak_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -201,6 +201,7 @@ def register(bench_app: typer.Typer) -> None:
         budget: float = typer.Option(20.0, help="seconds: a first run slower than this is not repeated"),
         json_out: Path = typer.Option(Path("bench_render.json"), "--json", help="where to write all records"),
         threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
+        skip: str = typer.Option("", help="comma-separated runners to leave out, e.g. ours:open3d"),
     ) -> None:
         """Time mesh and point rendering on every available backend and the installed peers."""
         if threads > 0:
@@ -209,6 +210,8 @@ def register(bench_app: typer.Typer) -> None:
         dev = torch.device(device)
         selected = [w for w in workloads(full) if only in w.name]
         runners = bench_peers.runners(dev, [p.strip() for p in peers.split(",") if p.strip()], console)
+        for name in (n.strip() for n in skip.split(",") if n.strip()):
+            runners.pop(name, None)
         records = run(selected, runners, dev, repeats, budget, console)
         baselines = ("raw:pytorch3d", "raw:pyrender")
         rows = cells(records, list(runners), baselines)
