@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from render3d.cameras import Cameras, intrinsics_from_fov, orbit
+from render3d.io import atomic_write
 from render3d.structures import Meshes, Pointclouds
 from tools import bench_peers
 
@@ -217,8 +218,6 @@ def register(bench_app: typer.Typer) -> None:
         rows = cells(records, list(runners), baselines)
         console.print(table(rows, list(runners), "neurender bench render — median seconds (speed-up over "
                             + " / ".join(b for b in baselines if b in runners) + ")"))
-        from render3d.io import atomic_write
-
         payload = dict(machine=machine(), records=records)
         atomic_write(json_out, lambda p: p.write_text(json.dumps(payload, indent=2)))
         md = json_out.with_suffix(".md")

@@ -17,6 +17,7 @@ from render3d.errors import InvalidMeshError
 from render3d.io import (
     MESH_SUFFIXES,
     POINT_SUFFIXES,
+    atomic_write,
     colorize_depth,
     contact_sheet,
     load_mesh,
@@ -182,8 +183,6 @@ def write_orbit_outputs(out_dir: Path, result: RenderOutput, cameras: Cameras, j
 
 
 def _write_json(path: Path, data) -> None:
-    from render3d.io import atomic_write
-
     atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2)))
 
 
