@@ -8,13 +8,14 @@ vertex and which vertex mirrors which under the symmetry prior, and subdivision 
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
+from render3d.geometry.icosphere import icosphere as unit_icosphere
+from render3d.geometry.icosphere import split_faces
 from render3d.io import load_mesh
 from tools.errors import ToolError
 
@@ -41,7 +42,7 @@ class Template:
 
 
 def icosphere(level: int) -> Template:
-    """Unit icosphere after `level` subdivisions of the icosahedron (10·4^level + 2 vertices).
+    """Unit icosphere template after `level` subdivisions of the icosahedron (10·4^level + 2 vertices).
 
     Example:
         >>> icosphere(2).verts.shape
@@ -49,17 +50,8 @@ def icosphere(level: int) -> Template:
     """
     if not 0 <= level <= 6:
         raise ToolError(f"icosphere level must be within 0..6, got {level}")
-    p = (1.0 + math.sqrt(5.0)) / 2.0
-    v = torch.tensor([[-1, p, 0], [1, p, 0], [-1, -p, 0], [1, -p, 0], [0, -1, p], [0, 1, p], [0, -1, -p],
-                      [0, 1, -p], [p, 0, -1], [p, 0, 1], [-p, 0, -1], [-p, 0, 1]], dtype=torch.float64)
-    v = torch.nn.functional.normalize(v, dim=1)
-    f = torch.tensor([[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4],
-                      [11, 10, 2], [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8],
-                      [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1]])
-    t = Template(v.float(), f, v.float())
-    for _ in range(level):
-        t = subdivide(t)
-    return with_verts(t, t.sphere.clone())
+    verts, faces = unit_icosphere(level)
+    return Template(verts, faces, verts.clone())
 
 
 def subdivide(t: Template, new_verts: torch.Tensor | None = None) -> Template:
@@ -76,21 +68,11 @@ def subdivide(t: Template, new_verts: torch.Tensor | None = None) -> Template:
         the subdivided template (`V + E` vertices, `4F` faces).
     """
     verts = t.verts if new_verts is None else new_verts
-    f = t.faces
-    V = verts.shape[0]
-    a, b = f[:, [0, 1, 2]].reshape(-1), f[:, [1, 2, 0]].reshape(-1)
-    lo, hi = torch.minimum(a, b), torch.maximum(a, b)
-    uniq, inverse = torch.unique(lo * V + hi, return_inverse=True)
-    e0, e1 = uniq // V, uniq % V
-    mid = (V + inverse).view(-1, 3)  # midpoint of edge (corner k, corner k+1)
+    faces, edges = split_faces(t.faces, verts.shape[0])
 
     def extend(x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, 0.5 * (x[e0] + x[e1])])
+        return torch.cat([x, 0.5 * (x[edges[:, 0]] + x[edges[:, 1]])])
 
-    c0, c1, c2 = f.unbind(1)
-    m01, m12, m20 = mid.unbind(1)
-    faces = torch.cat([torch.stack([c0, m01, m20], 1), torch.stack([c1, m12, m01], 1),
-                       torch.stack([c2, m20, m12], 1), torch.stack([m01, m12, m20], 1)])
     sphere = torch.nn.functional.normalize(extend(t.sphere), dim=1)
     colors = None if t.colors is None else extend(t.colors)
     return Template(extend(verts), faces, sphere, colors)
