@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEB_PKGS := libusb-1.0-0 libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 libopengl0 libosmesa6 \
-            libvulkan1 mesa-vulkan-drivers libgomp1
+            libvulkan1 mesa-vulkan-drivers libgomp1 chromium
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test test-slow lint debs
