@@ -4,11 +4,12 @@ from scipy import ndimage
 
 from render3d.cameras import intrinsics_from_fov
 from render3d.losses import silhouette_iou_loss
+from render3d.raster.contour import contour_silhouette
 from render3d.structures import Meshes
 from render3d.topology import MeshTopology
 from tools.reconstruct.fit import FitSettings, fit
 from tools.reconstruct.init import Initialization
-from tools.reconstruct.render import contour_silhouette, hard_mask, render_textured, view_camera
+from tools.reconstruct.render import hard_mask, render_textured, view_camera
 from tools.reconstruct.templates import icosphere
 
 S = 64
