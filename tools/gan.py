@@ -194,9 +194,8 @@ def describe(net: Generator | Discriminator, source: str) -> list[tuple[str, str
     return rows
 
 
-def register(app: typer.Typer) -> None:
-    gan_app = typer.Typer(no_args_is_help=True, help="Inspect, sample and convert StyleGAN2 checkpoints.")
-    app.add_typer(gan_app, name="gan")
+def register(gan_app: typer.Typer) -> None:
+    """Add `info`, `generate` and `export` to the `gan` command group."""
 
     @gan_app.command("info")
     def info_cmd(

@@ -197,9 +197,8 @@ def _parse_diffaug(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
-def register(app: typer.Typer) -> None:
-    train_app = typer.Typer(no_args_is_help=True, help="Train GANs into a run directory (resumable, torchrun-ready).")
-    app.add_typer(train_app, name="train")
+def register(train_app: typer.Typer) -> None:
+    """Add `stylegan2` and `refiner` to the `train` command group."""
 
     @train_app.command("stylegan2")
     def stylegan2_cmd(

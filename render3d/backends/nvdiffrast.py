@@ -21,6 +21,7 @@ The package is imported lazily; `RasterizeCudaContext`s are created once per dev
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -43,9 +44,13 @@ def _dr() -> Any:
 
 
 def _probe() -> str | None:
-    dr = _dr()
+    # CUDA first: importing nvdiffrast.torch loads torch.utils.cpp_extension, which warns
+    # "No CUDA runtime is found" on every CPU-only machine that merely lists the backends.
+    if importlib.util.find_spec("nvdiffrast") is None:
+        raise ModuleNotFoundError("No module named 'nvdiffrast'")
     if not torch.cuda.is_available():
         return "needs a CUDA GPU (torch.cuda.is_available() is False)"
+    dr = _dr()
     dr.RasterizeCudaContext()  # compiles nvdiffrast's CUDA plugin on first use (needs nvcc)
     return None
 
