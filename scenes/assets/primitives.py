@@ -2,8 +2,10 @@
 
 Every primitive is described by a frozen parameter model (the same model a scene file uses under
 `procedural:`), built by `build_primitive(params) -> MeshData`. UVs: u runs around the axis
-(starting on +Z, turning toward +X), v from bottom to top; caps and box faces use planar UVs.
-The icosphere has no UVs (no seam-free mapping exists); use `sphere` for textured balls.
+(starting on +Z, turning toward +X), v from bottom to top; caps and box faces use planar UVs,
+oriented so that no texture appears mirrored. The icosphere uses the same latitude-longitude map as
+`sphere`, its triangles cut along the seam (`scenes.assets.spherical_uv`), so any material goes on
+any primitive.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from pydantic import Field
 
 from scenes.assets.geometry import MeshData, concat, drop_degenerate, param_surface
+from scenes.assets.spherical_uv import spherical_uvs
 from scenes.spectypes import Positive, PositiveVec3, Spec
 
 Segments = Annotated[int, Field(ge=3, le=512)]
@@ -30,7 +33,7 @@ class SphereParams(Spec):
 
 
 class IcosphereParams(Spec):
-    """Subdivided icosahedron (20·4^subdivisions faces), no UVs."""
+    """Subdivided icosahedron (20·4^subdivisions faces, plus the few split along the UV seam)."""
 
     type: Literal["icosphere"] = "icosphere"
     radius: Positive = 0.5
@@ -109,7 +112,10 @@ def _disk(radius: float, y: float, segments: int, up: bool) -> MeshData:
         pts = torch.stack([r * torch.sin(phi), torch.full_like(u, y), r * torch.cos(phi)], -1)
         return pts, torch.stack([torch.zeros_like(u), torch.full_like(u, 1.0 if up else -1.0), torch.zeros_like(u)], -1)
     d = param_surface(fn, segments, 1)
-    uvs = torch.stack([d.verts[:, 0] / (2 * radius) + 0.5, 0.5 - d.verts[:, 2] / (2 * radius)], -1)
+    # Seen from outside (above an up-facing cap, below a down-facing one) u runs along +x and v
+    # away from the viewer's +z, so the texture reads the right way round on both caps.
+    flip = -1.0 if up else 1.0
+    uvs = torch.stack([d.verts[:, 0] / (2 * radius) + 0.5, 0.5 + flip * d.verts[:, 2] / (2 * radius)], -1)
     return MeshData(d.verts, d.faces, uvs.clamp(0, 1), d.normals)
 
 
@@ -129,14 +135,16 @@ def icosphere(p: IcosphereParams) -> MeshData:
     verts = torch.nn.functional.normalize(verts, dim=-1)
     for _ in range(p.subdivisions):
         edges = torch.cat([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).sort(dim=1).values
-        uniq, inv = torch.unique(edges, dim=0, return_inverse=True)
-        mids = torch.nn.functional.normalize(verts[uniq].mean(1), dim=-1)
+        n = verts.shape[0]
+        keys, inv = torch.unique(edges[:, 0] * n + edges[:, 1], return_inverse=True)  # rows in lexicographic order
+        mids = torch.nn.functional.normalize((verts[keys // n] + verts[keys % n]) / 2, dim=-1)
         m = inv.reshape(3, -1) + verts.shape[0]
         a, b, c = faces.unbind(1)
         faces = torch.cat([torch.stack([a, m[0], m[2]], 1), torch.stack([b, m[1], m[0]], 1),
                            torch.stack([c, m[2], m[1]], 1), torch.stack([m[0], m[1], m[2]], 1)])
         verts = torch.cat([verts, mids])
-    return MeshData((verts * p.radius).float(), faces, None, verts.float())
+    cut = spherical_uvs(verts, faces)
+    return MeshData(cut.verts * p.radius, cut.faces, cut.uvs, torch.nn.functional.normalize(cut.verts, dim=-1))
 
 
 def box(p: BoxParams) -> MeshData:
