@@ -38,14 +38,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backends": ("tools.backends", "List rendering backends: available or not (and why), install, capabilities."),
     "datagen": ("tools.datagen", "Render a multi-view dataset: images, masks, depth, normals, cameras, index."),
     "reconstruct": ("tools.reconstruct", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
-    "gan info": ("tools.gan", "Print a checkpoint's architecture and resolution."),
-    "gan generate": ("tools.gan", "Generate images for seeds (and a style-mixing grid) from a generator."),
-    "gan export": ("tools.gan", "Convert any supported checkpoint to our safetensors format."),
+    "gan info": ("tools.gan.cli", "Print a checkpoint's architecture and resolution."),
+    "gan generate": ("tools.gan.cli", "Generate images for seeds (and a style-mixing grid) from a generator."),
+    "gan export": ("tools.gan.cli", "Convert any supported checkpoint to our safetensors format."),
     "train stylegan2": ("tools.train", "Train a StyleGAN2 generator on an image folder."),
     "train refiner": ("tools.train", "Train an image-to-image refiner (SPADE / pix2pixHD / U-Net)."),
-    "bench render": ("tools.bench_render", "Time mesh and point rendering against the installed peers."),
-    "bench gan": ("tools.bench_gan", "Time StyleGAN2 generator and discriminator passes."),
-    "bench reconstruct": ("tools.bench_reconstruct", "Reconstruct synthetic shapes and score them."),
+    "bench render": ("tools.bench.render", "Time mesh and point rendering against the installed peers."),
+    "bench gan": ("tools.bench.gan", "Time StyleGAN2 generator and discriminator passes."),
+    "bench reconstruct": ("tools.bench.reconstruct", "Reconstruct synthetic shapes and score them."),
 }
 # command groups → help
 GROUPS: dict[str, str] = {
