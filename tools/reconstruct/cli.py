@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -14,12 +15,18 @@ from tqdm import tqdm
 from render3d.io import atomic_write
 from tools.errors import ToolError
 from tools.reconstruct.bake import bake_texture
-from tools.reconstruct.fit import FitSettings, fit
+from tools.reconstruct.fit import FitSettings, check_inputs, fit
 from tools.reconstruct.init import Initialization
 from tools.reconstruct.render import shade_vertices
 from tools.reconstruct.segment import check_mask, load_image, load_mask, segment_foreground
+from tools.reconstruct.settings import Prior, RasterBackend, Symmetry
 
-BACKENDS = ("auto", "torch")
+
+class Device(enum.StrEnum):
+    """Where the fit runs."""
+
+    cpu = "cpu"
+    cuda = "cuda"
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,6 @@ class ReconstructJob:
         fov: vertical field of view in degrees (ignored when `K` is given).
         K: (fx, fy, cx, cy) in the photo's pixels, or None.
         size: working resolution (long side, pixels).
-        backend: rasterizer ("auto" = "torch", the pure-PyTorch reference).
         device: "cpu" or "cuda".
         seed: random seed (the fit is deterministic given it).
         fit: fitter settings.
@@ -43,7 +49,6 @@ class ReconstructJob:
     fov: float = 40.0
     K: tuple[float, float, float, float] | None = None
     size: int = 128
-    backend: str = "auto"
     device: str = "cpu"
     seed: int = 0
     fit: FitSettings = field(default_factory=FitSettings)
@@ -56,9 +61,7 @@ class ReconstructJob:
         if self.K is not None and (len(self.K) != 4 or not all(math.isfinite(k) for k in self.K)
                                    or self.K[0] <= 0 or self.K[1] <= 0):
             raise ToolError(f"--K must be fx,fy,cx,cy with positive focal lengths, got {self.K}")
-        if self.backend not in BACKENDS:
-            raise ToolError(f"--backend {self.backend!r} cannot fit meshes; use one of {', '.join(BACKENDS)}")
-        if self.device not in ("cpu", "cuda"):
+        if self.device not in [d.value for d in Device]:
             raise ToolError(f"--device must be cpu or cuda, got {self.device!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ToolError("--device cuda asked for, but no CUDA device is available")
@@ -118,11 +121,12 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     image, mask, K = working_inputs(photo, mask0, K0, job.size)
     if mask.sum() < 16:
         raise ToolError(f"no object found: the object covers fewer than 16 pixels at --size {job.size}")
+    check_inputs(job.fit)
     out = Path(job.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ToolError(f"--out {out} exists and is not a directory")
     config = {"image": str(image_path), "mask_source": source, "K_photo": K0.tolist(), "K_working": K.tolist(),
               "working_size": [int(mask.shape[1]), int(mask.shape[0])], **asdict(job)}
-    atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=2)))
     dev = torch.device(job.device)
     bar = tqdm(total=job.fit.steps, desc="reconstruct", unit="step", disable=not show_progress, leave=False)
 
@@ -140,6 +144,9 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     cam = res.camera().to("cpu")
     # Baking and the output renders are one-off and small: done on the CPU whatever the fit ran on.
     textured = bake_texture(res.verts.cpu(), res.faces.cpu(), radiance.cpu(), photo, mask, cam)
+    # Nothing goes into --out before the fit has succeeded: a failed run leaves no partial directory.
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=2)))
     metrics = {"input_iou": res.iou, "fit_psnr": res.psnr, "steps": job.fit.steps, "seconds": res.seconds,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source}
@@ -171,19 +178,23 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/reconstruct"), "--out", help="run directory"),
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
         steps: int = typer.Option(200, "--steps", help="optimization steps"),
-        template: str = typer.Option("sphere", "--template", help="sphere | ellipsoid | MESH file"),
-        symmetry: str = typer.Option("none", "--symmetry", help="none | x (left-right) | z (front-back)"),
+        template: str = typer.Option("sphere", "--template", help="sphere | ellipsoid | a mesh file"),
+        symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior: x (left-right), "
+                                          "z (front-back)"),
+        prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen side: keep the inflated start's "
+                                    "shape, or a smooth membrane"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
         perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
-        backend: str = typer.Option("auto", "--backend", help="rasterizer: auto | torch"),
-        device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
+        backend: RasterBackend = typer.Option(RasterBackend.auto, "--backend", help="rasterizer the fit runs on"),
+        device: Device = typer.Option(Device.cpu, "--device", help="where the fit runs"),
         seed: int = typer.Option(0, "--seed", help="random seed"),
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
-        settings = FitSettings(steps=steps, template=template, symmetry=symmetry, elevation=elevation,
+        settings = FitSettings(steps=steps, template=template, symmetry=symmetry.value, prior=prior.value,
+                               elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
         job = ReconstructJob(out=str(out), mask=None if mask is None else str(mask), fov=fov, K=_parse_intrinsics(K),
-                             size=size, backend=backend, device=device, seed=seed, fit=settings)
+                             size=size, device=device.value, seed=seed, fit=settings)
         metrics = reconstruct(image, job)
         typer.echo(f"input-view IoU {metrics['input_iou']:.3f}, PSNR {metrics['textured_psnr']:.1f} dB, "
                    f"{metrics['seconds']:.1f} s; report: {out / 'report.png'}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from render3d.errors import Render3DError
 from render3d.geometry.icosphere import icosphere as unit_icosphere
 from render3d.geometry.icosphere import split_faces
 from render3d.io import load_mesh
@@ -93,24 +94,41 @@ def load_template(spec: str | os.PathLike, level: int) -> Template:
     """The template named by `--template`: "sphere", "ellipsoid" (a sphere the fitter stretches to
     the silhouette's box), or a mesh file, centered and scaled to unit radius.
 
+    A mesh file must be a usable starting surface: at least 4 vertices and 4 faces, extent in all
+    three axes, and at most 1% zero-area faces (those few are dropped).
+
     Args:
         spec: "sphere", "ellipsoid" or a mesh path.
         level: icosphere subdivision level for the built-in templates.
 
     Raises:
-        ToolError: unknown name, unreadable mesh.
+        ToolError: unknown name, unreadable or degenerate mesh.
     """
     if str(spec) in ("sphere", "ellipsoid"):
         return icosphere(level)
     path = Path(spec)
     if not path.is_file():
         raise ToolError(f"--template must be 'sphere', 'ellipsoid' or a mesh file; {spec!r} is none of these")
-    mesh = load_mesh(path)
+    try:
+        mesh = load_mesh(path)
+    except Render3DError as e:
+        raise ToolError(f"--template {path}: {e}") from e
     v = mesh.verts_packed().float()
+    faces = mesh.faces_packed()
+    extent = v.max(0).values - v.min(0).values if len(v) else torch.zeros(3)
+    if len(v) < 4 or len(faces) < 4 or float(extent.min()) <= 1e-6 * max(float(extent.max()), 1e-12):
+        raise ToolError(f"--template {path}: a degenerate mesh ({len(v)} vertices, {len(faces)} faces, extent "
+                        f"{[round(float(x), 6) for x in extent]}); a template must enclose a volume")
+    fv = v[faces]
+    area = torch.linalg.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0]).norm(dim=1)
+    bad = area <= 1e-10 * float(extent.max()) ** 2
+    if int(bad.sum()) > 0.01 * len(faces):
+        raise ToolError(f"--template {path}: {int(bad.sum())} of {len(faces)} faces are degenerate (zero area)")
+    faces = faces[~bad]
     v = v - 0.5 * (v.min(0).values + v.max(0).values)
     v = v / v.norm(dim=1).max().clamp(min=1e-8)
     colors = mesh.vert_colors_packed()
-    return Template(v, mesh.faces_packed(), torch.nn.functional.normalize(v, dim=1, eps=1e-8),
+    return Template(v, faces, torch.nn.functional.normalize(v, dim=1, eps=1e-8),
                     None if colors is None else colors[:, :3].float())
 
 

@@ -71,3 +71,27 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["reconstruct", str(blank), "--symmetry", "y"]) == 2
     assert main(["reconstruct", str(blank), "--K", "1,2,3"]) == 2
     assert main(["reconstruct", str(blank), "--backend", "nvdiffrast"]) == 2
+
+
+def test_bad_template_and_perceptual_files_fail_before_writing_anything(tmp_path, photo, capsys):
+    flat = tmp_path / "flat.obj"
+    flat.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\nf 1 3 2\nf 2 3 4\n")
+    garbage_mesh = tmp_path / "garbage.obj"
+    garbage_mesh.write_bytes(b"\x00\x01 this is not a mesh \xff" * 10)
+    garbage_weights = tmp_path / "vgg16.pth"
+    garbage_weights.write_bytes(b"definitely not a state dict" * 10)
+    cases = [(["--template", str(flat)], "degenerate mesh"), (["--template", str(garbage_mesh)], "--template"),
+             (["--perceptual", str(garbage_weights)], "--perceptual")]
+    for i, (args, reason) in enumerate(cases):
+        out = tmp_path / f"run{i}"
+        assert main(["reconstruct", str(photo / "obj.png"), "--out", str(out), "--size", "32", "--steps", "2",
+                     *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert reason in err and len(err.splitlines()) == 1 and "torch.load" not in err and "Traceback" not in err
+        assert not out.exists()
+
+
+def test_choice_options_are_checked(tmp_path, photo):
+    for args in (["--prior", "bogus"], ["--device", "tpu"], ["--backend", "pyrender"], ["--symmetry", "q"]):
+        assert main(["reconstruct", str(photo / "obj.png"), "--out", str(tmp_path / "x"), *args]) == 2
+    assert not (tmp_path / "x").exists()

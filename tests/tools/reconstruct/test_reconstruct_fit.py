@@ -117,3 +117,24 @@ def test_fit_from_a_mesh_file_template(tmp_path):
     assert res.verts.shape == (162, 3) and res.iou > 0.9
     with pytest.raises(Exception, match="template"):
         FitSettings(template=str(tmp_path / "missing.obj"))
+
+
+def test_fit_runs_on_the_named_rasterizer_backend():
+    pytest.importorskip("pytorch3d")
+    rgb, mask, K, _, _ = _target()
+    settings = dict(steps=6, levels=(2,), stage_fractions=(1.0,))
+    ref = fit(rgb, mask, K, FitSettings(**settings, backend="torch"))
+    other = fit(rgb, mask, K, FitSettings(**settings, backend="pytorch3d"))
+    # Same objective through another rasterizer: the same fit up to coverage ties on pixel edges.
+    assert abs(ref.iou - other.iou) < 0.01 and float((ref.verts - other.verts).abs().max()) < 0.02
+    with pytest.raises(Exception, match="backend"):
+        FitSettings(backend="pyrender")
+
+
+def test_fit_history_names_every_weighted_term():
+    rgb, mask, K, _, _ = _target()
+    res = fit(rgb, mask, K, FitSettings(steps=3, levels=(2,), stage_fractions=(1.0,), symmetry="z"))
+    rec = res.history[-1]
+    terms = {k for k in rec if k.startswith("w_")}
+    assert terms == {"w_silhouette", "w_color", "w_laplacian", "w_edge", "w_normal", "w_symmetry"}
+    assert abs(sum(rec[k] for k in terms) - rec["loss"]) < 1e-4

@@ -1,0 +1,130 @@
+"""How a fit runs: `FitSettings` and the named choices it takes (the CLI lists the same choices)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.errors import ToolError
+
+
+class Symmetry(enum.StrEnum):
+    """Mirror-symmetry prior of the shape (see `FitSettings.symmetry`)."""
+
+    none = "none"
+    x = "x"
+    z = "z"
+
+
+class Prior(enum.StrEnum):
+    """What shapes the side the photo does not show.
+
+    `inflation` keeps the starting surface's depth profile (its Laplacian) where the image says
+    nothing; `smooth` pulls the unseen vertices toward a membrane (zero Laplacian), the least
+    curved surface closing the visible part.
+    """
+
+    inflation = "inflation"
+    smooth = "smooth"
+
+
+class TemplateKind(enum.StrEnum):
+    """Built-in starting shapes; `--template` also takes a mesh file."""
+
+    silhouette = "silhouette"
+    sphere = "sphere"
+    ellipsoid = "ellipsoid"
+
+
+class RasterBackend(enum.StrEnum):
+    """Rasterizers the fit can run on: they must list faces within a blur radius."""
+
+    auto = "auto"
+    torch = "torch"
+    pytorch3d = "pytorch3d"
+
+
+TEMPLATE_KINDS = tuple(k.value for k in TemplateKind)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How `fit` runs.
+
+    Attributes:
+        steps: total optimization steps over all stages.
+        levels: icosphere level of each stage (a mesh template is never subdivided; an `Initialization`
+            with offsets starts at its own level and is subdivided once per further stage).
+        stage_fractions: share of the steps each stage gets (same length as levels).
+        half_res_stages: how many leading stages run at half the working resolution.
+        template: a `TemplateKind` name or a mesh path. "silhouette": the mask's own outline, holes
+            included, inflated into a closed surface (see `tools.reconstruct.inflate`); "sphere": an
+            icosphere placed on a surface of revolution fitting the mask; "ellipsoid": the mask's box
+            ellipsoid; a mesh file is stretched onto that ellipsoid.
+        symmetry: "x" adds a mirror-symmetry prior across the object's x = 0 plane (the vertical plane
+            through the viewing direction: left-right symmetric objects seen from the front); "z"
+            across its z = 0 plane (facing the camera: the unseen back mirrors the front); "none" adds none.
+            Shape only for "z" (the back's colors come from the texture bake), shape and albedo for "x".
+        prior: the unseen side's shape prior (`Prior`).
+        refine: split the faces where the silhouette or color error concentrates between stages
+            (silhouette template; icosphere templates are subdivided uniformly instead).
+        edge_px: target edge length, in working-resolution pixels, of the silhouette template.
+        fit_camera: optimize camera distance and elevation.
+        elevation: starting camera elevation in degrees.
+        sigma: silhouette edge softness in pixels at full resolution.
+        lr: Adam step size of vertex offsets (world units); others scale from it.
+        backend: rasterizer backend (`RasterBackend`; "auto" picks through `render3d.backends`).
+        perceptual_weights: optional local torchvision VGG16 weights file; enables a VGG perceptual
+            loss (relu1_2 and relu2_2 features) between the render and the photo.
+        w_silhouette, w_color, w_laplacian, w_edge, w_normal, w_symmetry, w_perceptual: loss weights.
+    """
+
+    steps: int = 200
+    levels: tuple[int, ...] = (2, 3)
+    stage_fractions: tuple[float, ...] = (0.5, 0.5)
+    half_res_stages: int = 1
+    template: str = "sphere"
+    symmetry: str = "none"
+    prior: str = "inflation"
+    refine: bool = True
+    edge_px: float = 4.0
+    fit_camera: bool = True
+    elevation: float = 0.0
+    sigma: float = 0.7
+    lr: float = 0.01
+    backend: str = "auto"
+    w_silhouette: float = 1.0
+    w_color: float = 1.0
+    w_laplacian: float = 20.0
+    w_edge: float = 0.05
+    w_normal: float = 0.02
+    w_symmetry: float = 1.0
+    perceptual_weights: str | None = None
+    w_perceptual: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.steps <= 100000:
+            raise ToolError(f"--steps must be within 1..100000, got {self.steps}")
+        if len(self.levels) != len(self.stage_fractions) or not self.levels:
+            raise ToolError("levels and stage_fractions must be non-empty and of equal length")
+        if any(not 0 <= lv <= 6 for lv in self.levels):
+            raise ToolError(f"levels must be within 0..6, got {self.levels}")
+        for name, kind in (("symmetry", Symmetry), ("prior", Prior), ("backend", RasterBackend)):
+            value = getattr(self, name)
+            allowed = [k.value for k in kind]
+            if value not in allowed:
+                raise ToolError(f"--{name} must be one of {', '.join(allowed)}; got {value!r}")
+        if self.template not in TEMPLATE_KINDS and not Path(self.template).is_file():
+            raise ToolError(f"--template must be one of {', '.join(TEMPLATE_KINDS)} or a mesh file; "
+                            f"{self.template!r} is none of these")
+        if not -89 <= self.elevation <= 89:
+            raise ToolError(f"elevation must be within -89..89 degrees, got {self.elevation}")
+        if not 1.0 <= self.edge_px <= 32.0:
+            raise ToolError(f"edge_px must be within 1..32 pixels, got {self.edge_px}")
+
+    def weights(self) -> dict[str, float]:
+        """Weight of every named loss term (`tools.reconstruct.losses`)."""
+        return {"silhouette": self.w_silhouette, "color": self.w_color, "laplacian": self.w_laplacian,
+                "edge": self.w_edge, "normal": self.w_normal, "symmetry": self.w_symmetry,
+                "perceptual": self.w_perceptual}
