@@ -19,3 +19,7 @@ class BackendUnavailable(Render3DError, RuntimeError):
 
 class MeshIOError(Render3DError, OSError):
     """A mesh or point-cloud file cannot be read or written."""
+
+
+class ImageIOError(Render3DError, OSError):
+    """An image file cannot be read: missing, not an image, or too large to decode safely."""

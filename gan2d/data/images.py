@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -23,6 +24,8 @@ from PIL import Image
 from gan2d.errors import ConfigError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+MAX_IMAGE_PIXELS = 8192 * 8192  # a larger header is refused before decoding (decompression bombs)
+VERIFY_COUNT = 8
 
 
 def decode_image(data: bytes, resolution: int, channels: int = 3) -> torch.Tensor:
@@ -37,12 +40,20 @@ def decode_image(data: bytes, resolution: int, channels: int = 3) -> torch.Tenso
         The center-cropped, Lanczos-resized image.
 
     Raises:
-        ConfigError: the bytes are not a readable image.
+        ConfigError: the bytes are not a readable image, or one over `MAX_IMAGE_PIXELS`.
     """
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        if img.width * img.height > MAX_IMAGE_PIXELS:  # checked from the header, before decoding
+            raise ConfigError(f"image of {img.width}x{img.height} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel limit")
         img = img.convert("L" if channels == 1 else "RGB")
-    except Exception as e:
+    except ConfigError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ConfigError(f"image too large to decode safely ({e})") from e
+    except Exception as e:  # Pillow signals a corrupt file with many exception types
         raise ConfigError(f"cannot decode image: {e}") from e
     w, h = img.size
     side = min(w, h)
@@ -55,6 +66,18 @@ def decode_image(data: bytes, resolution: int, channels: int = 3) -> torch.Tenso
     if arr.ndim == 2:
         arr = arr[:, :, None]
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous() / 127.5 - 1.0
+
+
+def spread(n: int, count: int) -> list[int]:
+    """Up to `count` distinct indices spread evenly over `range(n)`, first and last included.
+
+    Example:
+        >>> spread(10, 3), spread(2, 8)
+        ([0, 4, 9], [0, 1])
+    """
+    if n <= count:
+        return list(range(n))
+    return sorted({(k * (n - 1)) // (count - 1) for k in range(count)}) if count > 1 else [0]
 
 
 def _labels_from_json(text: str | None, names: list[str]) -> torch.Tensor | None:
@@ -114,9 +137,29 @@ class ImageDataset(torch.utils.data.Dataset, ABC):
             c[self._labels[index % len(self.names)]] = 1.0
         return c
 
+    def image(self, i: int) -> torch.Tensor:
+        """`[C, R, R]` source image `i` (no flip).
+
+        Raises:
+            ConfigError: naming the file, when it cannot be decoded.
+        """
+        try:
+            return decode_image(self._read(self.names[i]), self.resolution, self.channels)
+        except ConfigError as e:
+            raise ConfigError(f"{self.names[i]}: {e}") from e
+
+    def verify(self, count: int = VERIFY_COUNT) -> None:
+        """Decode `count` images spread over the dataset, so that a folder of non-images fails at once.
+
+        Raises:
+            ConfigError: naming the first image that cannot be decoded.
+        """
+        for i in spread(len(self.names), count):
+            self.image(i)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         n = len(self.names)
-        img = decode_image(self._read(self.names[index % n]), self.resolution, self.channels)
+        img = self.image(index % n)
         if index >= n:
             img = img.flip(-1)
         return img, self.label(index)
@@ -126,8 +169,13 @@ class ImageFolderDataset(ImageDataset):
     """All PNG/JPEG files under `root` (recursively, sorted by relative path).
 
     Example:
-        >>> ds = ImageFolderDataset("data/faces", resolution=64, xflip=True)  # doctest: +SKIP
-        >>> img, c = ds[0]
+        >>> import tempfile
+        >>> from gan2d.data.toy import write_disc_folder
+        >>> root = write_disc_folder(Path(tempfile.mkdtemp()) / "discs", 3, 16)
+        >>> ds = ImageFolderDataset(root, resolution=8, xflip=True)
+        >>> img, c = ds[4]  # image 1, mirrored
+        >>> len(ds), tuple(img.shape), tuple(c.shape)
+        (6, (3, 8, 8), (0,))
     """
 
     def __init__(self, root: str | Path, resolution: int, channels: int = 3, xflip: bool = False) -> None:

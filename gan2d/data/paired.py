@@ -13,17 +13,31 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gan2d.data.images import IMAGE_SUFFIXES, decode_image
+from gan2d.data.images import IMAGE_SUFFIXES, VERIFY_COUNT, decode_image, spread
 from gan2d.errors import ConfigError
 
 INPUT_SUFFIXES = (*IMAGE_SUFFIXES, ".npy")
 
 
-def load_input_map(path: Path, resolution: int) -> torch.Tensor:
-    """`[C, R, R]` float32 from an image (→ [-1, 1]) or an `[H, W(, C)]` `.npy` (values kept, bilinear resize)."""
-    if path.suffix.lower() != ".npy":
+def _decode(path: Path, resolution: int) -> torch.Tensor:
+    try:
         return decode_image(path.read_bytes(), resolution)
-    arr = np.load(path, allow_pickle=False).astype(np.float32)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+
+
+def load_input_map(path: Path, resolution: int) -> torch.Tensor:
+    """`[C, R, R]` float32 from an image (→ [-1, 1]) or an `[H, W(, C)]` `.npy` (values kept, bilinear resize).
+
+    Raises:
+        ConfigError: naming the file, when it is not a readable image or array of that layout.
+    """
+    if path.suffix.lower() != ".npy":
+        return _decode(path, resolution)
+    try:
+        arr = np.load(path, allow_pickle=False).astype(np.float32)
+    except (ValueError, OSError, EOFError) as e:
+        raise ConfigError(f"{path}: not a readable .npy array ({e})") from e
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3:
@@ -70,13 +84,29 @@ class PairedFolderDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return 2 * len(self.stems) if self.xflip else len(self.stems)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        n = len(self.stems)
-        i = index % n
+    def pair(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source pair `i` (no flip).
+
+        Raises:
+            ConfigError: naming the file that cannot be read or has another channel count.
+        """
         x = load_input_map(self.inputs[i], self.resolution)
         if x.shape[0] != self.input_channels:
             raise ConfigError(f"{self.inputs[i]} has {x.shape[0]} channels, other inputs have {self.input_channels}")
-        y = decode_image(self.targets[i].read_bytes(), self.resolution)
+        return x, _decode(self.targets[i], self.resolution)
+
+    def verify(self, count: int = VERIFY_COUNT) -> None:
+        """Read `count` pairs spread over the dataset, so that a folder of non-images fails at once.
+
+        Raises:
+            ConfigError: naming the first file that cannot be read.
+        """
+        for i in spread(len(self.stems), count):
+            self.pair(i)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(self.stems)
+        x, y = self.pair(index % n)
         if index >= n:
             x, y = x.flip(-1), y.flip(-1)
         return x, y

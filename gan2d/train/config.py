@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from gan2d.errors import ConfigError
+
+
+def check_finite(config: Any) -> None:
+    """Refuse NaN or infinite float fields of the dataclass `config` (tuples of floats included).
+
+    Range checks alone let NaN through: every comparison with NaN is False.
+
+    Raises:
+        ConfigError: naming the first non-finite field.
+
+    Example:
+        >>> check_finite(TrainConfig(lr_g=float("nan")))
+        Traceback (most recent call last):
+        ...
+        gan2d.errors.ConfigError: TrainConfig.lr_g must be a finite number, got nan
+    """
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise ConfigError(f"{type(config).__name__}.{f.name} must be a finite number, got {value}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        check_finite(self)
         if self.total_kimg <= 0 or self.batch_size <= 0:
             raise ConfigError(f"total_kimg and batch_size must be positive, got {self.total_kimg}, {self.batch_size}")
         if self.lr_g <= 0 or self.lr_d <= 0:

@@ -30,7 +30,7 @@ from gan2d.losses.perceptual import PerceptualLoss
 from gan2d.losses.reconstruction import kl_divergence, l1_loss, reparameterize
 from gan2d.nets.patchgan import MultiScalePatchGAN, patch_logits
 from gan2d.nets.spade_generator import SPADEGenerator
-from gan2d.train.config import TrainConfig
+from gan2d.train.config import TrainConfig, check_finite
 from gan2d.train.loop import Batch, Phase
 
 AdversarialKind = Literal["hinge", "lsgan", "logistic"]
@@ -62,6 +62,7 @@ class RefinerLossConfig:
     num_samples: int = 8
 
     def __post_init__(self) -> None:
+        check_finite(self)
         if self.adversarial not in _ADV:
             raise ConfigError(f"adversarial must be one of {sorted(_ADV)}, got {self.adversarial!r}")
         if min(self.fm_weight, self.l1_weight, self.perceptual_weight, self.kl_weight) < 0 or self.num_samples < 1:

@@ -19,7 +19,7 @@ from torch import nn
 
 from gan2d.errors import ConfigError
 from gan2d.losses.regularizers import PathLengthRegularizer, path_length_noise, r1_loss
-from gan2d.train.config import TrainConfig
+from gan2d.train.config import TrainConfig, check_finite
 from gan2d.train.diffaug import check_policy, diff_augment
 from gan2d.train.loop import Batch, Phase
 
@@ -61,6 +61,7 @@ class StyleGAN2LossConfig:
     num_samples: int = 16
 
     def __post_init__(self) -> None:
+        check_finite(self)
         object.__setattr__(self, "diffaug", tuple(self.diffaug))
         check_policy(self.diffaug)
         if self.r1_gamma < 0 or self.pl_weight < 0:

@@ -1,16 +1,69 @@
-"""Image outputs people look at: atomic PNG/NPY writes, false-color depth, contact sheets, GIFs."""
+"""Image I/O: bounded image reads; outputs people look at (atomic PNG/NPY writes, false-color depth,
+contact sheets, GIFs)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from render3d.errors import ShapeError
+from render3d.errors import ImageIOError, ShapeError
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+MAX_IMAGE_PIXELS = 8192 * 8192  # decoded RGBA float32 at this size is already 1 GiB
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> PILImage.Image:
+    """Open and decode an image file, refusing one larger than `max_pixels` before decoding it.
+
+    The size check reads only the header, so a small file that declares a huge image (a decompression
+    bomb: a 20000² PNG of zeros fits in a few hundred bytes) costs nothing.
+
+    Args:
+        path: PNG, JPEG or any format Pillow reads.
+        max_pixels: width × height limit.
+
+    Returns:
+        The decoded Pillow image (file closed), in its stored mode.
+
+    Raises:
+        ImageIOError: missing file, not a readable image, or more than `max_pixels` pixels.
+
+    Example:
+        >>> import tempfile
+        >>> p = save_png(Path(tempfile.mkdtemp()) / "a.png", np.zeros((4, 6), np.uint8))
+        >>> read_image(p).size
+        (6, 4)
+    """
+    from PIL import Image
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageIOError(f"{path}: no such image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise ImageIOError(f"{path}: image of {w}x{h} pixels is over the {max_pixels:,}-pixel limit "
+                                       "(refused before decoding: a decompression bomb or far too large)")
+                im.load()
+                return im.copy()  # closing the file releases the decoded data of `im` itself
+    except ImageIOError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageIOError(f"{path}: image too large to decode safely ({e})") from e
+    except (OSError, ValueError, SyntaxError) as e:  # Pillow raises all three on corrupt files
+        raise ImageIOError(f"{path}: cannot read image ({type(e).__name__}: {e})") from e
 
 
 def to_uint8(img: torch.Tensor | np.ndarray) -> np.ndarray:
