@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -44,3 +46,18 @@ def ray_triangle(cams: Cameras, verts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     b1 = np.cross(v2 - p, v0 - p) @ n / area
     bary = np.stack([b0, b1, 1 - b0 - b1], -1)
     return bary, z, bary.min(-1)
+
+
+def uv_sphere(num_faces: int) -> Meshes:
+    """A unit latitude/longitude sphere with about `num_faces` faces (counter-clockwise from outside)."""
+    n = max(2, round(math.sqrt(num_faces / 4)))
+    m = 2 * n
+    theta = torch.linspace(0, math.pi, n + 1)
+    phi = torch.arange(m) * (2 * math.pi / m)
+    th, ph = torch.meshgrid(theta, phi, indexing="ij")
+    verts = torch.stack([th.sin() * ph.cos(), th.cos(), -th.sin() * ph.sin()], -1).reshape(-1, 3)
+    i, j = torch.meshgrid(torch.arange(n), torch.arange(m), indexing="ij")
+    a, b = i * m + j, i * m + (j + 1) % m
+    c, d = a + m, b + m
+    faces = torch.cat([torch.stack([a, c, b], -1), torch.stack([b, c, d], -1)]).reshape(-1, 3)
+    return Meshes([verts], [faces])

@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
+from raster_scenes import uv_sphere
 
 from render3d.cameras import Cameras, intrinsics_from_fov, orbit
 from render3d.raster import RasterSettings, rasterize_meshes
-from render3d.raster.bench import uv_sphere
 
 pytestmark = pytest.mark.gpu
 

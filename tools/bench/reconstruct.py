@@ -11,8 +11,6 @@ ground truth's bounding-box diagonal.
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +18,8 @@ import torch
 import typer
 from scipy.spatial import cKDTree
 
-from render3d.io import atomic_write
 from render3d.structures import Meshes
+from tools.bench.harness import Stopwatch, write_report
 from tools.errors import ToolError
 from tools.reconstruct.fit import FitSettings, fit
 from tools.reconstruct.render import hard_mask
@@ -78,9 +76,9 @@ def evaluate(shape: SyntheticShape, size: int, settings: FitSettings, samples: i
     cam = photo_camera(size, shape.azimuth, shape.elevation)
     rgb, alpha = render_photo(shape.mesh, cam)
     mask = (alpha > 0.5).float()
-    t0 = time.perf_counter()
-    res = fit(rgb, mask, cam.K[0], settings)
-    seconds = time.perf_counter() - t0
+    with Stopwatch() as sw:
+        res = fit(rgb, mask, cam.K[0], settings)
+    seconds = sw.wall_s
     rcam = res.camera()
     # Recon world → recon camera → (depth scale) → GT camera → GT world: keeps the input view exact.
     gt_v = shape.mesh.verts_packed()
@@ -159,6 +157,7 @@ def register(bench_app: typer.Typer) -> None:
             raise ToolError(f"--size must be within 16..1024, got {size}")
         names = None if shapes_opt is None else [n.strip() for n in shapes_opt.split(",") if n.strip()]
         result = run_benchmark(size, steps, symmetry, names)
-        atomic_write(out, lambda p: p.write_text(json.dumps(result, indent=2)))
-        typer.echo(markdown_table(result))
-        typer.echo(f"results: {out}")
+        md = markdown_table(result)
+        write_report(out, result["rows"], md + "\n", mean=result["mean"], settings=result["settings"])
+        typer.echo(md)
+        typer.echo(f"results: {out}, table: {out.with_suffix('.md')}")

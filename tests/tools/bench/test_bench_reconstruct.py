@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from tools.bench_reconstruct import evaluate, markdown_table, sample_surface, similarity_icp, umeyama
+from tools.bench.reconstruct import evaluate, markdown_table, sample_surface, similarity_icp, umeyama
 from tools.reconstruct.fit import FitSettings
 from tools.reconstruct.synthetic import shapes
 from tools.reconstruct.templates import icosphere

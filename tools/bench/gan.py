@@ -4,16 +4,11 @@ Workloads per resolution: G forward (eval, fused modulated conv, const noise), G
 mode, non-fused modulated conv, random noise, backward of a loss on the images, Adam step), D forward,
 D training step (backward of a logistic loss, Adam step). Networks use the StyleGAN2-ADA "auto"
 configuration for <=256 px (channel_base 16384, channel_max 512, 2 mapping layers). Medians of timed
-runs after one warm-up.
+runs after one warm-up (`tools.bench.harness`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,24 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_it(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median wall time in seconds of `fn` over `repeats` runs after one warm-up run."""
-    fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from tools.bench.harness import markdown_table, set_threads, time_call, write_report
 
 
 def workloads(res: int, batch: int, device: torch.device, channel_base: int) -> dict[str, Callable[[], object]]:
@@ -80,24 +58,38 @@ def workloads(res: int, batch: int, device: torch.device, channel_base: int) -> 
 def run(resolutions: list[int], batch: int, device: torch.device, repeats: int, channel_base: int,
         console: Console) -> list[dict[str, object]]:
     """Time every workload; returns one record per (resolution, workload)."""
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     records: list[dict[str, object]] = []
     for res in resolutions:
         for name, fn in workloads(res, batch, device, channel_base).items():
-            seconds = time_it(fn, device, repeats)
+            t = time_call(fn, repeats=repeats, warmup=1, sync=sync)
+            seconds = t.wall_s
             records.append({"resolution": res, "workload": name, "batch": batch, "seconds": seconds,
-                            "images_per_second": batch / seconds, "device": str(device)})
+                            "cpu_seconds": t.cpu_s, "load1": t.load1, "images_per_second": batch / seconds,
+                            "device": str(device)})
             console.log(f"{res}² {name}: {batch / seconds:.2f} img/s")
     return records
+
+
+_COLUMNS = ["resolution", "workload", "batch", "ms / batch", "images / s"]
+
+
+def rows(records: list[dict[str, object]]) -> list[list[str]]:
+    """One table row per record (see `_COLUMNS`)."""
+    return [[f"{r['resolution']}²", str(r["workload"]), str(r["batch"]), f"{1000 * float(r['seconds']):.1f}",
+             f"{float(r['images_per_second']):.2f}"] for r in records]
 
 
 def table(records: list[dict[str, object]]) -> Table:
     """Rich table of the records."""
     t = Table(title="StyleGAN2 throughput")
-    for col in ("resolution", "workload", "batch", "ms / batch", "images / s"):
+    for col in _COLUMNS:
         t.add_column(col, justify="right")
-    for r in records:
-        t.add_row(f"{r['resolution']}²", str(r["workload"]), str(r["batch"]), f"{1000 * float(r['seconds']):.1f}",
-                  f"{float(r['images_per_second']):.2f}")
+    for row in rows(records):
+        t.add_row(*row)
     return t
 
 
@@ -108,16 +100,16 @@ def register(bench_app: typer.Typer) -> None:
         batch: int = typer.Option(4, min=1, help="images per timed call"),
         repeats: int = typer.Option(3, min=1, help="timed runs per workload (after one warm-up)"),
         channel_base: int = typer.Option(16384, help="channel_base of both networks (channel_max 512)"),
-        device: str = typer.Option("cuda" if torch.cuda.is_available() else "cpu", help="cpu or cuda"),
+        device: str = typer.Option("auto", help="cpu, cuda, or auto (cuda when available)"),
+        threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)"),
         json_out: Path = typer.Option(Path("bench_gan.json"), "--json", help="where to write the records"),
     ) -> None:
         """Time StyleGAN2 generator and discriminator forward passes and training steps."""
+        set_threads(threads)
         console = Console()
+        dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
         res_list = [int(r) for r in resolutions.split(",") if r.strip()]
-        records = run(res_list, batch, torch.device(device), repeats, channel_base, console)
+        records = run(res_list, batch, dev, repeats, channel_base, console)
         console.print(table(records))
-        machine = {"platform": platform.platform(), "processor": platform.processor(),
-                   "torch": torch.__version__, "threads": torch.get_num_threads(), "loadavg": os.getloadavg(),
-                   "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
-        json_out.write_text(json.dumps({"machine": machine, "records": records}, indent=2))
-        console.print(f"records written to {json_out}")
+        md = write_report(json_out, records, markdown_table(_COLUMNS, rows(records)))
+        console.print(f"records written to {json_out}, table to {md}")
