@@ -1,24 +1,14 @@
 """The multi-view dataset engine: random samples rendered into one folder each, resumably, on all cores.
 
-Layout of `out/`:
+The output is a `neurender-multiview/1` folder (layout: `scenes/DATASET.md`; reader:
+`scenes.multiview.MultiviewDataset`). A sample folder either exists complete or not at all (it is
+written under `samples/.tmp-…` and renamed), so an interrupted run resumes by skipping the folders
+already there; temp folders left by a killed run are removed at the next start, and those of an
+interrupted one (Ctrl-C) on the way out. Sample i is drawn from a seed derived from (seed, i) only,
+so the files do not depend on the number of workers or on the order samples finish in.
 
-    dataset.json                 index: settings, conventions, one entry per finished sample
-    samples/000042/              one folder per sample, created atomically (temp dir + rename)
-        image_000.png …          RGB views
-        mask_000.png …           white = object
-        depth_000.npy …          float32 camera z, 0 = background
-        normals_000.png …        world normals as (n + 1) / 2
-        cameras.json             per view K, R, t (world→camera, OpenCV), width, height
-        params.json              seed, per-view yaw/pitch/roll (degrees), shape/appearance codes, assets
-        scene.yaml               the sample as a scene file (re-render with `neurender render`)
-        mesh.obj (+ .mtl, .png)  ground truth in the cameras' world frame (heads: textured)
-        mesh.ply                 shapes/scenes: ground truth with vertex colors (floor excluded)
-    images/                      gan2d image-folder view: `000042_00.png` … (links to the RGB views)
-        dataset.json             `{"labels": null, "poses": [[name, [yaw, pitch, roll]], …]}`
-
-A sample folder either exists complete or not at all, so an interrupted run resumes by skipping
-the folders already there. Sample i is drawn from a seed derived from (seed, i) only, so results
-do not depend on the number of workers or on the order samples finish in.
+A sample that raises is reported by index and seed and recorded in the index's `failed` list; the
+others are still rendered, and the run then raises `DatagenError` naming it. A re-run retries it.
 """
 
 from __future__ import annotations
@@ -27,23 +17,35 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from render3d.io import save_mesh, save_npy, save_png
+from render3d.io import save_mesh
 from render3d.structures import Meshes
 from scenes.build import build_scene
 from scenes.errors import DatagenError
 from scenes.fileio import save_scene
-from scenes.outputs import cameras_json, write_json
+from scenes.multiview import FORMAT, sample_name, write_index, write_views
+from scenes.outputs import write_json
 from scenes.render import render_built
-from scenes.samples import KINDS, Kind, make_sample
+from scenes.samples import DEFAULT_POSES, KINDS, Kind, PoseRanges, Range, make_sample
 
-FORMAT = "neurender-multiview/1"
+# A run whose first attempts all fail has a systematic problem (not one unlucky seed): stop there.
+ABORT_AFTER_FAILURES = 10
+
+
+def _check_range(name: str, r: Range | None, limit: float) -> str | None:
+    if r is None:
+        return None
+    if len(r) != 2 or not all(np.isfinite(r)) or not -limit <= r[0] <= r[1] <= limit:
+        return f"{name} range must be (low, high) with -{limit:g} <= low <= high <= {limit:g} degrees, got {r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,10 @@ class DatagenConfig:
         views: views per sample.
         size: square image side in pixels.
         seed: dataset seed; sample i uses a seed derived from (seed, i).
-        workers: processes rendering in parallel (each with one torch thread).
+        workers: processes rendering in parallel (each with one torch thread); does not change the files.
         supersample: anti-aliasing factor.
+        yaw, pitch, roll: (low, high) degrees the view poses are drawn from uniformly; None keeps
+            the kind's default (`scenes.samples.DEFAULT_POSES`: heads ±60° yaw, -20..25° pitch).
 
     Raises:
         DatagenError: a value out of range.
@@ -70,6 +74,9 @@ class DatagenConfig:
     seed: int = 0
     workers: int = 2
     supersample: int = 2
+    yaw: Range | None = None
+    pitch: Range | None = None
+    roll: Range | None = None
 
     def __post_init__(self) -> None:
         checks = [(self.kind in KINDS, f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}"),
@@ -82,6 +89,21 @@ class DatagenConfig:
         for ok, msg in checks:
             if not ok:
                 raise DatagenError(msg)
+        # Pitch stops short of the poles, where a camera looking at the subject has no defined up.
+        for name, limit in (("yaw", 180.0), ("pitch", 85.0), ("roll", 180.0)):
+            msg = _check_range(name, getattr(self, name), limit)
+            if msg:
+                raise DatagenError(msg)
+
+    def pose_ranges(self) -> PoseRanges:
+        """The ranges views are drawn from, defaults filled in."""
+        d = DEFAULT_POSES[self.kind]
+        return PoseRanges(*(tuple(map(float, getattr(self, k) or getattr(d, k))) for k in ("yaw", "pitch", "roll")))
+
+    def settings(self) -> dict:
+        """What the files depend on, as recorded in `dataset.json` (everything but `workers`)."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("workers", "yaw", "pitch", "roll")}
+        return {**out, **{k: list(v) for k, v in asdict(self.pose_ranges()).items()}}
 
 
 @dataclass(frozen=True)
@@ -97,13 +119,13 @@ class DatagenReport:
         return self.rendered / self.seconds if self.seconds > 0 else 0.0
 
 
+class SampleError(DatagenError):
+    """One sample could not be generated; the message names its index and seed."""
+
+
 def sample_seed(seed: int, index: int) -> int:
     """The seed of sample `index` of a dataset seeded `seed` (independent streams per sample)."""
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def sample_name(index: int) -> str:
-    return f"{index:06d}"
 
 
 def _ground_truth(built, kind: str) -> tuple[Meshes, str]:
@@ -133,41 +155,60 @@ def _ground_truth(built, kind: str) -> tuple[Meshes, str]:
     return Meshes([torch.cat(verts)], [torch.cat(faces)], vert_colors=[torch.cat(colors)]), "mesh.ply"
 
 
-def render_sample(cfg: DatagenConfig, index: int, out_dir: Path) -> None:
-    """Render sample `index` into `out_dir/samples/<index>`, atomically (skips it if present)."""
-    final = out_dir / "samples" / sample_name(index)
-    if final.is_dir():
-        return
-    seed = sample_seed(cfg.seed, index)
-    sample = make_sample(cfg.kind, seed, cfg.views, cfg.size, cfg.supersample)
+def _write_sample(cfg: DatagenConfig, index: int, seed: int, tmp: Path) -> None:
+    sample = make_sample(cfg.kind, seed, cfg.views, cfg.size, cfg.supersample, cfg.pose_ranges())
     built = build_scene(sample.spec)
     result = render_built(built, sample.spec)
-    tmp = out_dir / "samples" / f".tmp-{sample_name(index)}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for v in range(cfg.views):
-        save_png(tmp / f"image_{v:03d}.png", result.rgb[v])
-        save_png(tmp / f"mask_{v:03d}.png", result.mask[v])
-        save_npy(tmp / f"depth_{v:03d}.npy", result.depth[v].float())
-        save_png(tmp / f"normals_{v:03d}.png", (result.normals[v] + 1) / 2 * (result.depth[v] > 0)[..., None])
-    write_json(tmp / "cameras.json", {"views": cameras_json(result.cameras)})
+    write_views(tmp, result.rgb, result.cameras, result.mask, result.depth, result.normals)
     mesh, mesh_name = _ground_truth(built, cfg.kind)
     save_mesh(tmp / mesh_name, mesh)
     write_json(tmp / "params.json", {
         "kind": cfg.kind, "index": index, "seed": seed, "mesh": mesh_name, "views": sample.poses,
         "shape_code": sample.shape_code, "appearance_code": sample.appearance_code, "assets": sample.assets})
     save_scene(sample.spec, tmp / "scene.yaml")
-    os.replace(tmp, final)
+
+
+def render_sample(cfg: DatagenConfig, index: int, out_dir: Path) -> None:
+    """Render sample `index` into `out_dir/samples/<index>`, atomically (skips it if present).
+
+    Raises:
+        SampleError: the sample failed (message: index, seed, reason); nothing of it is left.
+        DatagenError: the dataset folder cannot be written (disk full, permissions), or memory ran out.
+    """
+    final = out_dir / "samples" / sample_name(index)
+    if final.is_dir():
+        return
+    seed = sample_seed(cfg.seed, index)
+    tmp = out_dir / "samples" / f".tmp-{sample_name(index)}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    where = f"sample {sample_name(index)} (index {index}, seed {seed})"
+    try:
+        _write_sample(cfg, index, seed, tmp)
+        os.replace(tmp, final)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError | MemoryError):
+            raise DatagenError(f"{where}: {type(e).__name__}: {e}") from e
+        if isinstance(e, Exception):
+            raise SampleError(f"{where}: {e}") from e
+        raise
 
 
 def _init_worker() -> None:
+    # Ctrl-C reaches every process of the terminal's group; only the parent handles it (it stops the
+    # pool and removes the workers' temp folders), so a worker never dies half-way through a write.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
 
 
-def _work(job: tuple[DatagenConfig, int, str]) -> int:
+def _work(job: tuple[DatagenConfig, int, str]) -> tuple[int, str | None]:
     cfg, index, out = job
-    render_sample(cfg, index, Path(out))
-    return index
+    try:
+        render_sample(cfg, index, Path(out))
+    except SampleError as e:
+        return index, str(e)
+    return index, None
 
 
 def _check_folder(cfg: DatagenConfig, out: Path) -> None:
@@ -176,46 +217,44 @@ def _check_folder(cfg: DatagenConfig, out: Path) -> None:
         return
     try:
         old = json.loads(index.read_text())
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DatagenError(f"{index}: unreadable dataset index ({e}); use another --out") from None
-    settings = old.get("settings", {})
-    for key in ("kind", "views", "size", "seed", "supersample"):
-        if settings.get(key) != getattr(cfg, key):
-            raise DatagenError(f"{out} holds a dataset with {key}={settings.get(key)!r}, not {getattr(cfg, key)!r}; "
+    settings = old.get("settings", {}) if isinstance(old, dict) else {}
+    for key, value in cfg.settings().items():
+        if settings.get(key) != value:
+            raise DatagenError(f"{out} holds a dataset with {key}={settings.get(key)!r}, not {value!r}; "
                                f"resume with the same settings or use another --out")
 
 
-def write_index(cfg: DatagenConfig, out: Path) -> dict:
-    """Write `dataset.json` and the gan2d image folder for every finished sample; returns the index."""
-    samples, poses = [], []
-    images = out / "images"
-    images.mkdir(exist_ok=True)
-    for i in range(cfg.count):
-        folder = out / "samples" / sample_name(i)
-        if not folder.is_dir():
-            continue
-        params = json.loads((folder / "params.json").read_text())
-        samples.append({"id": sample_name(i), "dir": f"samples/{sample_name(i)}", "mesh": params["mesh"],
-                        "views": params["views"]})
-        for v, pose in enumerate(params["views"]):
-            name = f"{sample_name(i)}_{v:02d}.png"
-            link = images / name
-            if not link.exists():
+def _sweep_temp(out: Path) -> None:
+    for stale in (out / "samples").glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _run(cfg: DatagenConfig, out: Path, todo: list[int]) -> Iterator[tuple[int, str | None]]:
+    """Render `todo`, yielding (index, error or None) as samples finish."""
+    if cfg.workers == 1 or len(todo) <= 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for i in todo:
                 try:
-                    os.link(folder / f"image_{v:03d}.png", link)
-                except OSError:
-                    shutil.copyfile(folder / f"image_{v:03d}.png", link)
-            poses.append([name, [pose["yaw_deg"], pose["pitch_deg"], pose["roll_deg"]]])
-    write_json(images / "dataset.json", {"labels": None, "poses": poses})
-    index = {"format": FORMAT, "settings": asdict(cfg), "complete": len(samples) == cfg.count,
-             "conventions": {"camera": "OpenCV: x right, y down, z forward; K in pixels; x_cam = R x_world + t",
-                             "world": "right-handed, +Y up; the subject faces +Z",
-                             "pose": "yaw = camera azimuth about +Y toward +X, pitch = elevation, roll = "
-                                     "clockwise image rotation; degrees",
-                             "mask": "white = object", "depth": "camera z, 0 = background"},
-             "samples": samples}
-    write_json(out / "dataset.json", index)
-    return index
+                    render_sample(cfg, i, out)
+                    yield i, None
+                except SampleError as e:
+                    yield i, str(e)
+        finally:
+            torch.set_num_threads(threads)
+        return
+    # A fork server that has imported the renderer but never run torch ops: workers start in
+    # milliseconds and do not inherit a started OpenMP pool (plain fork after torch ran can deadlock).
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["scenes.datagen"])
+    else:
+        ctx = mp.get_context("spawn")
+    with ctx.Pool(min(cfg.workers, len(todo)), initializer=_init_worker) as pool:
+        yield from pool.imap_unordered(_work, [(cfg, i, str(out)) for i in todo])
 
 
 def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = True) -> DatagenReport:
@@ -230,7 +269,10 @@ def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = Tr
         A `DatagenReport` with the throughput of this run.
 
     Raises:
-        DatagenError: `out_dir` holds a dataset with other settings.
+        DatagenError: `out_dir` holds a dataset with other settings; samples failed (each named,
+            all listed in `dataset.json` under `failed`); the folder cannot be written.
+        KeyboardInterrupt: after removing the unfinished samples' temp folders and writing the
+            index of the finished ones.
 
     Example:
         >>> cfg = DatagenConfig("shapes", count=2, views=2, size=32, workers=1)
@@ -241,34 +283,32 @@ def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = Tr
     out = Path(out_dir)
     _check_folder(cfg, out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "samples").glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    _sweep_temp(out)  # left by a killed run: never a sample, never resumed from
     todo = [i for i in range(cfg.count) if not (out / "samples" / sample_name(i)).is_dir()]
-    write_json(out / "dataset.json", {"format": FORMAT, "settings": asdict(cfg), "complete": False, "samples": []})
+    write_json(out / "dataset.json", {"format": FORMAT, "settings": cfg.settings(),
+                                      "complete": False, "samples": []})
     start = time.perf_counter()
     bar = tqdm(total=cfg.count, initial=cfg.count - len(todo), unit="sample", disable=not progress,
                desc=f"datagen {cfg.kind}")
-    if cfg.workers == 1 or len(todo) <= 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            for i in todo:
-                render_sample(cfg, i, out)
-                bar.update(1)
-        finally:
-            torch.set_num_threads(threads)
-    else:
-        # A fork server that has imported the renderer but never run torch ops: workers start in
-        # milliseconds and do not inherit a started OpenMP pool (plain fork after torch ran can deadlock).
-        if "forkserver" in mp.get_all_start_methods():
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["scenes.datagen"])
-        else:
-            ctx = mp.get_context("spawn")
-        with ctx.Pool(min(cfg.workers, len(todo)), initializer=_init_worker) as pool:
-            for _ in pool.imap_unordered(_work, [(cfg, i, str(out)) for i in todo]):
-                bar.update(1)
-    bar.close()
-    seconds = time.perf_counter() - start
-    write_index(cfg, out)
-    return DatagenReport(rendered=len(todo), skipped=cfg.count - len(todo), seconds=seconds)
+    failed: list[dict] = []
+    done = 0
+    runner = _run(cfg, out, todo)
+    try:
+        for i, error in runner:
+            bar.update(1)
+            if error is None:
+                done += 1
+                continue
+            failed.append({"id": sample_name(i), "index": i, "seed": sample_seed(cfg.seed, i), "error": error})
+            bar.write(f"datagen: {error}")
+            if done == 0 and len(failed) >= ABORT_AFTER_FAILURES:
+                raise DatagenError(f"the first {len(failed)} samples all failed; stopping. First: {failed[0]['error']}")
+    finally:
+        runner.close()  # stops and joins the pool, if any
+        bar.close()
+        _sweep_temp(out)  # no worker is left: whatever is still a temp folder will never finish
+        write_index(out, cfg.settings(), cfg.count, sorted(failed, key=lambda f: f["index"]))
+    if failed:
+        raise DatagenError(f"{len(failed)} of {len(todo)} samples failed (listed in {out / 'dataset.json'}, "
+                           f"retried by a re-run); first: {failed[0]['error']}")
+    return DatagenReport(rendered=len(todo), skipped=cfg.count - len(todo), seconds=time.perf_counter() - start)

@@ -10,3 +10,7 @@ class SceneFileError(Render3DError, ValueError):
 
 class DatagenError(Render3DError, ValueError):
     """A dataset-generation request is invalid (counts, sizes, an output folder of another dataset)."""
+
+
+class DatasetError(Render3DError, ValueError):
+    """A multi-view dataset folder cannot be read: no index, another format, missing or broken files."""

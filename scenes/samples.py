@@ -50,6 +50,26 @@ from scenes.schema import (
 
 Kind = Literal["heads", "shapes", "scenes"]
 KINDS: tuple[str, ...] = ("heads", "shapes", "scenes")
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class PoseRanges:
+    """Uniform ranges (degrees) the view poses of a sample are drawn from; see the module docstring
+    for the convention. Each range is (low, high) with low <= high."""
+
+    yaw: Range
+    pitch: Range
+    roll: Range
+
+
+# Heads: around the face (±60° covers the ±45° the faces job needs); shapes: all around; scenes:
+# from above the floor.
+DEFAULT_POSES: dict[str, PoseRanges] = {
+    "heads": PoseRanges((-60.0, 60.0), (-20.0, 25.0), (-6.0, 6.0)),
+    "shapes": PoseRanges((-180.0, 180.0), (-15.0, 60.0), (0.0, 0.0)),
+    "scenes": PoseRanges((-180.0, 180.0), (15.0, 55.0), (0.0, 0.0)),
+}
 SHAPE_TYPES = ("sphere", "icosphere", "box", "cylinder", "cone", "torus", "capsule", "superquadric")
 
 
@@ -92,11 +112,11 @@ def _camera(eye: torch.Tensor, at: torch.Tensor, roll_deg: float, fov_deg: float
     return CameraSpec(fov_deg=fov_deg, view=MatrixView(world_to_camera=tuple(tuple(r) for r in m.tolist())))
 
 
-def _views(d: _Draw, n: int, center: tuple, distance: float, fov: float, yaw: tuple, pitch: tuple,
-           roll: tuple) -> tuple[list[CameraSpec], list[dict[str, float]]]:
+def _views(d: _Draw, n: int, center: tuple, distance: float, fov: float,
+           ranges: PoseRanges) -> tuple[list[CameraSpec], list[dict[str, float]]]:
     cams, poses = [], []
     for _ in range(n):
-        y, p, r = d.u(*yaw), d.u(*pitch), d.u(*roll)
+        y, p, r = d.u(*ranges.yaw), d.u(*ranges.pitch), d.u(*ranges.roll)
         eye = orbit_eyes(center, distance, [y], p)[0]
         cams.append(_camera(eye, torch.tensor(center, dtype=torch.float32), r, fov))
         poses.append({"yaw_deg": y, "pitch_deg": p, "roll_deg": r})
@@ -154,16 +174,20 @@ def _render(size: int, background: tuple, supersample: int) -> RenderSpec:
                       outputs=("rgb", "depth", "normals", "mask"))
 
 
-def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int = 2) -> Sample:
+def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int = 2,
+                pose_ranges: PoseRanges | None = None) -> Sample:
     """Draw one random sample.
 
     Args:
-        kind: `heads` (a procedural head, views around the face), `shapes` (one primitive or
-            superquadric, views all around) or `scenes` (2-4 shapes on a floor, views from above).
+        kind: `heads` (a procedural head, views around the face), `shapes` (one textured or plain
+            primitive or superquadric, views all around) or `scenes` (2-4 of them on a floor, views
+            from above).
         seed: the only source of randomness.
         views: cameras per sample.
         size: image side in pixels.
         supersample: anti-aliasing factor.
+        pose_ranges: where the views are drawn from; None uses `DEFAULT_POSES[kind]`. The ranges change
+            the poses only: every other draw (shape, texture, light) stays the same for a seed.
 
     Example:
         >>> s = make_sample("shapes", seed=1, views=2, size=32)
@@ -171,9 +195,10 @@ def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int =
         (2, 2)
     """
     d = _Draw(seed)
+    ranges = pose_ranges or DEFAULT_POSES[kind]
     if kind == "heads":
         head = HeadParams(seed=int(d.u(0, 2**31 - 1)), texture_size=256)
-        cams, poses = _views(d, views, (0.0, -0.05, 0.0), 2.9, 25.0, (-60, 60), (-20, 25), (-6, 6))
+        cams, poses = _views(d, views, (0.0, -0.05, 0.0), 2.9, 25.0, ranges)
         spec = SceneSpec(name="head", objects=(ObjectSpec(name="head", procedural=head),), lights=_key_light(d),
                          cameras=cams, render=_render(size, (0.92, 0.92, 0.92), supersample))
         r = head.resolved()
@@ -184,7 +209,7 @@ def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int =
         rot = (d.u(-180, 180), d.u(-180, 180), d.u(-180, 180))
         obj = ObjectSpec(name="shape", procedural=shape, material=material,
                          transform=TransformSpec(rotation_euler_deg=rot))
-        cams, poses = _views(d, views, (0.0, 0.0, 0.0), 2.6, 30.0, (-180, 180), (-15, 60), (0, 0))
+        cams, poses = _views(d, views, (0.0, 0.0, 0.0), 2.6, 30.0, ranges)
         spec = SceneSpec(name="shape", objects=(obj,), lights=_key_light(d), cameras=cams,
                          render=_render(size, (1.0, 1.0, 1.0), supersample))
         return Sample(spec, poses, [*code, *rot], list(material.base_color),
@@ -204,7 +229,7 @@ def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int =
         assets.append({**shape.model_dump(mode="json"), "translation": list(pos)})
     floor = ObjectSpec(name="floor", procedural=PlaneParams(size=(4.0, 4.0)), flags=RenderFlags(in_mask=False),
                        material=MaterialSpec(base_color=d.color((0.0, 0.2), (0.5, 0.8)), specular=0.0))
-    cams, poses = _views(d, views, (0.0, 0.2, 0.0), 4.0, 40.0, (-180, 180), (15, 55), (0, 0))
+    cams, poses = _views(d, views, (0.0, 0.2, 0.0), 4.0, 40.0, ranges)
     spec = SceneSpec(name="scene", objects=(*objects, floor), lights=_key_light(d), cameras=cams,
                      render=_render(size, (1.0, 1.0, 1.0), supersample))
     return Sample(spec, poses, codes, colors, assets)

@@ -1,14 +1,44 @@
-"""`neurender datagen`: multi-view datasets of procedural heads, shapes or scenes (see `scenes.datagen`)."""
+"""`neurender datagen`: multi-view datasets of procedural heads, shapes or scenes (see `scenes.datagen`).
+
+The library imports live inside the command, so `neurender datagen --help` and its usage errors
+never load torch.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from scenes.datagen import DatagenConfig, DatagenReport, generate
-from scenes.samples import KINDS
 from tools.errors import ToolError
+
+if TYPE_CHECKING:
+    from scenes.datagen import DatagenConfig, DatagenReport
+
+KIND_NAMES = "heads|shapes|scenes"
+
+
+def parse_range(text: str | None, option: str) -> tuple[float, float] | None:
+    """`"-45:45"` → (-45.0, 45.0); a single number `"30"` is the range (30, 30); None stays None.
+
+    Raises:
+        ToolError: not `LOW:HIGH` numbers.
+
+    Example:
+        >>> parse_range("-45:45", "--yaw")
+        (-45.0, 45.0)
+    """
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2):
+        raise ToolError(f"{option} takes LOW:HIGH in degrees (e.g. -45:45), got {text!r}")
+    return values[0], values[-1]
 
 
 def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True) -> DatagenReport:
@@ -18,6 +48,8 @@ def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True) -> Datagen
         >>> cfg = DatagenConfig("shapes", count=2, views=2, size=32, workers=1)
         >>> run_datagen(cfg, Path("/tmp/ds"))  # doctest: +SKIP
     """
+    from scenes.datagen import generate
+
     if out.exists() and not out.is_dir():
         raise ToolError(f"--out {out} exists and is not a directory")
     return generate(cfg, out, progress=progress)
@@ -26,19 +58,32 @@ def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True) -> Datagen
 def register(app: typer.Typer) -> None:
     @app.command("datagen")
     def datagen_cmd(
-        kind: str = typer.Option("heads", help=f"what to render: {'|'.join(KINDS)}"),
+        kind: str = typer.Option("heads", help=f"what to render: {KIND_NAMES}"),
         count: int = typer.Option(100, help="number of samples"),
         views: int = typer.Option(4, help="views per sample"),
         size: int = typer.Option(128, help="square image side in pixels"),
         out: Path = typer.Option(..., "--out", help="dataset folder (an existing one is resumed)"),
         seed: int = typer.Option(0, help="dataset seed"),
-        workers: int = typer.Option(2, help="parallel processes (one torch thread each)"),
+        workers: int = typer.Option(2, help="parallel processes (one torch thread each); same files for any number"),
         supersample: int = typer.Option(2, help="anti-aliasing factor (1..4)"),
+        yaw: str | None = typer.Option(None, help="camera yaw range LOW:HIGH in degrees [heads -60:60, "
+                                                    "shapes/scenes -180:180]"),
+        pitch: str | None = typer.Option(None, help="camera pitch (elevation) range LOW:HIGH in degrees "
+                                                      "[heads -20:25, shapes -15:60, scenes 15:55]"),
+        roll: str | None = typer.Option(None, help="camera roll range LOW:HIGH in degrees [heads -6:6, else 0]"),
         progress: bool = typer.Option(True, help="show a progress bar"),
     ) -> None:
-        """Render a multi-view dataset: images, masks, depth, normals, cameras, params, meshes, an index."""
+        """Render a multi-view dataset: images, masks, depth, normals, cameras, poses, codes, meshes, an index.
+
+        The folder is `neurender-multiview/1` (scenes/DATASET.md); read it back with
+        `scenes.multiview.MultiviewDataset`.
+        """
+        ranges = {"yaw": parse_range(yaw, "--yaw"), "pitch": parse_range(pitch, "--pitch"),
+                  "roll": parse_range(roll, "--roll")}
+        from scenes.datagen import DatagenConfig
+
         cfg = DatagenConfig(kind=kind, count=count, views=views, size=size, seed=seed, workers=workers,
-                            supersample=supersample)
+                            supersample=supersample, **ranges)
         report = run_datagen(cfg, out, progress)
         typer.echo(f"{out}: {report.rendered} rendered, {report.skipped} already done, "
                    f"{report.seconds:.1f} s ({report.samples_per_second:.2f} samples/s); "
