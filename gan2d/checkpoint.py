@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from gan2d.budget import build_within
 from gan2d.errors import CheckpointError, ConfigError
 from gan2d.nets.stylegan2.config import DiscriminatorConfig, GeneratorConfig
 from gan2d.nets.stylegan2.discriminator import Discriminator
@@ -142,6 +143,9 @@ def save_network(path: str | os.PathLike[str], net: Generator | Discriminator, e
 def build_network(kind: str, config: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> nn.Module:
     """Build the network `kind` from its config and load `state_dict` strictly.
 
+    The config is untrusted: the network it describes may not need more values than `state_dict` holds
+    (checked while building, before anything large is allocated).
+
     Raises:
         CheckpointError: Unknown kind, invalid config, or weights that do not fit the network.
     """
@@ -149,9 +153,11 @@ def build_network(kind: str, config: dict[str, Any], state_dict: dict[str, torch
         raise CheckpointError(f"unknown network kind {kind!r}; expected one of {sorted(_NETWORKS)}")
     cls, config_cls = _NETWORKS[kind]
     try:
-        net = cls(config_cls.from_dict(config))
-    except (ConfigError, TypeError) as e:
+        cfg = config_cls.from_dict(config)
+    except (ConfigError, TypeError, ValueError) as e:
         raise CheckpointError(f"invalid {kind} config: {e}") from e
+    held = sum(t.numel() for t in state_dict.values())
+    net = build_within(lambda: cls(cfg), held, f"the {kind} config")
     try:
         net.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:

@@ -8,6 +8,17 @@ from gan2d.errors import CheckpointError
 from gan2d.nets.stylegan2.config import channels_at
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty.
+
+    Example:
+        >>> first_line(EOFError()), first_line(ValueError("bad\\nmore"))
+        ('EOFError', 'bad')
+    """
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
 def fit_channels(channels: dict[int, int], channel_base: int | None = None, channel_max: int | None = None
                  ) -> tuple[int, int]:
     """Find `(channel_base, channel_max)` with `min(channel_base // r, channel_max) == channels[r]` for every r.
@@ -32,8 +43,8 @@ def fit_channels(channels: dict[int, int], channel_base: int | None = None, chan
     def fits(base: int, cmax: int) -> bool:
         return all(channels_at(r, base, cmax) == c for r, c in channels.items())
 
-    if channel_base is not None and channel_max is not None and fits(int(channel_base), int(channel_max)):
-        return int(channel_base), int(channel_max)
+    if isinstance(channel_base, int) and isinstance(channel_max, int) and fits(channel_base, channel_max):
+        return channel_base, channel_max
     cmax = max(channels.values())
     below = [r for r, c in sorted(channels.items()) if c < cmax]
     base = channels[below[0]] * below[0] if below else cmax * max(channels)

@@ -31,8 +31,9 @@ from typing import Any
 
 import torch
 
+from gan2d.budget import build_within
 from gan2d.errors import CheckpointError, ConfigError
-from gan2d.importers.common import fit_channels
+from gan2d.importers.common import first_line, fit_channels
 from gan2d.nets.stylegan2.config import GeneratorConfig
 from gan2d.nets.stylegan2.generator import Generator
 
@@ -47,7 +48,7 @@ def _load(path: Path) -> dict[str, Any]:
         with torch.serialization.safe_globals([argparse.Namespace]):
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
-        raise CheckpointError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0]})") from e
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({first_line(e)})") from e
     if not isinstance(ckpt, dict):
         raise CheckpointError(f"{path}: expected a dict checkpoint, got {type(ckpt).__name__}")
     return ckpt
@@ -60,10 +61,15 @@ def _generator_state(ckpt: dict[str, Any], path: Path) -> dict[str, torch.Tensor
     return sd
 
 
-def _tensor(sd: dict[str, torch.Tensor], key: str) -> torch.Tensor:
+def _tensor(sd: dict[str, torch.Tensor], key: str, ndim: int, lead: int | None = None) -> torch.Tensor:
+    """`sd[key]` as float32, checked to have `ndim` dimensions (and a first dimension of `lead`)."""
     if key not in sd or not isinstance(sd[key], torch.Tensor):
         raise CheckpointError(f"rosinality state dict lacks {key!r}")
-    return sd[key].detach().to(torch.float32)
+    t = sd[key]
+    if t.ndim != ndim or (lead is not None and t.shape[0] != lead) or not t.is_floating_point():
+        want = f"{ndim}-D float" + (f" with first dimension {lead}" if lead is not None else "")
+        raise CheckpointError(f"rosinality {key!r} has shape {tuple(t.shape)} ({t.dtype}); expected {want}")
+    return t.detach().to(torch.float32)
 
 
 def rosinality_config(sd: dict[str, torch.Tensor], mapping_lr_multiplier: float = 0.01) -> GeneratorConfig:
@@ -74,15 +80,15 @@ def rosinality_config(sd: dict[str, torch.Tensor], mapping_lr_multiplier: float 
     """
     n_mlp = len({int(m.group(1)) for k in sd if (m := re.fullmatch(r"style\.(\d+)\.weight", k))})
     n_rgbs = len({int(m.group(1)) for k in sd if (m := re.fullmatch(r"to_rgbs\.(\d+)\.bias", k))})
-    style_dim = _tensor(sd, "style.1.weight").shape[1]
+    style_dim = _tensor(sd, "style.1.weight", 2).shape[1]
     res = 2 ** (n_rgbs + 2)
-    channels = {4: _tensor(sd, "conv1.conv.weight").shape[1]}
+    channels = {4: _tensor(sd, "conv1.conv.weight", 5, 1).shape[1]}
     for k in range(n_rgbs):
-        channels[2 ** (k + 3)] = _tensor(sd, f"convs.{2 * k + 1}.conv.weight").shape[1]
+        channels[2 ** (k + 3)] = _tensor(sd, f"convs.{2 * k + 1}.conv.weight", 5, 1).shape[1]
     base, cmax = fit_channels(channels)
     try:
         return GeneratorConfig(img_resolution=res, z_dim=style_dim, w_dim=style_dim,
-                               img_channels=_tensor(sd, "to_rgb1.bias").shape[1], mapping_layers=n_mlp,
+                               img_channels=_tensor(sd, "to_rgb1.bias", 4, 1).shape[1], mapping_layers=n_mlp,
                                mapping_lr_multiplier=mapping_lr_multiplier, channel_base=base, channel_max=cmax)
     except ConfigError as e:
         raise CheckpointError(f"rosinality generator does not fit GeneratorConfig: {e}") from e
@@ -91,31 +97,31 @@ def rosinality_config(sd: dict[str, torch.Tensor], mapping_lr_multiplier: float 
 def _noise(sd: dict[str, torch.Tensor], idx: int, res: int) -> torch.Tensor:
     key = f"noises.noise_{idx}"
     if key in sd:
-        return _tensor(sd, key)[0, 0]
+        return _tensor(sd, key, 4, 1)[0, 0]
     # Older rosinality checkpoints have no stored noise buffers: fix one reproducible map per layer.
     return torch.randn([res, res], generator=torch.Generator().manual_seed(idx))
 
 
 def _styled_conv(sd: dict[str, torch.Tensor], src: str, dst: str, noise_idx: int, res: int
                  ) -> dict[str, torch.Tensor]:
-    w = _tensor(sd, f"{src}.conv.weight")[0]
+    w = _tensor(sd, f"{src}.conv.weight", 5, 1)[0]
     scale = 1.0 / math.sqrt(w.shape[1] * w.shape[2] * w.shape[3])
     return {
         f"{dst}.weight": w * scale,
-        f"{dst}.affine.weight": _tensor(sd, f"{src}.conv.modulation.weight"),
-        f"{dst}.affine.bias": _tensor(sd, f"{src}.conv.modulation.bias"),
-        f"{dst}.noise_strength": _tensor(sd, f"{src}.noise.weight").reshape([]),
+        f"{dst}.affine.weight": _tensor(sd, f"{src}.conv.modulation.weight", 2),
+        f"{dst}.affine.bias": _tensor(sd, f"{src}.conv.modulation.bias", 1),
+        f"{dst}.noise_strength": _tensor(sd, f"{src}.noise.weight", 1, 1).reshape([]),
         f"{dst}.noise_const": _noise(sd, noise_idx, res),
-        f"{dst}.bias": _tensor(sd, f"{src}.activate.bias"),
+        f"{dst}.bias": _tensor(sd, f"{src}.activate.bias", 1),
     }
 
 
 def _to_rgb(sd: dict[str, torch.Tensor], src: str, dst: str) -> dict[str, torch.Tensor]:
     return {
-        f"{dst}.weight": _tensor(sd, f"{src}.conv.weight")[0],
-        f"{dst}.affine.weight": _tensor(sd, f"{src}.conv.modulation.weight"),
-        f"{dst}.affine.bias": _tensor(sd, f"{src}.conv.modulation.bias"),
-        f"{dst}.bias": _tensor(sd, f"{src}.bias").reshape(-1),
+        f"{dst}.weight": _tensor(sd, f"{src}.conv.weight", 5, 1)[0],
+        f"{dst}.affine.weight": _tensor(sd, f"{src}.conv.modulation.weight", 2),
+        f"{dst}.affine.bias": _tensor(sd, f"{src}.conv.modulation.bias", 1),
+        f"{dst}.bias": _tensor(sd, f"{src}.bias", 4, 1).reshape(-1),
     }
 
 
@@ -123,9 +129,9 @@ def convert_rosinality_state(sd: dict[str, torch.Tensor], config: GeneratorConfi
     """Rename and reshape a rosinality `g_ema` state dict into our parameter layout (w_avg excluded)."""
     out: dict[str, torch.Tensor] = {}
     for i in range(config.mapping_layers):
-        out[f"mapping.fc{i}.weight"] = _tensor(sd, f"style.{i + 1}.weight")
-        out[f"mapping.fc{i}.bias"] = _tensor(sd, f"style.{i + 1}.bias")
-    out["synthesis.b4.const"] = _tensor(sd, "input.input")[0]
+        out[f"mapping.fc{i}.weight"] = _tensor(sd, f"style.{i + 1}.weight", 2)
+        out[f"mapping.fc{i}.bias"] = _tensor(sd, f"style.{i + 1}.bias", 1)
+    out["synthesis.b4.const"] = _tensor(sd, "input.input", 4, 1)[0]
     out.update(_styled_conv(sd, "conv1", "synthesis.b4.conv1", 0, 4))
     out.update(_to_rgb(sd, "to_rgb1", "synthesis.b4.torgb"))
     res, k = 8, 0
@@ -160,15 +166,15 @@ def load_rosinality(path: str | os.PathLike[str], mapping_lr_multiplier: float =
     ckpt = _load(path)
     sd = _generator_state(ckpt, path)
     config = rosinality_config(sd, mapping_lr_multiplier)
-    G = Generator(config)
     state = convert_rosinality_state(sd, config)
+    G = build_within(lambda: Generator(config), sum(t.numel() for t in state.values()), f"{path}'s generator")
     state.update({k: v for k, v in G.state_dict().items() if k.endswith("resample_filter")})
     latent_avg = ckpt.get("latent_avg")
     state["mapping.w_avg"] = torch.zeros(config.w_dim)
     try:
         G.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{path}: weights do not fit the inferred generator: {str(e).splitlines()[0]}") from e
+        raise CheckpointError(f"{path}: weights do not fit the inferred generator: {first_line(e)}") from e
     with torch.no_grad():
         if isinstance(latent_avg, torch.Tensor) and latent_avg.numel() == config.w_dim:
             G.mapping.w_avg.copy_(latent_avg.reshape(-1))

@@ -27,8 +27,9 @@ import numpy as np
 import torch
 import torch._utils
 
+from gan2d.budget import build_within
 from gan2d.errors import CheckpointError, ConfigError
-from gan2d.importers.common import fit_channels, taps_from_filter
+from gan2d.importers.common import first_line, fit_channels, taps_from_filter
 from gan2d.nets.stylegan2.config import DiscriminatorConfig, GeneratorConfig
 from gan2d.nets.stylegan2.discriminator import Discriminator
 from gan2d.nets.stylegan2.generator import Generator
@@ -51,15 +52,22 @@ class PersistentObject:
             raise CheckpointError(f"persistent {self.class_name} object has no state dict")
         return state
 
+    def group(self, name: str) -> dict[str, Any]:
+        """A dict entry of the state (`_modules`, `_parameters`, `_buffers`); empty when absent."""
+        value = self.state.get(name) or {}
+        if not isinstance(value, dict):
+            raise CheckpointError(f"{self.class_name}.{name} is a {type(value).__name__}, not a dict")
+        return value
+
     def child(self, name: str) -> PersistentObject:
         """Sub-module `name` from `_modules`."""
-        child = self.state.get("_modules", {}).get(name)
+        child = self.group("_modules").get(name)
         if not isinstance(child, PersistentObject):
             raise CheckpointError(f"{self.class_name} has no persistent sub-module {name!r}")
         return child
 
     def has_child(self, name: str) -> bool:
-        return isinstance(self.state.get("_modules", {}).get(name), PersistentObject)
+        return isinstance(self.group("_modules").get(name), PersistentObject)
 
 
 class EasyDict(dict):
@@ -159,24 +167,37 @@ def read_network_pickle(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def flatten_state(obj: PersistentObject, prefix: str = "") -> dict[str, torch.Tensor]:
-    """Official module tree → flat state dict (`mapping.fc0.weight`, …), the way `nn.Module.state_dict` names it."""
+MAX_DEPTH = 32  # official networks nest 5 deep (G → synthesis → block → layer → affine)
+
+
+def flatten_state(obj: PersistentObject, prefix: str = "", _path: tuple[int, ...] = ()) -> dict[str, torch.Tensor]:
+    """Official module tree → flat state dict (`mapping.fc0.weight`, …), the way `nn.Module.state_dict` names it.
+
+    Raises:
+        CheckpointError: non-tensor weights, a module tree that contains itself (a crafted pickle can
+            link an object back to its own state) or nests deeper than `MAX_DEPTH`.
+    """
     state = obj.state
-    skip = set(state.get("_non_persistent_buffers_set") or ())
+    if id(state) in _path or len(_path) >= MAX_DEPTH:
+        raise CheckpointError(f"the module tree at {prefix or 'the top'!r} refers back to itself or nests over "
+                              f"{MAX_DEPTH} levels: not a network pickle")
+    skip = state.get("_non_persistent_buffers_set") or ()
+    if not isinstance(skip, set | frozenset | list | tuple):
+        raise CheckpointError(f"{obj.class_name}._non_persistent_buffers_set is a {type(skip).__name__}")
     out: dict[str, torch.Tensor] = {}
     for group in ("_parameters", "_buffers"):
-        for name, value in (state.get(group) or {}).items():
+        for name, value in obj.group(group).items():
             if value is None or (group == "_buffers" and name in skip):
                 continue
             if not isinstance(value, torch.Tensor):
                 raise CheckpointError(f"{prefix}{name} in {obj.class_name} is a {type(value).__name__}, not a tensor")
             out[prefix + name] = value.detach().to(torch.float32) if value.is_floating_point() else value.detach()
-    for name, child in (state.get("_modules") or {}).items():
+    for name, child in obj.group("_modules").items():
         if child is None:
             continue
         if not isinstance(child, PersistentObject):
             raise CheckpointError(f"sub-module {prefix}{name} is not a persistent object")
-        out.update(flatten_state(child, f"{prefix}{name}."))
+        out.update(flatten_state(child, f"{prefix}{name}.", (*_path, id(state))))
     return out
 
 
@@ -186,6 +207,34 @@ def _attr(obj: PersistentObject, name: str, default: Any = ...) -> Any:
     if default is ...:
         raise CheckpointError(f"{obj.class_name} state lacks the attribute {name!r}")
     return default
+
+
+def _int(obj: PersistentObject, name: str, default: Any = ...) -> int:
+    value = _attr(obj, name, default)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise CheckpointError(f"{obj.class_name}.{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _opt_int(obj: PersistentObject, name: str, default: Any) -> int | None:
+    return None if _attr(obj, name, default) is None else _int(obj, name, default)
+
+
+def _real(obj: PersistentObject, name: str, default: Any = ...) -> float | None:
+    value = _attr(obj, name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise CheckpointError(f"{obj.class_name}.{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _weight(obj: PersistentObject, name: str = "weight", ndim: int = 2) -> torch.Tensor:
+    value = flatten_state(obj).get(name)
+    if not isinstance(value, torch.Tensor) or value.ndim != ndim:
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise CheckpointError(f"{obj.class_name}.{name} must be a {ndim}-D tensor, got {got}")
+    return value
 
 
 def _init_dict(obj: PersistentObject) -> dict[str, Any]:
@@ -198,10 +247,6 @@ def _kwargs(obj: PersistentObject, name: str) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def generator_config(G: PersistentObject) -> GeneratorConfig:
     """Our `GeneratorConfig` for an official StyleGAN2 generator's persistent state.
 
@@ -210,7 +255,7 @@ def generator_config(G: PersistentObject) -> GeneratorConfig:
             attributes that do not fit our configuration.
     """
     synthesis, mapping = G.child("synthesis"), G.child("mapping")
-    res = int(_attr(G, "img_resolution"))
+    res = _int(G, "img_resolution")
     if not synthesis.has_child("b4"):
         raise CheckpointError(f"synthesis network {synthesis.class_name} has no b4 block: only StyleGAN2 "
                               "generators are supported (StyleGAN3 alias-free synthesis is not)")
@@ -224,26 +269,25 @@ def generator_config(G: PersistentObject) -> GeneratorConfig:
         conv1 = block.child("conv1")
         if _attr(conv1, "activation", "lrelu") != "lrelu":
             raise CheckpointError(f"synthesis layers use activation {_attr(conv1, 'activation')!r}; expected 'lrelu'")
-        channels[r] = int(flatten_state(conv1)["weight"].shape[0])
+        channels[r] = _weight(conv1, ndim=4).shape[0]
         r *= 2
     synth_kw = _kwargs(G, "synthesis_kwargs")
     base, cmax = fit_channels(channels, synth_kw.get("channel_base"), synth_kw.get("channel_max"))
     conv1 = synthesis.child("b4").child("conv1")
-    fc0 = flatten_state(mapping.child("fc0"))
-    num_layers = int(_attr(mapping, "num_layers"))
-    c_dim = int(_attr(G, "c_dim", 0))
-    embed = flatten_state(mapping.child("embed"))["weight"].shape[0] if c_dim > 0 else None
-    w_avg_beta = _attr(mapping, "w_avg_beta", 0.995)
+    fc0 = _weight(mapping.child("fc0"))
+    num_layers = _int(mapping, "num_layers")
+    c_dim = _int(G, "c_dim", 0)
+    embed = _weight(mapping.child("embed")).shape[0] if c_dim > 0 else None
     try:
         return GeneratorConfig(
-            img_resolution=res, z_dim=int(_attr(G, "z_dim")), c_dim=c_dim, w_dim=int(_attr(G, "w_dim")),
-            img_channels=int(_attr(G, "img_channels")), mapping_layers=num_layers,
-            mapping_lr_multiplier=float(_attr(mapping.child("fc0"), "bias_gain", 0.01)),
-            embed_features=int(embed) if embed is not None else None,
-            layer_features=int(fc0["weight"].shape[0]) if num_layers > 1 else None,
-            w_avg_beta=_opt_float(w_avg_beta), channel_base=base, channel_max=cmax,
-            conv_clamp=_opt_float(_attr(conv1, "conv_clamp", None)), use_noise=bool(_attr(conv1, "use_noise", True)),
-            resample_taps=taps_from_filter(flatten_state(conv1)["resample_filter"]),
+            img_resolution=res, z_dim=_int(G, "z_dim"), c_dim=c_dim, w_dim=_int(G, "w_dim"),
+            img_channels=_int(G, "img_channels"), mapping_layers=num_layers,
+            mapping_lr_multiplier=_real(mapping.child("fc0"), "bias_gain", 0.01),
+            embed_features=embed,
+            layer_features=fc0.shape[0] if num_layers > 1 else None,
+            w_avg_beta=_real(mapping, "w_avg_beta", 0.995), channel_base=base, channel_max=cmax,
+            conv_clamp=_real(conv1, "conv_clamp", None), use_noise=bool(_attr(conv1, "use_noise", True)),
+            resample_taps=taps_from_filter(_weight(conv1, "resample_filter")),
         )
     except ConfigError as e:
         raise CheckpointError(f"generator attributes do not fit GeneratorConfig: {e}") from e
@@ -255,7 +299,7 @@ def discriminator_config(D: PersistentObject) -> DiscriminatorConfig:
     Raises:
         CheckpointError: Not a residual StyleGAN2 discriminator, or attributes that do not fit.
     """
-    res = int(_attr(D, "img_resolution"))
+    res = _int(D, "img_resolution")
     channels: dict[int, int] = {}
     conv_clamp = None
     r = res
@@ -263,27 +307,27 @@ def discriminator_config(D: PersistentObject) -> DiscriminatorConfig:
         block = D.child(f"b{r}")
         if _attr(block, "architecture", "resnet") != "resnet":
             raise CheckpointError(f"discriminator block b{r} is not 'resnet'; only residual discriminators import")
-        channels[r] = int(flatten_state(block.child("conv0"))["weight"].shape[0])
-        conv_clamp = _attr(block.child("conv0"), "conv_clamp", None)
+        channels[r] = _weight(block.child("conv0"), ndim=4).shape[0]
+        conv_clamp = _real(block.child("conv0"), "conv_clamp", None)
         r //= 2
     epilogue = D.child("b4")
-    channels[4] = int(flatten_state(epilogue.child("conv"))["weight"].shape[0])
+    channels[4] = _weight(epilogue.child("conv"), ndim=4).shape[0]
     d_kw = _init_dict(D)
     base, cmax = fit_channels(channels, d_kw.get("channel_base"), d_kw.get("channel_max"))
-    c_dim = int(_attr(D, "c_dim", 0))
+    c_dim = _int(D, "c_dim", 0)
     mbstd = epilogue.child("mbstd") if epilogue.has_child("mbstd") else None
-    out_w = flatten_state(epilogue.child("out"))["weight"]
+    out_w = _weight(epilogue.child("out"))
     mapping = D.child("mapping") if c_dim > 0 else None
     try:
         return DiscriminatorConfig(
-            img_resolution=res, c_dim=c_dim, img_channels=int(_attr(D, "img_channels")), channel_base=base,
-            channel_max=cmax, conv_clamp=_opt_float(conv_clamp),
-            cmap_dim=int(out_w.shape[0]) if c_dim > 0 else None,
-            mbstd_group_size=_attr(mbstd, "group_size", 4) if mbstd is not None else 4,
-            mbstd_num_channels=int(_attr(mbstd, "num_channels", 1)) if mbstd is not None else 0,
-            mapping_layers=int(_attr(mapping, "num_layers")) if mapping is not None else 8,
-            mapping_lr_multiplier=float(_attr(mapping.child("fc0"), "bias_gain", 0.01)) if mapping else 0.01,
-            resample_taps=taps_from_filter(flatten_state(D.child(f"b{res}").child("conv1"))["resample_filter"]),
+            img_resolution=res, c_dim=c_dim, img_channels=_int(D, "img_channels"), channel_base=base,
+            channel_max=cmax, conv_clamp=conv_clamp,
+            cmap_dim=out_w.shape[0] if c_dim > 0 else None,
+            mbstd_group_size=_opt_int(mbstd, "group_size", 4) if mbstd is not None else 4,
+            mbstd_num_channels=_int(mbstd, "num_channels", 1) if mbstd is not None else 0,
+            mapping_layers=_int(mapping, "num_layers") if mapping is not None else 8,
+            mapping_lr_multiplier=_real(mapping.child("fc0"), "bias_gain", 0.01) if mapping else 0.01,
+            resample_taps=taps_from_filter(_weight(D.child(f"b{res}").child("conv1"), "resample_filter")),
         )
     except ConfigError as e:
         raise CheckpointError(f"discriminator attributes do not fit DiscriminatorConfig: {e}") from e
@@ -311,13 +355,18 @@ def load_stylegan2_pkl(path: str | os.PathLike[str], key: str = "G_ema") -> Gene
     obj = data.get(key)
     if not isinstance(obj, PersistentObject):
         raise CheckpointError(f"{path}: no persistent network under {key!r} (keys: {sorted(map(str, data))})")
-    if key == "D":
-        net: Generator | Discriminator = Discriminator(discriminator_config(obj))
-    else:
-        net = Generator(generator_config(obj))
-    state = flatten_state(obj)
+    try:
+        config = discriminator_config(obj) if key == "D" else generator_config(obj)
+        state = flatten_state(obj)
+    except CheckpointError as e:
+        raise CheckpointError(f"{path}: {e}") from e
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # any other malformed attribute
+        raise CheckpointError(f"{path}: {key} is not a StyleGAN2 network this importer reads "
+                              f"({type(e).__name__}: {first_line(e)})") from e
+    cls: type[Generator | Discriminator] = Discriminator if key == "D" else Generator
+    net = build_within(lambda: cls(config), sum(t.numel() for t in state.values()), f"{path}'s {key}")
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{path}: {key} weights do not fit the inferred network: {str(e).splitlines()[0]}") from e
+        raise CheckpointError(f"{path}: {key} weights do not fit the inferred network: {first_line(e)}") from e
     return net.eval()
