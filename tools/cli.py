@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backends": ("tools.backends", "List rendering backends: available or not (and why), install, capabilities."),
     "datagen": ("tools.datagen", "Render a multi-view dataset: images, masks, depth, normals, cameras, index."),
     "reconstruct": ("tools.reconstruct", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
+    "view": ("tools.view.cli", "Show runs in a web viewer (meshes, clouds, cameras, images, curves) or as HTML."),
     "gan info": ("tools.gan.cli", "Print a checkpoint's architecture and resolution."),
     "gan generate": ("tools.gan.cli", "Generate images for seeds (and a style-mixing grid) from a generator."),
     "gan export": ("tools.gan.cli", "Convert any supported checkpoint to our safetensors format."),

@@ -1,0 +1,1 @@
+"""One module per run kind; each defines `KIND` (see `tools.view.detect`)."""
