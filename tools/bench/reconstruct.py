@@ -1,6 +1,8 @@
 """`neurender bench reconstruct`: single-image reconstruction quality and speed on procedural shapes.
 
-Each ground-truth shape (`tools.reconstruct.synthetic.shapes`) is photographed from a known
+Two sets: "easy" (`tools.reconstruct.synthetic.shapes`, 11 smooth genus-0 shapes) and "hard"
+(`tools.reconstruct.synthetic_hard.hard_shapes`: thin parts, concavities, genus 1, assemblies,
+a bunny-like shape, camera elevations 0°–50°). Each ground-truth shape is photographed from a known
 camera; `fit` reconstructs it from that photo and its alpha mask, knowing only the field of view.
 The reconstruction is mapped into the ground truth's frame through the two input cameras (a
 single view fixes everything but the depth scale, taken from the centroid depths), refined by a
@@ -18,49 +20,18 @@ import torch
 import typer
 from scipy.spatial import cKDTree
 
+from render3d.geometry import sample_surface
+from render3d.geometry.align import similarity_icp
 from render3d.structures import Meshes
 from tools.bench.harness import Stopwatch, write_report
 from tools.errors import ToolError
 from tools.reconstruct.fit import FitSettings, fit
 from tools.reconstruct.render import hard_mask
+from tools.reconstruct.settings import Prior, Symmetry
 from tools.reconstruct.synthetic import SyntheticShape, photo_camera, render_photo, shapes
+from tools.reconstruct.synthetic_hard import hard_shapes
 
-
-def sample_surface(verts: torch.Tensor, faces: torch.Tensor, n: int, seed: int = 0) -> np.ndarray:
-    """`[n, 3]` points sampled uniformly by area on a triangle mesh (seeded)."""
-    g = torch.Generator().manual_seed(seed)
-    fv = verts[faces].double()
-    area = torch.linalg.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0], dim=1).norm(dim=1)
-    idx = torch.multinomial(area / area.sum(), n, replacement=True, generator=g)
-    u, v = torch.rand(n, generator=g, dtype=torch.float64), torch.rand(n, generator=g, dtype=torch.float64)
-    flip = u + v > 1
-    u, v = torch.where(flip, 1 - u, u), torch.where(flip, 1 - v, v)
-    p = fv[idx, 0] + u[:, None] * (fv[idx, 1] - fv[idx, 0]) + v[:, None] * (fv[idx, 2] - fv[idx, 0])
-    return p.numpy()
-
-
-def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares similarity `dst ≈ s R src + t` of paired points `[n, 3]` (Umeyama 1991)."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    cov = xd.T @ xs / len(src)
-    U, S, Vt = np.linalg.svd(cov)
-    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U) * np.linalg.det(Vt))])
-    R = U @ D @ Vt
-    s = float(np.trace(np.diag(S) @ D) / max((xs**2).sum() / len(src), 1e-12))
-    return s, R, mu_d - s * R @ mu_s
-
-
-def similarity_icp(src: np.ndarray, dst: np.ndarray, iters: int = 40) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity ICP with nearest-neighbor pairs taken both ways; returns (s, R, t) mapping src onto dst."""
-    s, R, t = 1.0, np.eye(3), np.zeros(3)
-    dst_tree = cKDTree(dst)
-    for _ in range(iters):
-        cur = s * src @ R.T + t
-        _, i_sd = dst_tree.query(cur)
-        _, i_ds = cKDTree(cur).query(dst)
-        s, R, t = umeyama(np.concatenate([src, src[i_ds]]), np.concatenate([dst[i_sd], dst]))
-    return s, R, t
+SETS = {"easy": shapes, "hard": hard_shapes}
 
 
 def _iou(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -86,13 +57,13 @@ def evaluate(shape: SyntheticShape, size: int, settings: FitSettings, samples: i
     gc = cam.world_to_camera(gt_v[None])[0]
     scale = float(gc[:, 2].mean() / rc[:, 2].mean())
     aligned0 = cam.camera_to_world((rc * scale)[None])[0]
-    src = sample_surface(aligned0, res.faces, samples, seed=1)
-    dst = sample_surface(gt_v, shape.mesh.faces_packed(), samples, seed=2)
+    src = sample_surface(aligned0, res.faces, samples, seed=1)[0].double()
+    dst = sample_surface(gt_v, shape.mesh.faces_packed(), samples, seed=2)[0].double()
     s, R, t = similarity_icp(src, dst)
-    aligned = (s * aligned0.double() @ torch.from_numpy(R).T + torch.from_numpy(t)).float()
-    src_a = s * src @ R.T + t
-    d1, _ = cKDTree(dst).query(src_a)
-    d2, _ = cKDTree(src_a).query(dst)
+    aligned = (s * aligned0.double() @ R.T + t).float()
+    src_a = (s * src @ R.T + t).numpy()
+    d1, _ = cKDTree(dst.numpy()).query(src_a)
+    d2, _ = cKDTree(src_a).query(dst.numpy())
     diag = float((gt_v.max(0).values - gt_v.min(0).values).norm())
     chamfer = 0.5 * (d1.mean() + d2.mean()) / diag
     recon = Meshes([aligned], [res.faces])
@@ -105,40 +76,53 @@ def evaluate(shape: SyntheticShape, size: int, settings: FitSettings, samples: i
             "seconds": seconds}
 
 
-def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none",
-                  names: list[str] | None = None) -> dict:
-    """Evaluate every (or the named) benchmark shape; returns {"rows": [...], "mean": {...}, "settings": {...}}.
+def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none", names: list[str] | None = None,
+                  sets: tuple[str, ...] = ("easy", "hard"), settings: FitSettings | None = None) -> dict:
+    """Evaluate every (or the named) shape of the chosen sets.
+
+    Returns:
+        {"rows": [... each with "set"], "mean": {set: {...}}, "settings": {...}}.
 
     Raises:
-        ToolError: an unknown shape name.
+        ToolError: an unknown set or shape name.
     """
-    table = shapes()
+    unknown_sets = [x for x in sets if x not in SETS]
+    if unknown_sets or not sets:
+        raise ToolError(f"unknown benchmark set(s) {unknown_sets}; known: {', '.join(SETS)}")
+    table = [(name, shape) for name in sets for shape in SETS[name]()]
     if names:
-        known = {s.name for s in table}
+        known = {s.name for _, s in table}
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ToolError(f"unknown benchmark shape(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        table = [s for s in table if s.name in names]
-    settings = FitSettings(steps=steps, symmetry=symmetry)
+        table = [(n, s) for n, s in table if s.name in names]
+    settings = settings or FitSettings(steps=steps, symmetry=symmetry)
     rows = []
-    for shape in table:
-        rows.append(evaluate(shape, size, settings))
+    for set_name, shape in table:
+        rows.append({"set": set_name, **evaluate(shape, size, settings)})
         r = rows[-1]
-        typer.echo(f"{r['shape']:18s} input IoU {r['input_iou']:.3f}  novel IoU {r['novel_iou']:.3f}  "
+        typer.echo(f"{set_name:4s} {r['shape']:18s} input IoU {r['input_iou']:.3f}  novel IoU {r['novel_iou']:.3f}  "
                    f"chamfer {r['chamfer']:.4f}  {r['seconds']:.1f} s", err=True)
     keys = ("input_iou", "novel_iou", "chamfer", "seconds")
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
-    return {"rows": rows, "mean": mean, "settings": {"size": size, "steps": steps, "symmetry": symmetry,
+    mean = {name: {k: float(np.mean([r[k] for r in rows if r["set"] == name])) for k in keys}
+            for name in sets if any(r["set"] == name for r in rows)}
+    return {"rows": rows, "mean": mean, "settings": {"size": size, "steps": settings.steps,
+                                                     "symmetry": settings.symmetry, "prior": settings.prior,
+                                                     "template": settings.template,
                                                      "torch_threads": torch.get_num_threads()}}
 
 
 def markdown_table(result: dict) -> str:
-    """The benchmark result as a Markdown table (one row per shape, then the mean)."""
-    lines = ["| shape | input IoU | novel IoU ±90° | chamfer / diag | seconds |", "| --- | --- | --- | --- | --- |"]
-    for r in [*result["rows"], {**result["mean"], "shape": "**mean**"}]:
-        lines.append(f"| {r['shape']} | {r['input_iou']:.3f} | {r['novel_iou']:.3f} | {r['chamfer']:.4f} | "
-                     f"{r['seconds']:.1f} |")
-    return "\n".join(lines)
+    """The benchmark result as Markdown: one table per set, a row per shape, then the set's mean."""
+    out = []
+    for name, mean in result["mean"].items():
+        lines = [f"**{name} set**", "", "| shape | input IoU | novel IoU ±90° | chamfer / diag | seconds |",
+                 "| --- | --- | --- | --- | --- |"]
+        for r in [*(r for r in result["rows"] if r.get("set", name) == name), {**mean, "shape": "**mean**"}]:
+            lines.append(f"| {r['shape']} | {r['input_iou']:.3f} | {r['novel_iou']:.3f} | {r['chamfer']:.4f} | "
+                         f"{r['seconds']:.1f} |")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def register(bench_app: typer.Typer) -> None:
@@ -148,7 +132,10 @@ def register(bench_app: typer.Typer) -> None:
     def bench_reconstruct_cmd(
         size: int = typer.Option(128, "--size", help="photo size in pixels (square)"),
         steps: int = typer.Option(200, "--steps", help="fit steps per shape"),
-        symmetry: str = typer.Option("none", "--symmetry", help="none | x | z"),
+        symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior of the fit"),
+        prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen-side prior of the fit"),
+        template: str = typer.Option("silhouette", "--template", help="starting shape of the fit"),
+        sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),
     ) -> None:
@@ -156,7 +143,9 @@ def register(bench_app: typer.Typer) -> None:
         if not 16 <= size <= 1024:
             raise ToolError(f"--size must be within 16..1024, got {size}")
         names = None if shapes_opt is None else [n.strip() for n in shapes_opt.split(",") if n.strip()]
-        result = run_benchmark(size, steps, symmetry, names)
+        settings = FitSettings(steps=steps, symmetry=symmetry.value, prior=prior.value, template=template)
+        result = run_benchmark(size, steps, names=names, sets=tuple(x.strip() for x in sets.split(",") if x.strip()),
+                               settings=settings)
         md = markdown_table(result)
         write_report(out, result["rows"], md + "\n", mean=result["mean"], settings=result["settings"])
         typer.echo(md)

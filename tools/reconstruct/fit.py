@@ -27,8 +27,10 @@ from tools.errors import ToolError
 from tools.reconstruct.adam import Adam
 from tools.reconstruct.init import Initialization, bbox_ellipsoid, inflate
 from tools.reconstruct.losses import image_terms, shape_terms, weighted_total
-from tools.reconstruct.render import fit_render, hard_mask, shade_vertices, view_camera
+from tools.reconstruct.refine import face_errors, refine, worst_faces
+from tools.reconstruct.render import fit_render, hard_fragments, hard_mask, shade_vertices, view_camera
 from tools.reconstruct.settings import TEMPLATE_KINDS, FitSettings
+from tools.reconstruct.silhouette import silhouette_mesh
 from tools.reconstruct.state import FitState, StageShape
 from tools.reconstruct.templates import Template, icosphere, load_template, subdivide, with_verts
 
@@ -74,22 +76,25 @@ class FitResult:
         return view_camera(self.K, self.width, self.height, self.distance, self.elevation)
 
 
-def _start_template(settings: FitSettings, init: Initialization | None, mask: torch.Tensor, K: torch.Tensor,
-                    distance: float, elevation: float) -> tuple[Template, bool]:
-    """The first stage's template in world units; the flag says whether it can be subdivided."""
+def _start_template(settings: FitSettings, init: Initialization | None, image: torch.Tensor, mask: torch.Tensor,
+                    K: torch.Tensor, distance: float, elevation: float) -> tuple[Template, str]:
+    """The first stage's template in world units, and how later stages add resolution: "subdivide"
+    (icospheres), "refine" (the silhouette template: where the error is) or "fixed" (mesh files)."""
     cam = view_camera(K, mask.shape[1], mask.shape[0], distance, elevation)
     if init is not None and init.offsets is not None:
         t = icosphere(init.level)
         translation = torch.zeros(3) if init.translation is None else init.translation
-        return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), True
+        return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide"
+    if settings.template == "silhouette":
+        return silhouette_mesh(mask, cam, settings.edge_px, image).template, "refine"
     if settings.template in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])
         place = inflate if settings.template == "sphere" else bbox_ellipsoid
-        return with_verts(t, place(t.sphere, mask, cam)), True
+        return with_verts(t, place(t.sphere, mask, cam)), "subdivide"
     t = load_template(settings.template, settings.levels[0])
     # Stretch the mesh per axis onto the mask's box ellipsoid, so its outline starts near the mask's.
     unit_box = t.verts / t.verts.abs().amax(0).clamp(min=1e-8)
-    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), False
+    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed"
 
 
 def _mean_color(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -126,20 +131,37 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
     if mask.sum() < 4:
         raise ToolError("fit needs a mask with an object in it")
     t0 = time.perf_counter()
-    state, template, can_subdivide = _start(image, mask, K, settings, init)
-    n_stages = len(settings.levels) if can_subdivide else 1
+    state, template, growth = _start(image, mask, K, settings, init)
+    n_stages = len(settings.levels) if growth != "fixed" else 1
     fractions = settings.stage_fractions[:n_stages]
     budget = [max(1, round(settings.steps * f / sum(fractions))) for f in fractions]
     budget[-1] = max(1, settings.steps - sum(budget[:-1]))
     perceptual = _perceptual_loss(settings.perceptual_weights, image.device)
     for stage in range(n_stages):
-        if stage > 0:
+        if stage > 0 and growth == "subdivide":
             template = subdivide(template)
-        factor = 2 if stage < settings.half_res_stages and min(H, W) >= 32 else 1
-        target = StageTarget.at(image, mask, K, factor, settings.sigma)
-        template = run_stage(state, StageShape.start(template, settings.symmetry), target, settings, budget[stage],
-                             progress, perceptual)
+        elif stage > 0 and settings.refine:
+            template = _refine_where_wrong(state, template, image, mask, K, settings)
+        # The silhouette template is exact at full resolution from the start: no coarse warm-up.
+        half = stage < settings.half_res_stages and min(H, W) >= 32 and growth == "subdivide"
+        target = StageTarget.at(image, mask, K, 2 if half else 1, settings.sigma)
+        shape = StageShape.start(template, settings.symmetry, keep_edge_lengths=growth == "refine")
+        template = run_stage(state, shape, target, settings, budget[stage], progress, perceptual)
     return _result(state, template, image, mask, K, settings, time.perf_counter() - t0)
+
+
+def _refine_where_wrong(state: FitState, template: Template, image: torch.Tensor, mask: torch.Tensor,
+                        K: torch.Tensor, settings: FitSettings) -> Template:
+    """The template with its worst faces (silhouette and color error) split."""
+    H, W = mask.shape
+    with torch.no_grad():
+        verts = state.world(template.verts)
+        mesh = Meshes([verts], [template.faces])
+        cam = state.camera(K, W, H)
+        rgb, _, _ = fit_render(mesh, MeshTopology.from_meshes(mesh), shade_vertices(mesh, template.colors, state.sh),
+                               cam, settings.sigma, settings.backend)
+        errors = face_errors(verts, template.faces, rgb[0], image, mask, cam)
+    return refine(template, worst_faces(errors, template.faces))
 
 
 @dataclass(frozen=True)
@@ -171,16 +193,16 @@ class StageTarget:
 
 
 def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitSettings,
-           init: Initialization | None) -> tuple[FitState, Template, bool]:
+           init: Initialization | None) -> tuple[FitState, Template, str]:
     """The pose/lighting/camera state, the first stage's template (object frame, with albedo) and
-    whether it can be subdivided."""
+    how it grows (see `_start_template`)."""
     ys, xs = torch.nonzero(mask > 0.5, as_tuple=True)
     r_px = 0.5 * max(float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1))
     # Convention: the object has radius about 1, so the camera sits at f / r_px.
     distance = init.distance if init is not None and init.distance else float(K[0, 0]) / r_px
     dev = image.device
     el0 = init.elevation if init is not None and init.elevation is not None else settings.elevation
-    template, can_subdivide = _start_template(settings, init, mask.cpu(), K.cpu(), distance, el0)
+    template, growth = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(), distance, el0)
     template = Template(*(None if x is None else x.to(dev) for x in (template.verts, template.faces, template.sphere,
                                                                        template.colors)))
     world0 = template.verts
@@ -194,7 +216,7 @@ def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: F
     if init is not None and init.sh_coeffs is not None:
         sh = init.sh_coeffs.clone().to(dev)
     state = FitState.create(scale0, center.float().to(dev), sh, distance, el0)
-    return state, with_verts(template, base, albedo), can_subdivide
+    return state, with_verts(template, base, albedo), growth
 
 
 def _result(state: FitState, template: Template, image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor,
@@ -260,6 +282,18 @@ def masked_psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
     return 10.0 * math.log10(1.0 / max(mse, 1e-10))
 
 
+@torch.no_grad()
+def _unseen(state: FitState, shape: StageShape, target: StageTarget) -> torch.Tensor:
+    """`[V]` bool: vertices of no face the input view shows at the stage's start."""
+    H, W = target.mask.shape
+    mesh = Meshes([state.world(shape.local())], [shape.faces])
+    p2f = hard_fragments(mesh, state.camera(target.K, W, H)).pix_to_face
+    seen = torch.zeros(shape.local().shape[0], dtype=torch.bool, device=p2f.device)
+    shown = p2f[p2f >= 0].unique()
+    seen[shape.faces[shown].reshape(-1)] = True
+    return ~seen
+
+
 def run_stage(state: FitState, shape: StageShape, target: StageTarget, settings: FitSettings, steps: int,
               progress: Callable[[int, dict], None] | None = None,
               perceptual: torch.nn.Module | None = None) -> Template:
@@ -270,6 +304,7 @@ def run_stage(state: FitState, shape: StageShape, target: StageTarget, settings:
     """
     H, W = target.mask.shape
     weights = settings.weights()
+    unseen = _unseen(state, shape, target) if settings.prior == "smooth" else None
     state.requires_grad_(True)
     opt = Adam(shape.parameter_groups(settings.lr) + state.parameter_groups(settings.lr, settings.fit_camera))
     for _ in range(steps):
@@ -280,7 +315,7 @@ def run_stage(state: FitState, shape: StageShape, target: StageTarget, settings:
         rgb, covered, alpha = fit_render(mesh, shape.topology, shade_vertices(mesh, albedo, state.sh),
                                          state.camera(target.K, W, H), target.sigma, settings.backend)
         terms = image_terms(rgb, covered, alpha, target.image, target.mask, perceptual)
-        terms.update(shape_terms(shape, local, albedo, settings.prior))
+        terms.update(shape_terms(shape, local, albedo, settings.prior, unseen))
         loss = weighted_total(terms, weights)
         loss.backward()
         opt.step()

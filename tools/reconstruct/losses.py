@@ -47,8 +47,9 @@ def shape_terms(shape: StageShape, local: torch.Tensor, albedo: torch.Tensor, pr
         shape: the stage (its base Laplacian, rest edge lengths, mirror partners).
         local: `[V, 3]` current object-frame positions.
         albedo: `[V, 3]` current albedo.
-        prior: "inflation" keeps the base's Laplacian everywhere; "smooth" pulls the `unseen`
-            vertices' Laplacian to zero (a membrane) and keeps it elsewhere.
+        prior: "inflation" keeps the base's Laplacian everywhere; "smooth" keeps it where the photo
+            sees the surface and asks the `unseen` vertices' Laplacian to vary smoothly instead (the
+            Laplacian of the Laplacian → 0: a thin-plate surface closing the visible part).
         unseen: `[V]` bool, vertices the input view does not see (needed by "smooth").
 
     Returns:
@@ -58,12 +59,14 @@ def shape_terms(shape: StageShape, local: torch.Tensor, albedo: torch.Tensor, pr
     mesh = Meshes([local], [shape.faces])
     topo = shape.topology
     e0 = shape.edge0
-    target = shape.lap0
+    lap = mesh_laplacian(mesh, topo)
+    residual = lap - shape.lap0
     if prior == "smooth" and unseen is not None:
-        target = torch.where(unseen[:, None], torch.zeros_like(target), target)
+        bilap = mesh_laplacian(Meshes([lap], [shape.faces]), topo)
+        residual = torch.where(unseen[:, None], bilap, residual)
     e = topo.edges
     length = (local[e[:, 0]] - local[e[:, 1]]).norm(dim=1)
-    terms = {"laplacian": (mesh_laplacian(mesh, topo) - target).norm(dim=1).mean() / e0,
+    terms = {"laplacian": residual.norm(dim=1).mean() / e0,
              "edge": ((length - shape.rest) ** 2).mean() / e0**2,
              "normal": normal_consistency(mesh, topo)}
     if shape.mirror is not None:

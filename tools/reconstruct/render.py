@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from render3d.blend import SoftBlendSettings
 from render3d.cameras import Cameras, orbit
+from render3d.fragments import Fragments
 from render3d.interpolate import interpolate
 from render3d.raster import MeshRasterizer, RasterSettings, rasterize_meshes
 from render3d.raster.contour import contour_silhouette
@@ -109,6 +110,12 @@ def render_textured(meshes: Meshes, cameras: Cameras, supersample: int = 2,
     out = MeshRenderer(MeshRasterizer(RasterSettings()), shader, supersample=supersample)(
         meshes.extend(len(cameras)), cameras)
     return out.rgb[..., :3], out.alpha
+
+
+@torch.no_grad()
+def hard_fragments(meshes: Meshes, cameras: Cameras) -> Fragments:
+    """Plain hard rasterization (one face per pixel, pixel centres)."""
+    return rasterize_meshes(meshes, cameras, RasterSettings())
 
 
 @torch.no_grad()

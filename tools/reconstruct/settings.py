@@ -21,8 +21,8 @@ class Prior(enum.StrEnum):
     """What shapes the side the photo does not show.
 
     `inflation` keeps the starting surface's depth profile (its Laplacian) where the image says
-    nothing; `smooth` pulls the unseen vertices toward a membrane (zero Laplacian), the least
-    curved surface closing the visible part.
+    nothing; `smooth` lets the side the input view does not see follow the seen side with the
+    least change of curvature (a thin-plate surface: the Laplacian of the Laplacian → 0).
     """
 
     inflation = "inflation"

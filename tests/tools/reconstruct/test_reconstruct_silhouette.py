@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+import torch
+
+from render3d.cameras import intrinsics_from_fov
+from render3d.structures import Meshes
+from render3d.topology import MeshTopology
+from tools.errors import ToolError
+from tools.reconstruct.render import hard_mask, view_camera
+from tools.reconstruct.silhouette import clean_topology, local_thickness, silhouette_mesh
+
+S = 96
+
+
+def _grid():
+    return torch.meshgrid(torch.arange(S) + 0.5, torch.arange(S) + 0.5, indexing="ij")
+
+
+def _ring():
+    yy, xx = _grid()
+    r2 = (yy - 48) ** 2 + (xx - 48) ** 2
+    return ((r2 < 38**2) & (r2 > 15**2)).float()
+
+
+def _eared():
+    yy, xx = _grid()
+    body = ((yy - 62) / 24) ** 2 + ((xx - 48) / 32) ** 2 < 1
+    ears = [((yy - 28) / 22) ** 2 + ((xx - c) / 3) ** 2 < 1 for c in (38.0, 58.0)]
+    return (body | ears[0] | ears[1]).float()
+
+
+def _check(mask, elevation, edge_px=4.0):
+    cam = view_camera(intrinsics_from_fov(40, S, S), S, S, 3.0, elevation)
+    sm = silhouette_mesh(mask, cam, edge_px)
+    t = sm.template
+    mesh = Meshes([t.verts], [t.faces])
+    topo = MeshTopology.from_meshes(mesh)
+    pred = hard_mask(mesh, cam)[0]
+    iou = float((pred * mask).sum() / (pred + mask - pred * mask).sum())
+    chi = len(t.verts) - topo.edges.shape[0] + len(t.faces)
+    volume = float(torch.linalg.det(t.verts[t.faces].double()).sum() / 6)
+    return sm, iou, chi, volume, topo, cam
+
+
+@pytest.mark.parametrize("elevation", [0.0, 30.0])
+def test_ring_mask_inflates_to_a_closed_torus_exact_in_the_input_view(elevation):
+    sm, iou, chi, volume, topo, _ = _check(_ring(), elevation)
+    assert sm.holes == 1 and chi == 0  # genus 1: the hole stays a hole
+    assert bool((topo.edge_to_faces >= 0).all())  # closed: every edge has two faces
+    assert volume > 0  # wound outward
+    assert iou > 0.99
+
+
+def test_thin_parts_exist_from_the_start_with_round_thin_cross_sections():
+    mask = _eared()
+    sm, iou, chi, volume, _, cam = _check(mask, 10.0)
+    assert sm.holes == 0 and chi == 2 and volume > 0 and iou > 0.985
+    # Depth of the surface along one ear's pixel column vs the body's: about the widths the mask shows.
+    cam_pts = cam.world_to_camera(sm.template.verts[None])[0]
+    uv = cam.project(sm.template.verts[None])[0, :, :2]
+    pix_per_unit = float(cam.K[0, 0, 0]) / 3.0
+
+    def depth_near(u, v):
+        near = ((uv - torch.tensor([u, v])).norm(dim=1) < 2.5)
+        z = cam_pts[near, 2]
+        return float(z.max() - z.min()) * pix_per_unit
+
+    ear, body = depth_near(38.0, 28.0), depth_near(48.0, 62.0)
+    assert 3.0 < ear < 9.0  # the ear is 6 px wide: a thin tube, not a blob
+    assert 40.0 < body < 56.0  # the body is 48 px tall: a round cross-section
+    # Every outline vertex is shared by both sheets; every other vertex has a partner across.
+    assert torch.equal(sm.partner[sm.partner], torch.arange(len(sm.partner)))
+
+
+def test_local_thickness_of_a_bar_and_a_disk():
+    bar = np.zeros((40, 60), bool)
+    bar[15:25, 5:55] = True
+    D, R = local_thickness(bar)
+    assert abs(R[20, 30] - 4.5) < 0.6 and abs(R[16, 30] - 4.5) < 0.6  # the whole bar has radius ~5
+    assert D[15, 30] == 0.5 and D[20, 30] == 4.5  # pixel centres: half a pixel inside the edge
+
+
+def test_small_holes_are_filled_and_extra_components_dropped():
+    m = np.zeros((40, 40), bool)
+    m[5:30, 5:30] = True
+    m[10, 10] = False  # a one-pixel hole: noise
+    m[15:22, 15:22] = False  # a real hole
+    m[34:38, 34:38] = True  # a second, smaller component
+    kept, components, holes = clean_topology(m)
+    assert components == 2 and holes == 1 and kept[10, 10] and not kept[35, 35] and not kept[18, 18]
+    with pytest.raises(ToolError, match="empty"):
+        clean_topology(np.zeros((8, 8), bool))

@@ -1,0 +1,294 @@
+"""The silhouette template: a closed mesh built from the mask itself, exact in the input view from step 0.
+
+Teddy-style inflation (Igarashi et al. 1999) with a distance-transform height. The mask's
+outline, holes included, is traced to sub-pixel accuracy, triangulated (constrained Delaunay,
+`triangle`), and every interior point is lifted to `h = sqrt(D · (2R − D))` in front of and behind
+the object's centre plane, D its distance to the outline and R the local thickness (the radius of
+the largest disk inside the mask covering the point). Cross-sections are then round with the width
+the mask shows: a thin ear becomes a thin tube, a body a fat one, and a hole in the mask (a mug
+handle) a hole through the surface, so the genus follows the mask.
+
+Points are placed along their own pixel's ray (camera-frame `Z = d ± h·d/f`, `X = (u − cx)·Z/fx`), so
+the surface projects exactly onto the mask under perspective. The two sheets share the outline
+vertices: the mesh is closed and manifold. The 2D triangulation is refined where the lifted
+surface is steep (near the outline), so triangles stay near `edge_px` in 3D too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from render3d.cameras import Cameras
+from tools.errors import ToolError
+from tools.reconstruct.templates import Template
+
+# Holes smaller than this many pixels are mask noise, not topology.
+MIN_HOLE_PX = 6
+
+
+@dataclass(frozen=True)
+class SilhouetteMesh:
+    """The inflated mask and its bookkeeping.
+
+    Attributes:
+        template: the closed mesh (world frame), `sphere` holding the vertices' unit-radius positions
+            about the centre, `colors` the photo's colors at each vertex's pixel (when given).
+        front: `[V]` bool, the vertex lies on the camera's side of the centre plane (or on the outline).
+        partner: `[V]` index of the vertex on the other sheet at the same pixel (itself on the outline).
+        holes: number of holes kept (the genus of the surface).
+    """
+
+    template: Template
+    front: torch.Tensor
+    partner: torch.Tensor
+    holes: int
+
+
+def _loops(mask: np.ndarray) -> list[np.ndarray]:
+    """Closed outline loops `[n, 2]` (u, v in image coordinates) of a boolean mask, on the pixel edges."""
+    from skimage.measure import find_contours
+
+    padded = np.pad(mask.astype(np.float64), 1)
+    loops = []
+    for c in find_contours(padded, 0.5):
+        if len(c) < 4 or np.abs(c[0] - c[-1]).max() > 1e-6:
+            continue
+        # find_contours gives (row, col) of the padded image; pixel centres sit at integer + 0.5.
+        loops.append(np.stack([c[:-1, 1] - 0.5, c[:-1, 0] - 0.5], 1))
+    return loops
+
+
+def _resample(loop: np.ndarray, spacing: float) -> np.ndarray:
+    """Points every `spacing` (about) along a closed polyline, at least 6."""
+    closed = np.concatenate([loop, loop[:1]])
+    seg = np.linalg.norm(np.diff(closed, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    n = max(6, int(np.ceil(arc[-1] / spacing)))
+    s = np.linspace(0.0, arc[-1], n, endpoint=False)
+    return np.stack([np.interp(s, arc, closed[:, 0]), np.interp(s, arc, closed[:, 1])], 1)
+
+
+def clean_topology(mask: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The largest connected component with holes under `MIN_HOLE_PX` filled.
+
+    Returns:
+        `(mask, components found, holes kept)`.
+    """
+    labels, n = ndimage.label(mask)
+    if n == 0:
+        raise ToolError("the mask is empty")
+    sizes = ndimage.sum(mask, labels, index=np.arange(1, n + 1))
+    keep = labels == 1 + int(np.argmax(sizes))
+    holes, nh = ndimage.label(ndimage.binary_fill_holes(keep) & ~keep)
+    if nh:
+        hsize = ndimage.sum(np.ones_like(keep), holes, index=np.arange(1, nh + 1))
+        small = np.isin(holes, 1 + np.nonzero(hsize < MIN_HOLE_PX)[0])
+        keep = keep | small
+        nh = int((hsize >= MIN_HOLE_PX).sum())
+    return keep, int(n), nh
+
+
+def local_thickness(mask: np.ndarray, levels: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the outline `D` and local thickness radius `R` (pixels) at every pixel centre.
+
+    `R(p)` is the radius of the largest disk inside the mask that covers p, found level by level:
+    p is covered at radius r when it lies within r of a pixel whose own distance is at least r.
+
+    Example:
+        >>> yy, xx = np.mgrid[:64, :64] + 0.5
+        >>> D, R = local_thickness((yy - 32) ** 2 + (xx - 32) ** 2 < 20**2)
+        >>> round(float(R[32, 45])), float(D[32, 45])
+        (19, 6.5)
+    """
+    # The outline runs along pixel edges, half a pixel before the nearest outside pixel centre.
+    D = np.maximum(ndimage.distance_transform_edt(mask) - 0.5, 0.0)
+    R = D.copy()
+    top = float(D.max())
+    for r in np.linspace(0.5, top, levels):
+        centers = r <= D
+        if not centers.any():
+            continue
+        near = ndimage.distance_transform_edt(~centers) <= r
+        R = np.where(near & mask, np.maximum(R, r), R)
+    return D, R
+
+
+def _bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of `img: [H, W, ...]` (pixel centres at +0.5) at `uv: [n, 2]`."""
+    H, W = img.shape[:2]
+    x = np.clip(uv[:, 0] - 0.5, 0, W - 1)
+    y = np.clip(uv[:, 1] - 0.5, 0, H - 1)
+    x0, y0 = np.minimum(np.floor(x).astype(int), W - 2), np.minimum(np.floor(y).astype(int), H - 2)
+    fx, fy = x - x0, y - y0
+    if img.ndim == 3:
+        fx, fy = fx[:, None], fy[:, None]
+    top = img[y0, x0] * (1 - fx) + img[y0, x0 + 1] * fx
+    bottom = img[y0 + 1, x0] * (1 - fx) + img[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _triangulate(loops: list[np.ndarray], hole_points: np.ndarray, spacing: float, height, rounds: int = 2):
+    """Constrained quality triangulation of the outline loops, refined where `height(uv)` is steep."""
+    import triangle
+
+    verts, segs, start = [], [], 0
+    for p in loops:
+        n = len(p)
+        verts.append(p)
+        idx = start + np.arange(n)
+        segs.append(np.stack([idx, np.roll(idx, -1)], 1))
+        start += n
+    pslg = {"vertices": np.concatenate(verts), "segments": np.concatenate(segs)}
+    if len(hole_points):
+        pslg["holes"] = hole_points
+    area = spacing**2 * np.sqrt(3) / 4
+    out = triangle.triangulate(pslg, f"pq28a{area:.6f}")
+    for _ in range(rounds):
+        v, t = out["vertices"], out["triangles"]
+        h = height(v)
+        p3 = np.concatenate([v, h[:, None]], 1)[t]
+        a3 = 0.5 * np.linalg.norm(np.cross(p3[:, 1] - p3[:, 0], p3[:, 2] - p3[:, 0]), axis=1)
+        e1, e2 = v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]]
+        a2 = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+        # Triangles whose lifted area exceeds the target get a smaller 2D area bound; 0.25 px² at least.
+        limit = np.maximum(area * a2 / np.maximum(a3, 1e-12), 0.25)
+        if (a2 <= limit * 1.05).all():
+            break
+        out["triangle_max_area"] = limit
+        out = triangle.triangulate(out, "rpq28a")
+    return out["vertices"], out["triangles"], out["vertex_markers"].reshape(-1) == 1
+
+
+def _split_chords(uv: np.ndarray, tri: np.ndarray, on_outline: np.ndarray):
+    """Split every interior edge joining two outline vertices at its midpoint.
+
+    Both sheets share the outline vertices, so such a chord (across a thin part, say) would be
+    an edge of four faces; split, its midpoint gets a height and each sheet its own copy.
+    """
+    for _ in range(8):
+        e = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+        key = np.minimum(e[:, 0], e[:, 1]) * len(uv) + np.maximum(e[:, 0], e[:, 1])
+        uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        a, b = uniq // len(uv), uniq % len(uv)
+        chord = (counts == 2) & on_outline[a] & on_outline[b]
+        if not chord.any():
+            break
+        # One chord per triangle per pass: a triangle touching two chords waits for the next pass.
+        face_edge = inverse.reshape(3, -1).T  # [F, 3]: edge k joins corners k and k+1
+        chosen = np.full(len(uniq), False)
+        busy = np.zeros(len(tri), bool)
+        for f, k in zip(*np.nonzero(chord[face_edge]), strict=True):
+            j = face_edge[f, k]
+            if chosen[j] or busy[f]:
+                continue
+            others = np.nonzero((face_edge == j).any(1))[0]
+            if busy[others].any():
+                continue
+            chosen[j] = True
+            busy[others] = True
+        ids = np.nonzero(chosen)[0]
+        mid = len(uv) + np.arange(len(ids))
+        mid_of = np.full(len(uniq), -1)
+        mid_of[ids] = mid
+        uv = np.concatenate([uv, 0.5 * (uv[a[ids]] + uv[b[ids]])])
+        on_outline = np.concatenate([on_outline, np.zeros(len(ids), bool)])
+        new = []
+        for f in range(len(tri)):
+            ks = np.nonzero(mid_of[face_edge[f]] >= 0)[0]
+            if len(ks) == 0:
+                new.append(tri[f])
+                continue
+            k = ks[0]
+            p, q, r = tri[f, k], tri[f, (k + 1) % 3], tri[f, (k + 2) % 3]
+            m = mid_of[face_edge[f, k]]
+            new += [np.array([p, m, r]), np.array([m, q, r])]
+        tri = np.stack(new)
+    return uv, tri, on_outline
+
+
+def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
+                    depth_ratio: float = 1.0) -> SilhouetteMesh:
+    """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
+
+    Args:
+        mask: `[H, W]` mask (> 0.5 is the object) at the camera's resolution; its largest component is used.
+        camera: one camera looking at the world origin, which becomes the centre plane's depth.
+        edge_px: target edge length in pixels.
+        image: optional `[H, W, 3]` photo: vertex colors are sampled from it.
+        depth_ratio: depth of the cross-sections relative to their width (1 = round).
+
+    Returns:
+        the `SilhouetteMesh`.
+
+    Raises:
+        ToolError: an empty mask or one too small to triangulate.
+
+    Example:
+        >>> from tools.reconstruct.render import view_camera
+        >>> from render3d.cameras import intrinsics_from_fov
+        >>> yy, xx = torch.meshgrid(torch.arange(48) + 0.5, torch.arange(48) + 0.5, indexing="ij")
+        >>> ring = (((yy - 24) ** 2 + (xx - 24) ** 2) < 18**2) & (((yy - 24) ** 2 + (xx - 24) ** 2) > 6**2)
+        >>> sm = silhouette_mesh(ring.float(), view_camera(intrinsics_from_fov(40, 48, 48), 48, 48, 3.0, 0.0))
+        >>> sm.holes, sm.template.verts.shape[1]
+        (1, 3)
+    """
+    m, _, n_holes = clean_topology(mask.detach().cpu().numpy() > 0.5)
+    if m.sum() < 8:
+        raise ToolError(f"the mask's largest region has {int(m.sum())} pixels; too small to build a mesh")
+    loops = _loops(m)
+    if not loops:
+        raise ToolError("cannot trace the mask's outline")
+    dense = np.concatenate(loops)
+    # Hole seeds: the deepest pixel of every hole region (a point surely inside it).
+    holes, nh = ndimage.label(ndimage.binary_fill_holes(m) & ~m)
+    seeds = []
+    for k in range(1, nh + 1):
+        dist = ndimage.distance_transform_edt(holes == k)
+        r, c = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        seeds.append((c + 0.5, r + 0.5))
+    R_img = local_thickness(m)[1]
+    R_img = ndimage.gaussian_filter(R_img, 1.0)
+    boundary = cKDTree(dense)
+
+    def height(uv: np.ndarray) -> np.ndarray:
+        d = boundary.query(uv)[0]
+        r = np.maximum(_bilinear(R_img, uv), d)
+        return depth_ratio * np.sqrt(np.maximum(d * (2 * r - d), 0.0))
+
+    spacing = float(edge_px)
+    # The outline is sampled more densely than the interior: it is what the input view shows.
+    outline = [_resample(p, 0.7 * spacing) for p in loops]
+    uv, tri, on_outline = _triangulate(outline, np.array(seeds, dtype=np.float64).reshape(-1, 2), spacing, height)
+    uv, tri, on_outline = _split_chords(uv, tri, on_outline)
+    h = np.where(on_outline, 0.0, height(uv))
+    n = len(uv)
+    inner = np.nonzero(~on_outline)[0]
+    back_index = np.arange(n)
+    back_index[inner] = n + np.arange(len(inner))
+    # Front faces look counter-clockwise in the y-down image (negative 2D cross product): flip
+    # triangle's counter-clockwise (positive) output for the front sheet, keep it for the back.
+    faces = np.concatenate([tri[:, [0, 2, 1]], back_index[tri]])
+    K, R, t = camera.K[0].detach().double(), camera.R[0].detach().double(), camera.t[0].detach().double()
+    d = float(t.norm())
+    fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
+    uv_all = np.concatenate([uv, uv[inner]])
+    z = np.concatenate([d - h * d / fx, d + h[inner] * d / fx])
+    cam = np.stack([(uv_all[:, 0] - cx) / fx * z, (uv_all[:, 1] - cy) / fy * z, z], 1)
+    world = (torch.from_numpy(cam) - t) @ R
+    center = 0.5 * (world.min(0).values + world.max(0).values)
+    unit = (world - center) / (world - center).norm(dim=1).max().clamp(min=1e-12)
+    colors = None
+    if image is not None:
+        colors = torch.from_numpy(_bilinear(image.detach().cpu().double().numpy(), uv_all)).float().clamp(0, 1)
+    front = torch.zeros(len(uv_all), dtype=torch.bool)
+    front[:n] = True
+    partner = torch.arange(len(uv_all))
+    partner[torch.from_numpy(inner)] = torch.arange(n, len(uv_all))
+    partner[n:] = torch.from_numpy(inner)
+    template = Template(world.float(), torch.from_numpy(faces).long(), unit.float(), colors)
+    return SilhouetteMesh(template, front, partner, n_holes)
