@@ -1,8 +1,8 @@
 """Everything a reconstruction writes into its run directory.
 
 `mesh.obj` (+ `mesh.mtl`, `mesh.png`), `mesh.glb`, `camera.json` (the input view, OpenCV, in the
-photo's own pixels), `views/view_XXX.png` from 8 azimuths, `turntable.gif`, `metrics.json`,
-`mask.png`, and the one-page `report.png`.
+photo's own pixels), `views/view_XXX.png` from 8 azimuths, `turntable.gif` and `turntable.mp4`,
+`metrics.json`, `mask.png`, and the one-page `report.png`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 
 from render3d.cameras import Cameras, orbit
 from render3d.io import atomic_write, contact_sheet, save_gif, save_mesh, save_png
+from render3d.io.video import save_mp4
 from render3d.structures import Meshes
 from tools.reconstruct.render import render_textured
 
@@ -113,6 +114,7 @@ def write_outputs(out: Path, textured: Meshes, camera: Cameras, elevation: float
     turn_cam = orbit_views(textured, camera, [float(a) for a in range(0, 360, 15)], elevation, center)
     frames, _ = render_textured(textured, turn_cam)
     save_gif(out / "turntable.gif", list(frames), fps=12.0)
+    save_mp4(out / "turntable.mp4", list(frames), fps=12.0)
     h, w = photo.shape[:2]
     tiles = [_label(photo, "input"), _label(mask[..., None].expand(-1, -1, 3), "mask"),
              _label(fit_rgb, "fit"), loss_plot(history, w, h)]
