@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,8 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
         `Meshes` with one mesh.
 
     Raises:
-        MeshIOError: missing or unreadable file, unknown suffix, no triangles in it.
+        MeshIOError: missing or unreadable file, unknown suffix, no triangles in it, OBJ face indices
+            that are 0 or out of range.
         InvalidMeshError: empty mesh or NaN/inf vertices.
 
     Example:
@@ -42,6 +45,8 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
         raise MeshIOError(f"{path}: unsupported mesh format {path.suffix!r} (use one of {', '.join(MESH_SUFFIXES)})")
     if not path.is_file():
         raise MeshIOError(f"{path}: no such file")
+    if path.suffix.lower() == ".obj":
+        check_obj_indices(path)
     try:
         loaded = trimesh.load(path, force="mesh", process=False)
     except Exception as e:  # trimesh raises many unrelated types on malformed files
@@ -69,6 +74,81 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
         faces = torch.arange(verts.shape[0], device=device).reshape(-1, 3)
         kwargs = dict(vert_colors=[torch.as_tensor(np.repeat(colors, 3, axis=0), device=device)])
     return Meshes([verts], [faces], **kwargs)
+
+
+_OBJ_FACES = re.compile(rb"(?m)^f[ \t]+([^\r\n#]*)")
+# Per face corner `v`, `v/vt`, `v//vn` or `v/vt/vn`: the vertex, UV and normal index of each corner.
+_OBJ_SLOTS = [re.compile(rb"(?:^|\s)(-?\d+)(?=[/\s]|$)"), re.compile(rb"(?:^|\s)-?\d+/(-?\d+)"),
+              re.compile(rb"(?:^|\s)-?\d+/-?\d*/(-?\d+)")]
+
+
+def _count_lines(text: bytes, tag: bytes) -> int:
+    return sum(text.count(b"\n" + tag + sep) + text.startswith(tag + sep) for sep in (b" ", b"\t"))
+
+
+def _slot_indices(blob: bytes, slot: int) -> np.ndarray | None:
+    """The indices of one slot of every corner; None when a corner is not an integer."""
+    if slot == 0 and b"/" not in blob:  # plain `f a b c` files: numpy parses them in one call
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DeprecationWarning)  # older numpy warns on a bad token
+                return np.fromstring(blob, dtype=np.int64, sep=" ")
+        except (ValueError, DeprecationWarning):
+            return None
+    found = _OBJ_SLOTS[slot].findall(blob)
+    if slot == 0 and len(found) != len(blob.split()):
+        return None
+    return np.array(found, dtype=np.int64) if found else np.zeros(0, np.int64)
+
+
+def check_obj_indices(path: Path) -> None:
+    """Refuse an OBJ whose faces use index 0 or point past the vertices, UVs or normals it defines.
+
+    OBJ counts from 1 (negative indices count back from the end); trimesh reads a 0 as the last vertex
+    and renders a silently wrong mesh, so the file is checked before it gets there (vectorized: a
+    300k-face file costs a fraction of trimesh's own parse).
+
+    Raises:
+        MeshIOError: naming the first bad face line.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "t.obj"
+        >>> _ = p.write_text("v 0 0 0\\nv 1 0 0\\nv 0 1 0\\nf 0 1 2\\n")
+        >>> check_obj_indices(p)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        render3d.errors.MeshIOError: ...t.obj: face 'f 0 1 2' uses index 0 (OBJ indices start at 1)
+    """
+    text = path.read_bytes()
+    blob = b" \n".join(_OBJ_FACES.findall(text))
+    if not blob.strip():
+        return
+    for slot, tag in enumerate((b"v", b"vt", b"vn")):
+        if slot and b"/" not in blob:
+            break
+        count, index = _count_lines(text, tag), _slot_indices(blob, slot)
+        if index is None or (index == 0).any() or (np.abs(index) > count).any():
+            _raise_bad_face(path, blob, slot, count)
+
+
+def _raise_bad_face(path: Path, blob: bytes, slot: int, count: int) -> None:
+    for line in blob.splitlines():
+        shown = f"face 'f {line.decode(errors='replace').strip()}'"
+        for token in line.split():
+            parts = token.split(b"/")
+            part = parts[slot] if slot < len(parts) else b""
+            if not part:
+                if slot == 0:
+                    raise MeshIOError(f"{path}: {shown} has a corner without a vertex index")
+                continue
+            if not re.fullmatch(rb"-?\d+", part):
+                raise MeshIOError(f"{path}: {shown} has a non-integer index {part.decode(errors='replace')!r}")
+            if int(part) == 0:
+                raise MeshIOError(f"{path}: {shown} uses index 0 (OBJ indices start at 1)")
+            if abs(int(part)) > count:
+                what = ("vertices", "texture coordinates", "normals")[slot]
+                raise MeshIOError(f"{path}: {shown} uses index {int(part)} but the file defines {count} {what}")
 
 
 def _texture_image(visual) -> np.ndarray | None:

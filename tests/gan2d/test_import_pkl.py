@@ -5,12 +5,12 @@ import sys
 
 import pytest
 import torch
-from pkl_fixtures import dump_official_pickle, easydict, persistent, randomize
 
 from gan2d.errors import CheckpointError
 from gan2d.importers.stylegan2_pkl import load_stylegan2_pkl, read_network_pickle
 from gan2d.layers.mbstd import MinibatchStd
 from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from tests.gan2d.pkl_fixtures import dump_official_pickle, easydict, persistent, randomize
 
 G_CFG = GeneratorConfig(img_resolution=16, z_dim=8, c_dim=3, w_dim=8, channel_base=128, channel_max=16,
                         mapping_layers=2, conv_clamp=0.9)

@@ -19,12 +19,7 @@ from gan2d.train.refiner_task import RefinerLossConfig, RefinerTask
 SPADE_SMALL = SPADEGeneratorConfig(label_channels=2, resolution=16, base_channels=4, num_upsampling=2, spade_hidden=8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_spade_generator_plain_and_vae():

@@ -11,7 +11,7 @@ DRIVER = textwrap.dedent(
     """
     import hashlib, json, sys
     import torch
-    from toy_nets import ToyDiscriminator, ToyGenerator
+    from tests.gan2d.toy_nets import ToyDiscriminator, ToyGenerator
     from gan2d.data.toy import TensorImageDataset, disc_images
     from gan2d.train.config import TrainConfig
     from gan2d.train.distributed import init_distributed, shutdown_distributed
@@ -41,7 +41,7 @@ def test_two_process_torchrun(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     env = dict(os.environ)
-    here = str(Path(__file__).parent)
+    here = str(Path(__file__).parents[2])  # the repository root, so `tests.gan2d.toy_nets` imports
     env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
     env["OMP_NUM_THREADS"] = "1"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1", "--nproc_per_node=2",

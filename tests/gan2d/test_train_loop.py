@@ -3,7 +3,6 @@ import json
 import pytest
 import torch
 from PIL import Image
-from toy_nets import ToyDiscriminator, ToyGenerator
 
 from gan2d.data.toy import TensorImageDataset, disc_images
 from gan2d.errors import ConfigError
@@ -13,15 +12,9 @@ from gan2d.train.diffaug import diff_augment, rand_translation
 from gan2d.train.ema import ema_beta, update_ema
 from gan2d.train.loop import train
 from gan2d.train.stylegan2_task import StyleGAN2LossConfig, StyleGAN2Task, lazy_adam
+from tests.gan2d.toy_nets import ToyDiscriminator, ToyGenerator
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny nets on a shared 2-core machine: one intra-op thread is faster than two fighting over cores.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(**kw) -> TrainConfig:

@@ -2,24 +2,18 @@ import json
 
 import pytest
 import torch
-from toy_nets import ToyDiscriminator, ToyGenerator
 
 from gan2d.data.toy import TensorImageDataset, disc_images
 from gan2d.errors import ConfigError
 from gan2d.train.config import TrainConfig
 from gan2d.train.loop import train
 from gan2d.train.stylegan2_task import StyleGAN2LossConfig, StyleGAN2Task
+from tests.gan2d.toy_nets import ToyDiscriminator, ToyGenerator
 
 LOSS = StyleGAN2LossConfig(r1_interval=2, pl_interval=3, diffaug=("color", "translation", "cutout"), num_samples=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny nets on a shared 2-core machine: one intra-op thread is faster than two fighting over cores.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _task(cfg: TrainConfig) -> StyleGAN2Task:

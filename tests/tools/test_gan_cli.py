@@ -1,8 +1,6 @@
 """`neurender gan info|generate|export` on our own, official-pickle and rosinality checkpoints."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +9,8 @@ from PIL import Image
 
 from gan2d.checkpoint import load_network, save_network
 from gan2d.nets.stylegan2 import Generator, GeneratorConfig
+from tests.gan2d.pkl_fixtures import dump_official_pickle, persistent, randomize
 from tools.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gan2d"))
-from pkl_fixtures import dump_official_pickle, persistent, randomize
 
 CFG = GeneratorConfig(img_resolution=16, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=2)
 
