@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tools.errors import ToolError
+from tools.rundir import check_out_dir
 
 if TYPE_CHECKING:
     from scenes.datagen import DatagenConfig, DatagenReport
@@ -50,8 +51,7 @@ def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True) -> Datagen
     """
     from scenes.datagen import generate
 
-    if out.exists() and not out.is_dir():
-        raise ToolError(f"--out {out} exists and is not a directory")
+    check_out_dir(out)
     return generate(cfg, out, progress=progress)
 
 

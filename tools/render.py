@@ -33,6 +33,7 @@ from render3d.renderer import MeshRenderer
 from render3d.shading import Materials, Shader
 from render3d.structures import Meshes, Pointclouds
 from tools.errors import ToolError
+from tools.rundir import staged_dir
 
 OUTPUTS = ("rgb", "depth", "normal", "mask")
 
@@ -201,7 +202,7 @@ def register(app: typer.Typer) -> None:
     def render_cmd(
         asset: Path = typer.Argument(..., help="scene file (.yaml .json .py), mesh (.obj .ply .glb .stl .off) or "
                                                "point cloud (.ply .pcd .xyz .npy)"),
-        out: Path = typer.Option(..., "--out", help="output directory"),
+        out: Path = typer.Option(..., "--out", help="output directory (a previous run there is replaced)"),
         size: int | None = typer.Option(None, help="image side in pixels [asset default: 256; scene: its own]"),
         views: int | None = typer.Option(None, help="number of orbit views [default: 8] (asset files)"),
         elevation: float | None = typer.Option(None, help="camera elevation in degrees [default: 20] (asset files)"),
@@ -219,12 +220,14 @@ def register(app: typer.Typer) -> None:
                 raise ToolError(f"{', '.join(given)} apply to asset files; a scene file sets its cameras and outputs")
             from scenes.render import render_scene_file
 
-            run_dir = render_scene_file(asset, out, width=size, height=size, backend=backend)
-            typer.echo(f"rendered {asset} to {run_dir}")
+            with staged_dir(out) as stage:  # all or nothing: no half-written or stale outputs in --out
+                render_scene_file(asset, stage, width=size, height=size, backend=backend)
+            typer.echo(f"rendered {asset} to {out}")
             return
         given = dict(size=size, views=views, elevation=elevation, distance=distance, fov=fov, backend=backend)
         if outputs is not None:
             given["outputs"] = tuple(o.strip() for o in outputs.split(",") if o.strip())
         job = OrbitRenderJob(**{k: v for k, v in given.items() if v is not None})
-        written = render_asset(asset, out, job)
+        with staged_dir(out) as stage:
+            written = render_asset(asset, stage, job)
         typer.echo(f"wrote {len(written)} files to {out} (contact sheet: {out / 'sheet.png'})")
