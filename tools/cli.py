@@ -38,15 +38,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backends": ("tools.backends", "List rendering backends: available or not (and why), install, capabilities."),
     "datagen": ("tools.datagen", "Render a multi-view dataset: images, masks, depth, normals, cameras, index."),
     "reconstruct": ("tools.reconstruct", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
+    "pc2img": ("tools.pc2img.cli", "Render point clouds / COLMAP models to photo-like images; per-scene fit."),
     "view": ("tools.view.cli", "Show runs in a web viewer (meshes, clouds, cameras, images, curves) or as HTML."),
     "gan info": ("tools.gan.cli", "Print a checkpoint's architecture and resolution."),
     "gan generate": ("tools.gan.cli", "Generate images for seeds (and a style-mixing grid) from a generator."),
     "gan export": ("tools.gan.cli", "Convert any supported checkpoint to our safetensors format."),
     "train stylegan2": ("tools.train.cli", "Train a StyleGAN2 generator on an image folder."),
     "train refiner": ("tools.train.cli", "Train an image-to-image refiner (SPADE / pix2pixHD / U-Net)."),
+    "train pc2img": ("tools.pc2img.train_cli", "Train the pc2img stages on data-engine clouds (the shipped weights)."),
     "bench render": ("tools.bench.render", "Time mesh and point rendering against the installed peers."),
     "bench gan": ("tools.bench.gan", "Time StyleGAN2 generator and discriminator passes."),
     "bench reconstruct": ("tools.bench.reconstruct", "Reconstruct synthetic shapes and score them."),
+    "bench pc2img": ("tools.bench.pc2img", "pc2img quality vs density beside classical baselines, per-scene, speed."),
 }
 # command groups → help
 GROUPS: dict[str, str] = {
