@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-VIEWPORT = {"width": 1200, "height": 720}
+VIEWPORT = {"width": 960, "height": 600}
 PHOTO = Path(__file__).resolve().parents[3] / "scenes" / "examples" / "photos" / "vase.png"
 
 def wait_until(condition, timeout: float = 60.0, interval: float = 0.25, what: str = "condition"):

@@ -162,15 +162,23 @@ def mesh_glb(path: Path, unlit: bool = False) -> bytes:
         raise ToolError(f"{path}: unreadable mesh ({e})") from None
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise ToolError(f"{path}: no triangles to show")
+    if mesh.visual.kind == "vertex":
+        # The project's colors are display values (sRGB); glTF vertex colors are linear, and a
+        # browser shows them through an sRGB transfer, so convert or they come out washed out.
+        c = mesh.visual.vertex_colors.astype(np.float64) / 255.0
+        rgb = c[:, :3]
+        lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        mesh.visual.vertex_colors = np.round(np.concatenate([lin, c[:, 3:]], 1) * 255).astype(np.uint8)
     buf = io.BytesIO()
     mesh.export(buf, file_type="glb")
     return _patch_materials(buf.getvalue(), unlit)
 
 
 def frustum_scale(cameras: Sequence[RunCamera], target: np.ndarray) -> float:
-    """A frustum depth that reads well: a fifth of the median camera-to-target distance."""
+    """A frustum depth that reads well: an eighth of the median camera-to-target distance (the images on
+    the frustums stay clear of the object in between)."""
     d = [float(np.linalg.norm(c.center - target)) for c in cameras]
-    return max(0.2 * float(np.median(d)), 1e-3)
+    return max(0.125 * float(np.median(d)), 1e-3)
 
 
 def add_frustums(server, root: str, cameras: Sequence[RunCamera], images: Sequence[np.ndarray | None],
@@ -208,8 +216,8 @@ def look_through(client, camera: RunCamera) -> None:
         client.camera.fov = camera.fov_y
 
 
-def side_view(camera: RunCamera, target: np.ndarray, turn_deg: float = 35.0,
-              pull: float = 1.6) -> tuple[np.ndarray, np.ndarray]:
+def side_view(camera: RunCamera, target: np.ndarray, turn_deg: float = 40.0,
+              pull: float = 1.8) -> tuple[np.ndarray, np.ndarray]:
     """`(eye, target)`: `camera` turned by `turn_deg` about +Y around `target` and pulled back `pull` times,
     so the starting view shows the object and the camera's frustum side by side instead of through it."""
     a = np.radians(turn_deg)

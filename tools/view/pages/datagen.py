@@ -100,8 +100,9 @@ class DatagenPage:
         channel = gui.add_dropdown("channel", CHANNELS, initial_value="image")
         shown = gui.add_image(panel_image(self.samples[0].channel("image", 0)), label="image 0")
         info = gui.add_markdown("")
+        show_cams = gui.add_checkbox("cameras", True)
         look = gui.add_button("look through this view")
-        state: dict[str, list] = {"nodes": []}
+        state: dict[str, list] = {"nodes": [], "frustums": []}
 
         def current() -> tuple[Sample, int]:
             smp = self.samples[int(sample.value)]
@@ -122,12 +123,19 @@ class DatagenPage:
             frustums = add_frustums(server, f"{root}/cameras", smp.cameras,
                                     [smp.channel("image", v) for v in range(len(smp.cameras))],
                                     frustum_scale(smp.cameras, target))
-            state["nodes"] = [mesh, *frustums]
+            for h in frustums:
+                h.visible = show_cams.value
+            state["nodes"], state["frustums"] = [mesh, *frustums], frustums
             refresh_image()
 
         sample.on_update(refresh_scene)
         view.on_update(refresh_image)
         channel.on_update(refresh_image)
+
+        @show_cams.on_update
+        def _(_) -> None:
+            for h in state["frustums"]:
+                h.visible = show_cams.value
 
         @look.on_click
         def _(event) -> None:
