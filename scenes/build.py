@@ -17,6 +17,7 @@ from render3d.lights import AmbientLight, DirectionalLight, Light, Lights, Point
 from render3d.shading import Materials
 from render3d.structures import Meshes, Pointclouds
 from scenes.assets import build_asset, make_texture
+from scenes.budget import check_render_budget
 from scenes.errors import SceneFileError
 from scenes.schema import DEFAULT_LIGHTS, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
 from scenes.schema.lights import AmbientLightSpec, DirectionalLightSpec, PointLightSpec
@@ -136,9 +137,11 @@ def build_scene(spec: SceneSpec) -> BuiltScene:
     """Build every visible object, the lights and the cameras of a scene.
 
     Raises:
-        SceneFileError: a texture on geometry without UVs.
+        SceneFileError: a render that would not fit in memory (checked first, see `scenes.budget`),
+            or a texture on geometry without UVs.
         MeshIOError, InvalidMeshError: an unreadable or broken asset file.
     """
+    check_render_budget(spec, f"scene {spec.name!r}")
     ids = spec.instance_ids()
     objects = []
     for i, (obj, iid) in enumerate(zip(spec.objects, ids, strict=True)):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import runpy
+import traceback
 from pathlib import Path
 
 from scenes.errors import SceneFileError
@@ -22,21 +23,36 @@ from scenes.scene import Scene
 from scenes.schema import SceneSpec
 
 
+def _where(path: Path, e: BaseException) -> str:
+    """`path:line` of the script's own line the error came from (its last frame in the script)."""
+    line = getattr(e, "lineno", None) if isinstance(e, SyntaxError) else None
+    for frame, lineno in traceback.walk_tb(e.__traceback__):
+        if Path(frame.f_code.co_filename) == path:
+            line = lineno
+    return f"{path}:{line}" if line else str(path)
+
+
 def load_scene_script(path: str | os.PathLike) -> SceneSpec:
     """Run a scene script and return its validated scene.
 
     Raises:
-        SceneFileError: missing file, no `scene` global, or a `scene` of the wrong type. Errors the
-            script itself raises propagate unchanged (they are the script's own tracebacks).
+        SceneFileError: missing file, no `scene` global, a `scene` of the wrong type, or an error
+            the script raised (named with the script's line; the original is the `__cause__`).
     """
     path = Path(path).resolve()
     if not path.is_file():
         raise SceneFileError(f"{path}: no such scene script")
     with contextlib.chdir(path.parent):
-        namespace = runpy.run_path(str(path), run_name="__scene__")
+        try:
+            namespace = runpy.run_path(str(path), run_name="__scene__")
+        except Exception as e:
+            raise SceneFileError(f"{_where(path, e)}: the scene script raised {type(e).__name__}: {e}") from e
         scene = namespace.get("scene")
         if isinstance(scene, Scene):
-            return scene.spec()
+            try:
+                return scene.spec()
+            except SceneFileError as e:
+                raise SceneFileError(f"{path}: its `scene` is invalid: {e}") from None
     if isinstance(scene, SceneSpec):
         return scene
     raise SceneFileError(f"{path}: a scene script must define `scene` as a Scene or SceneSpec, "

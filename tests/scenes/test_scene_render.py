@@ -147,7 +147,7 @@ def test_reference_and_pyrender_agree_on_masks_and_depth() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_scene_renders_at_small_size(tmp_path: Path, path: Path) -> None:
-    spec = load_scene_script(path) if path.suffix == ".py" else load_scene(path)
+    spec = load_scene(path)  # .py scripts load through the same path as scene files
     small = Scene.from_spec(spec).configure(width=24, height=24, supersample=1)
     small.cameras = [c.model_copy(update={"view": c.view.model_copy(update={"frames": 2})})
                      if hasattr(c.view, "frames") else c for c in small.cameras]
