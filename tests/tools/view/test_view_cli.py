@@ -124,3 +124,30 @@ def test_html_report_is_self_contained(tmp_path, recon_run, datagen_run, train_r
     metrics = open_run(recon_run).metrics
     assert f"{metrics['input_iou']:.4g}" in text
     assert text.count("<polyline") == 2  # D_main/loss and G_main/loss curves
+
+
+def test_cli_serves_until_interrupted(recon_run):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    match = None
+    proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "view", str(recon_run), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stdout:  # blocks until the viewer prints its address (viser's banner comes first)
+            if match := re.search(r"^viewing .* at (http://\S+)", line):
+                break
+        assert match, proc.stderr.read() if proc.poll() is not None else "no address printed"
+        assert "(reconstruct)" in line
+        with urllib.request.urlopen(match.group(1), timeout=60) as r:
+            assert r.status == 200 and b"<html" in r.read(2048).lower()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -103,9 +103,10 @@ def open_train(run: Path) -> TrainPage:
     task = "?"
     if (run / "config.json").is_file():
         try:
-            task = str(json.loads((run / "config.json").read_text()).get("task", "?"))
-        except (OSError, json.JSONDecodeError, AttributeError):
-            task = "?"
+            config = json.loads((run / "config.json").read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ToolError(f"{run / 'config.json'}: unreadable ({e})") from None
+        task = str(config.get("task", "?")) if isinstance(config, dict) else "?"
     ckpt = run / "checkpoints"
     snapshots = sorted(p.name for p in ckpt.glob("snapshot-*") if p.is_dir()) if ckpt.is_dir() else []
     return TrainPage(run, records, sorted((run / "samples").glob("step-*.png")), snapshots, task)
