@@ -24,7 +24,9 @@ from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.io import save_npy, save_png
 from scenes.errors import DatasetError
+from scenes.fileio import load_scene
 from scenes.outputs import cameras_json, write_json
+from scenes.schema import SceneSpec
 
 FORMAT = "neurender-multiview/1"
 FIELDS: tuple[str, ...] = ("image", "mask", "depth", "normals")
@@ -237,3 +239,10 @@ class MultiviewDataset(torch.utils.data.Dataset):
             shape_code=torch.tensor(params.get("shape_code") or [], dtype=torch.float32),
             appearance_code=torch.tensor(params.get("appearance_code") or [], dtype=torch.float32),
             mesh=None if mesh is None else folder / mesh, params=params)
+
+    def scene(self, i: int) -> SceneSpec | None:
+        """Sample i's `scene.yaml` as a spec, or None where its producer wrote none. Building it
+        (`scenes.build.build_scene`) gives the exact ground truth in the cameras' world frame,
+        every object with its own texture, which `mesh.ply`'s vertex colors only approximate."""
+        path = self.root / "samples" / self.ids[i] / "scene.yaml"
+        return load_scene(path) if path.is_file() else None

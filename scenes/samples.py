@@ -13,12 +13,13 @@ viewing axis (positive turns the image content clockwise).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 
-from render3d.cameras import look_at, orbit_eyes
+from render3d.cameras import Cameras, look_at, orbit_eyes
 from scenes.assets import (
     BoxParams,
     CapsuleParams,
@@ -63,6 +64,17 @@ class PoseRanges:
     roll: Range
 
 
+@dataclass(frozen=True)
+class Rig:
+    """Where a kind's cameras look from: they aim at `center` from `distance`, with `fov_deg`."""
+
+    center: tuple[float, float, float]
+    distance: float
+    fov_deg: float
+
+
+RIGS: dict[str, Rig] = {"heads": Rig((0.0, -0.05, 0.0), 2.9, 25.0), "shapes": Rig((0.0, 0.0, 0.0), 2.6, 30.0),
+                        "scenes": Rig((0.0, 0.2, 0.0), 4.0, 40.0)}
 # Heads: around the face (±60° covers the ±45° the faces job needs); shapes: all around; scenes:
 # from above the floor.
 DEFAULT_POSES: dict[str, PoseRanges] = {
@@ -112,13 +124,40 @@ def _camera(eye: torch.Tensor, at: torch.Tensor, roll_deg: float, fov_deg: float
     return CameraSpec(fov_deg=fov_deg, view=MatrixView(world_to_camera=tuple(tuple(r) for r in m.tolist())))
 
 
-def _views(d: _Draw, n: int, center: tuple, distance: float, fov: float,
-           ranges: PoseRanges) -> tuple[list[CameraSpec], list[dict[str, float]]]:
+def _pose_camera(rig: Rig, yaw: float, pitch: float, roll: float) -> CameraSpec:
+    eye = orbit_eyes(rig.center, rig.distance, [yaw], pitch)[0]
+    return _camera(eye, torch.tensor(rig.center, dtype=torch.float32), roll, rig.fov_deg)
+
+
+def pose_cameras(kind: Kind, poses: Sequence[Sequence[float]], size: int) -> Cameras:
+    """The cameras the data engine places for (yaw, pitch, roll) poses in degrees: the same K, R, t
+    a `kind` sample with those poses stores, so other producers of multi-view sets (a GAN steered
+    in degrees) label their views exactly like rendered ones.
+
+    Args:
+        kind: whose rig (`RIGS`) to use.
+        poses: N (yaw, pitch, roll) triples.
+        size: square image side in pixels.
+
+    Returns:
+        N render3d cameras.
+
+    Example:
+        >>> cams = pose_cameras("heads", [(0.0, 0.0, 0.0), (30.0, 10.0, 0.0)], 64)
+        >>> len(cams), cams.width
+        (2, 64)
+    """
+    specs = [_pose_camera(RIGS[kind], *map(float, p)) for p in poses]
+    built = [c.build(size, size) for c in specs]
+    return Cameras(torch.cat([c.K for c in built]), torch.cat([c.R for c in built]), torch.cat([c.t for c in built]),
+                   size, size)
+
+
+def _views(d: _Draw, n: int, rig: Rig, ranges: PoseRanges) -> tuple[list[CameraSpec], list[dict[str, float]]]:
     cams, poses = [], []
     for _ in range(n):
         y, p, r = d.u(*ranges.yaw), d.u(*ranges.pitch), d.u(*ranges.roll)
-        eye = orbit_eyes(center, distance, [y], p)[0]
-        cams.append(_camera(eye, torch.tensor(center, dtype=torch.float32), r, fov))
+        cams.append(_pose_camera(rig, y, p, r))
         poses.append({"yaw_deg": y, "pitch_deg": p, "roll_deg": r})
     return cams, poses
 
@@ -198,7 +237,7 @@ def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int =
     ranges = pose_ranges or DEFAULT_POSES[kind]
     if kind == "heads":
         head = HeadParams(seed=int(d.u(0, 2**31 - 1)), texture_size=256)
-        cams, poses = _views(d, views, (0.0, -0.05, 0.0), 2.9, 25.0, ranges)
+        cams, poses = _views(d, views, RIGS["heads"], ranges)
         spec = SceneSpec(name="head", objects=(ObjectSpec(name="head", procedural=head),), lights=_key_light(d),
                          cameras=cams, render=_render(size, (0.92, 0.92, 0.92), supersample))
         r = head.resolved()
@@ -209,7 +248,7 @@ def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int =
         rot = (d.u(-180, 180), d.u(-180, 180), d.u(-180, 180))
         obj = ObjectSpec(name="shape", procedural=shape, material=material,
                          transform=TransformSpec(rotation_euler_deg=rot))
-        cams, poses = _views(d, views, (0.0, 0.0, 0.0), 2.6, 30.0, ranges)
+        cams, poses = _views(d, views, RIGS["shapes"], ranges)
         spec = SceneSpec(name="shape", objects=(obj,), lights=_key_light(d), cameras=cams,
                          render=_render(size, (1.0, 1.0, 1.0), supersample))
         return Sample(spec, poses, [*code, *rot], list(material.base_color),
@@ -229,7 +268,7 @@ def make_sample(kind: Kind, seed: int, views: int, size: int, supersample: int =
         assets.append({**shape.model_dump(mode="json"), "translation": list(pos)})
     floor = ObjectSpec(name="floor", procedural=PlaneParams(size=(4.0, 4.0)), flags=RenderFlags(in_mask=False),
                        material=MaterialSpec(base_color=d.color((0.0, 0.2), (0.5, 0.8)), specular=0.0))
-    cams, poses = _views(d, views, (0.0, 0.2, 0.0), 4.0, 40.0, ranges)
+    cams, poses = _views(d, views, RIGS["scenes"], ranges)
     spec = SceneSpec(name="scene", objects=(*objects, floor), lights=_key_light(d), cameras=cams,
                      render=_render(size, (1.0, 1.0, 1.0), supersample))
     return Sample(spec, poses, codes, colors, assets)
