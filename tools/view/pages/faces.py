@@ -55,11 +55,14 @@ def orbit_camera(yaw: float, pitch: float, size: tuple[int, int], distance: floa
 
 def pose_text(yaw: float, pitch: float, view: FaceView) -> str:
     """Requested vs measured pose, one line of Markdown."""
-    asked = f"asked yaw {yaw:+.1f}°, pitch {pitch:+.1f}°"
+    def deg(v: float) -> str:
+        return f"{round(v, 1) + 0.0:+.1f}°"  # + 0.0 turns -0.0 into 0.0
+
+    asked = f"asked yaw {deg(yaw)}, pitch {deg(pitch)}"
     if view.yaw is None or view.pitch is None:
         return f"{asked}; pose not measured"
     err = math.hypot(view.yaw - yaw, view.pitch - pitch)
-    return f"{asked} → measured yaw {view.yaw:+.1f}°, pitch {view.pitch:+.1f}° (error {err:.1f}°)"
+    return f"{asked} → measured yaw {deg(view.yaw)}, pitch {deg(view.pitch)} (error {err:.1f}°)"
 
 
 @dataclass
