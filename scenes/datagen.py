@@ -221,7 +221,7 @@ def _check_folder(cfg: DatagenConfig, out: Path) -> None:
         raise DatagenError(f"{index}: unreadable dataset index ({e}); use another --out") from None
     settings = old.get("settings", {}) if isinstance(old, dict) else {}
     for key, value in cfg.settings().items():
-        if settings.get(key) != value:
+        if key != "count" and settings.get(key) != value:  # a larger count extends the dataset
             raise DatagenError(f"{out} holds a dataset with {key}={settings.get(key)!r}, not {value!r}; "
                                f"resume with the same settings or use another --out")
 

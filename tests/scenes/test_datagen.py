@@ -92,6 +92,9 @@ def test_resume_skips_finished_samples_and_finishes_the_rest(tmp_path: Path) -> 
     assert not list((tmp_path / "samples").glob(".tmp-*"))
     again = generate(cfg, tmp_path, progress=False)
     assert (again.rendered, again.skipped) == (0, 3)
+    more = generate(DatagenConfig("shapes", count=4, views=1, size=24, workers=1, supersample=1), tmp_path,
+                    progress=False)
+    assert (more.rendered, more.skipped) == (1, 3)  # a larger count extends the dataset
 
 
 def test_resume_refuses_a_folder_with_other_settings(tmp_path: Path) -> None:
