@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("view")
     def view_cmd(
-        runs: list[Path] = typer.Argument(..., help="run directories (render, reconstruct, datagen, train)"),
+        runs: list[Path] = typer.Argument(..., help="run directories (render, reconstruct, datagen, train, pc2img)"),
         port: int = typer.Option(8080, "--port", help="TCP port of the viewer (0: any free port)"),
         host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on (0.0.0.0: other machines)"),
         html: Path | None = typer.Option(None, "--html", help="write a static one-file HTML report here instead"),

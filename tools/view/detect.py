@@ -2,7 +2,8 @@
 
 Run kinds are plug-ins: a module in `tools.view.pages` that defines `KIND` (a `RunKind`), named in
 `PAGE_MODULES`. Order matters where layouts overlap: the most specific layout comes first (a
-reconstruct run also has a `config.json`, a datagen sample also has `cameras.json` and `scene.yaml`).
+reconstruct run also has a `config.json`, a datagen sample also has `cameras.json` and `scene.yaml`,
+a pc2img run has the `cameras.json` + `config.json` pair of an orbit render).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from tools.errors import ToolError
 from tools.view.pages.base import RunKind, RunPage
 
-PAGE_MODULES = ("reconstruct", "datagen", "train", "render")
+PAGE_MODULES = ("reconstruct", "datagen", "train", "pc2img", "render")
 
 
 def run_kinds() -> list[RunKind]:

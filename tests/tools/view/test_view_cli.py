@@ -19,6 +19,8 @@ from tools.cli import main
 from tools.view import open_run, start_viewer
 from tools.view.pages.base import read_image
 
+HELIX = Path(__file__).resolve().parents[3] / "scenes" / "examples" / "assets" / "helix_points.ply"
+
 
 @pytest.fixture(scope="module")
 def datagen_run(tmp_path_factory) -> Path:
@@ -39,6 +41,13 @@ def train_run(tmp_path_factory) -> Path:
     for step in (2, 5):
         save_image_grid(torch.rand(4, 3, 8, 8, generator=g) * 2 - 1, out / "samples" / f"step-{step:07d}.png", 2)
     (out / "config.json").write_text('{"task": "stylegan2"}')
+    return out
+
+
+@pytest.fixture(scope="module")
+def pc2img_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("view") / "pc"
+    assert main(["pc2img", str(HELIX), "--out", str(out), "--views", "2", "--size", "32"]) == 0
     return out
 
 
@@ -151,3 +160,17 @@ def test_cli_serves_until_interrupted(recon_run):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_pc2img_run_shows_its_source_cloud(tmp_path, pc2img_run, capsys):
+    from render3d.io import load_pointcloud
+
+    page = open_run(pc2img_run)
+    assert page.kind == "pc2img" and len(page.cameras) == 2
+    cloud = load_pointcloud(HELIX)
+    np.testing.assert_allclose(page.cloud[0], cloud.points_packed().numpy(), atol=1e-6)
+    assert [b.title for b in page.report()[1:]] == ["image", "splat", "visibility", "coarse"]
+    broken = shutil.copytree(pc2img_run, tmp_path / "pc")
+    (broken / "coarse_001.png").unlink()
+    assert main(["view", str(broken)]) == 2
+    assert "coarse_001.png" in _error_line(capsys)
