@@ -2,60 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import torch
 from torch import nn
-from torch.nn import functional as F
 
+from render3d.buffers import downsample_output, nearest_surface, supersampled_cameras
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
-from render3d.fragments import Fragments
 from render3d.output import RenderOutput
-from render3d.shading.attributes import fragment_normals
 from render3d.shading.shader import Shader
 from render3d.structures import Meshes
 
-
-def supersampled_cameras(cameras: Cameras, factor: int) -> Cameras:
-    """The same cameras rendering `factor`× more pixels per axis over the same field of view.
-
-    With pixel centers at +0.5, scaling fx, fy, cx, cy (and skew) by `factor` makes each
-    original pixel `[u, u+1)` exactly the block of `factor²` new pixels `[s·u, s·u + s)`.
-
-    Example:
-        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
-        >>> cams = supersampled_cameras(Cameras(intrinsics_from_fov(60, 8, 8)[None], R, t, 8, 8), 2)
-        >>> cams.image_size, cams.K[0, 0, 2].item()
-        ((16, 16), 8.0)
-    """
-    if factor < 1:
-        raise ShapeError(f"supersample factor must be >= 1, got {factor}")
-    scale = torch.tensor([factor, factor, 1.0], dtype=cameras.K.dtype, device=cameras.K.device)
-    return replace(cameras, K=cameras.K * scale[None, :, None], width=cameras.width * factor,
-                   height=cameras.height * factor)
-
-
-def _nearest_covering_slot(fragments: Fragments) -> tuple[torch.Tensor, torch.Tensor]:
-    """`[B, H, W]` index of the nearest fragment whose face covers the pixel center, and `[B, H, W]` hit mask.
-
-    With a blur radius the list also holds faces that only pass near the pixel; those do not
-    define depth or normals.
-    """
-    covered = fragments.pix_to_face >= 0
-    if fragments.dists is not None:
-        covered = covered & (fragments.dists <= 0)
-    hit = covered.any(-1)
-    return covered.to(torch.uint8).argmax(-1), hit
-
-
-def _masked_pool(values: torch.Tensor, mask: torch.Tensor, s: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean of `values: [B, H·s, W·s, C]` over covered sub-pixels of each s×s block, and the block hit mask."""
-    m = mask[..., None].to(values.dtype)
-    num = F.avg_pool2d((values * m).permute(0, 3, 1, 2), s).permute(0, 2, 3, 1)
-    den = F.avg_pool2d(m.permute(0, 3, 1, 2), s).permute(0, 2, 3, 1)
-    hit = den > 0
-    return torch.where(hit, num / den.clamp(min=1e-12), torch.zeros_like(num)), hit[..., 0]
+__all__ = ["MeshRenderer", "supersampled_cameras"]
 
 
 class MeshRenderer(nn.Module):
@@ -76,10 +32,16 @@ class MeshRenderer(nn.Module):
         ShapeError: supersample < 1, or shader not a `Shader`.
 
     Example:
+        >>> import torch
+        >>> from render3d import Cameras, Meshes, intrinsics_from_fov, look_at
         >>> from render3d.raster import MeshRasterizer
         >>> renderer = MeshRenderer(MeshRasterizer(), Shader("unlit"), supersample=2)
-        >>> renderer.supersample
-        2
+        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+        >>> cams = Cameras(intrinsics_from_fov(60, 16, 16)[None], R, t, 16, 16)
+        >>> tri = Meshes([torch.tensor([[-1.0, -1, 0], [1, -1, 0], [0, 1, 0]])], [torch.tensor([[0, 1, 2]])])
+        >>> out = renderer(tri, cams)
+        >>> out.rgb.shape, out.alpha[0, 8, 8].item(), round(out.depth[0, 8, 8].item(), 4), out.alpha[0, 0, 0].item()
+        (torch.Size([1, 16, 16, 3]), 1.0, 3.0, 0.0)
     """
 
     def __init__(self, rasterizer: nn.Module, shader: Shader, supersample: int = 1) -> None:
@@ -113,15 +75,6 @@ class MeshRenderer(nn.Module):
         cams = supersampled_cameras(cameras, s) if s > 1 else cameras
         fragments = self.rasterizer(meshes, cams)
         rgba = self.shader(fragments, meshes, cams)
-        slot, hit = _nearest_covering_slot(fragments)
-        depth = torch.gather(fragments.zbuf, -1, slot[..., None])[..., 0]
-        depth = torch.where(hit, depth, torch.zeros_like(depth))
-        normals = fragment_normals(meshes, fragments, self.shader.flat_normals)
-        normals = torch.gather(normals, 3, slot[..., None, None].expand(*slot.shape, 1, 3))[..., 0, :]
-        normals = normals * hit[..., None].to(normals.dtype)
-        if s > 1:
-            rgba = F.avg_pool2d(rgba.permute(0, 3, 1, 2), s).permute(0, 2, 3, 1)
-            depth = _masked_pool(depth[..., None], hit, s)[0][..., 0]
-            normals = F.normalize(_masked_pool(normals, hit, s)[0], dim=-1, eps=1e-12)
-        return RenderOutput(rgb=rgba[..., :-1], alpha=rgba[..., -1], depth=depth, normals=normals,
-                            fragments=fragments)
+        depth, normals, hit = nearest_surface(meshes, fragments, self.shader.flat_normals)
+        out = RenderOutput(rgb=rgba[..., :-1], alpha=rgba[..., -1], depth=depth, normals=normals, fragments=fragments)
+        return downsample_output(out, s, hit)

@@ -14,21 +14,25 @@ Layout (only the outputs the scene asks for):
     turntable.gif          when there is more than one frame
 
 Every file is written atomically and contains no timestamps, so re-rendering a scene rewrites
-byte-identical files.
+byte-identical files. Writing into the folder of an earlier scene render first removes the files
+of that render this one does not rewrite (known from its own `cameras.json` and `scene.yaml`, so
+the folder never mixes two runs); files neurender did not write are never touched.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 
 from render3d.cameras import Cameras
 from render3d.io import atomic_write, colorize_depth, contact_sheet, save_gif, save_npy, save_png
-from scenes.fileio import save_scene
-from scenes.render import SceneRender
+from scenes.errors import SceneFileError
+from scenes.fileio import load_scene, save_scene
+from scenes.result import SceneRender
 from scenes.schema import SceneSpec
 
 SHEET_ROWS = 8
@@ -74,8 +78,51 @@ def _views(result: SceneRender, outputs: tuple[str, ...], i: int) -> dict[str, t
     return views
 
 
+def run_files(frames: int, outputs: Iterable[str]) -> set[str]:
+    """The files (relative paths) `write_run` writes for `frames` frames of `outputs`.
+
+    Example:
+        >>> sorted(run_files(2, ["rgb", "depth"]))  # doctest: +NORMALIZE_WHITESPACE
+        ['cameras.json', 'depth/frame_000.npy', 'depth/frame_000.png', 'depth/frame_001.npy',
+         'depth/frame_001.png', 'rgb/frame_000.png', 'rgb/frame_001.png', 'scene.yaml', 'sheet.png',
+         'turntable.gif']
+    """
+    files = {"scene.yaml", "cameras.json", "sheet.png"} | ({"turntable.gif"} if frames > 1 else set())
+    for i in range(frames):
+        for name in outputs:
+            files.add(f"{name}/frame_{i:03d}.png")
+            if name == "depth":
+                files.add(f"depth/frame_{i:03d}.npy")
+            elif name == "instance":
+                files.add(f"instance/frame_{i:03d}_color.png")
+    return files
+
+
+def _previous_run(out: Path) -> set[str]:
+    """The files an earlier scene render wrote into `out`, from its own records (empty if there is none)."""
+    try:
+        frames = len(json.loads((out / "cameras.json").read_text(encoding="utf-8")))
+        outputs = load_scene(out / "scene.yaml").render.outputs
+    except (OSError, ValueError, TypeError, SceneFileError):  # no (readable) earlier render: nothing is ours
+        return set()
+    return run_files(frames, outputs)
+
+
+def _remove_stale(out: Path, stale: set[str]) -> None:
+    for rel in sorted(stale):
+        path = out / rel
+        if path.is_file():
+            path.unlink()
+    for folder in sorted({(out / rel).parent for rel in stale} - {out}):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def write_run(result: SceneRender, spec: SceneSpec, out_dir: str | os.PathLike) -> Path:
     """Write every requested output of every frame, the sheet, the GIF, the scene and cameras.
+
+    Files of an earlier scene render in `out_dir` that this one does not rewrite are removed
+    first (see the module doc).
 
     Args:
         result: the rendered buffers.
@@ -88,6 +135,7 @@ def write_run(result: SceneRender, spec: SceneSpec, out_dir: str | os.PathLike) 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     outputs = tuple(spec.render.outputs)
+    _remove_stale(out, _previous_run(out) - run_files(result.rgb.shape[0], outputs))
     save_scene(spec, out / "scene.yaml")
     write_json(out / "cameras.json", cameras_json(result.cameras))
     n = result.rgb.shape[0]

@@ -11,56 +11,37 @@ take the majority label. Everything is deterministic: the same scene renders bit
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from render3d.blend import SoftBlendSettings
+from render3d.backends import (
+    REFERENCE,
+    MeshRenderBackend,
+    PointRenderBackend,
+    Request,
+    Task,
+    backend_info,
+    get_backend,
+)
+from render3d.buffers import supersampled_cameras
 from render3d.cameras import Cameras
-from render3d.points import PointsRasterizer, PointsRasterSettings, PointsRenderer
-from render3d.raster import MeshRasterizer, RasterSettings
-from render3d.renderer import MeshRenderer, supersampled_cameras
-from render3d.shading import Shader
-from render3d.structures import Meshes
+from render3d.lights import Light
+from render3d.render_settings import RenderSettings
+from render3d.structures import Meshes, Pointclouds
 from scenes.build import BuiltObject, BuiltScene, build_scene
 from scenes.errors import SceneFileError
 from scenes.fileio import load_scene
+from scenes.outputs import write_run
+from scenes.result import SceneRender
 from scenes.scene import Scene
 from scenes.schema import SceneSpec
 
-REFERENCE_NAMES = ("torch", "reference")
-
-
-@dataclass(frozen=True)
-class SceneRender:
-    """The rendered buffers of N frames of H×W pixels.
-
-    Attributes:
-        rgb: `[N, H, W, 3]` composited over the background color (straight color when transparent).
-        alpha: `[N, H, W]` coverage of all objects.
-        depth: `[N, H, W]` camera z of the nearest surface, 0 on the background.
-        normals: `[N, H, W, 3]` unit world normals of the nearest surface, 0 on the background.
-        mask: `[N, H, W]` coverage of the objects with `in_mask`, as seen (occluders removed).
-        instance: `[N, H, W]` long instance id of the visible object, 0 on the background and on
-            objects outside the mask.
-        albedo: `[N, H, W, 3]` unlit base color composited like `rgb`, or None when not requested.
-        cameras: the N cameras.
-        transparent: whether the background is transparent.
-    """
-
-    rgb: torch.Tensor
-    alpha: torch.Tensor
-    depth: torch.Tensor
-    normals: torch.Tensor
-    mask: torch.Tensor
-    instance: torch.Tensor
-    albedo: torch.Tensor | None
-    cameras: Cameras
-    transparent: bool
+#: Names of the reference backend in scene files (`reference` is the schema's documented alias).
+REFERENCE_ALIASES = (REFERENCE, "reference")
 
 
 class _Layer(NamedTuple):
@@ -71,92 +52,62 @@ class _Layer(NamedTuple):
     albedo: torch.Tensor | None  # [n, h, w, 3] premultiplied
 
 
-class _BackendRasterizer(nn.Module):
-    """A registry backend's `rasterize_meshes` as a rasterizer module for `MeshRenderer`."""
-
-    def __init__(self, backend, settings: RasterSettings) -> None:
-        super().__init__()
-        self.backend, self.settings = backend, settings
-
-    def forward(self, meshes: Meshes, cameras: Cameras):
-        return self.backend.rasterize_meshes(meshes, cameras, self.settings)
-
-
 class _Passes:
-    """Renders one object per call with the chosen backend.
+    """Renders one object per call through the chosen backend's render task.
 
-    Rasterizer backends (pytorch3d, nvdiffrast) replace the reference rasterizer under the
-    reference shading; renderer backends shade themselves and draw point clouds their own way
-    (pyrender: lit or unlit; any other renderer, e.g. open3d: unlit only, vertex colors); point
-    clouds otherwise use the reference splatting renderer.
+    Every backend renders through the same `render_meshes` / `render_points` signature; what the
+    scene asks of it (outputs, each object's shading) is checked against its declared capabilities
+    up front, so an impossible request names the scene field instead of failing mid-render.
     """
 
-    def __init__(self, backend_name: str, lights: nn.Module, outputs: tuple[str, ...]) -> None:
-        self.lights, self.want_albedo, self.name = lights, "albedo" in outputs, backend_name
-        self.backend = None
-        self.kind = "reference"
-        if backend_name not in REFERENCE_NAMES:
-            from render3d.backends import Task, backend_info, get_backend
+    def __init__(self, backend_name: str, lights: Light, outputs: tuple[str, ...]) -> None:
+        self.name = REFERENCE if backend_name in REFERENCE_ALIASES else backend_name
+        self.lights, self.want_albedo = lights, "albedo" in outputs
+        self.needs = frozenset({"rgb", "alpha", "depth"} | ({"normals"} if "normals" in outputs else set()))
+        caps = backend_info(self.name).capabilities
+        if not caps.tasks & {Task.RENDER_MESHES, Task.RENDER_POINTS}:
+            raise SceneFileError(f"render.backend: {self.name!r} cannot render meshes or point clouds")
+        lacking = self.needs - caps.outputs
+        if lacking:
+            raise SceneFileError(f"render.outputs: backend {self.name!r} does not produce {', '.join(sorted(lacking))} "
+                                 f"(it fills {', '.join(sorted(caps.outputs))}); use backend {REFERENCE}")
+        self._backends: dict[tuple[Task, str], MeshRenderBackend | PointRenderBackend] = {}
 
-            caps = backend_info(backend_name).capabilities
-            self.backend = get_backend(backend_name)
-            if Task.RASTERIZE_MESHES in caps.tasks:
-                self.kind = "rasterizer"
-            elif Task.RENDER_MESHES in caps.tasks:
-                self.kind = "renderer"
-                if "normals" in outputs and "normals" not in caps.outputs:
-                    raise SceneFileError(f"render.outputs: backend {backend_name!r} does not produce normals "
-                                         f"(it fills {', '.join(sorted(caps.outputs))}); use backend torch")
-            else:
-                raise SceneFileError(f"render.backend: {backend_name!r} can neither rasterize nor render meshes")
-
-    def _mesh_renderer(self, obj: BuiltObject, shading: str) -> MeshRenderer:
-        settings = RasterSettings(cull_backfaces=obj.cull_backfaces)
-        raster = (MeshRasterizer(settings) if self.kind == "reference"
-                  else _BackendRasterizer(self.backend, settings))
-        shader = Shader(shading, "hard", None if shading == "unlit" else self.lights, obj.materials,
-                        SoftBlendSettings(background=(0.0, 0.0, 0.0)))
-        return MeshRenderer(raster, shader)
-
-    def _external(self, obj: BuiltObject, cameras: Cameras, unlit: bool):
-        n, black = len(cameras), (0.0, 0.0, 0.0)
-        if self.name == "pyrender":
-            from render3d.backends.pyrender import PyrenderSettings
-
-            settings = PyrenderSettings(background=black, unlit=unlit, cull_backfaces=obj.cull_backfaces)
-            if isinstance(obj.geometry, Meshes):
-                return self.backend.render_meshes(obj.geometry.extend(n), cameras, self.lights, settings)
-            return self.backend.render_points(_repeat_cloud(obj.geometry, n), cameras, settings)
-        if not unlit:
-            raise SceneFileError(f"object {obj.name!r}: backend {self.name!r} renders unlit only; "
-                                 f"set render.shading (or the object's flags.shading) to unlit")
-        if isinstance(obj.geometry, Meshes):
-            return self.backend.render_meshes(obj.geometry.extend(n), cameras, background=black)
-        return self.backend.render_points(_repeat_cloud(obj.geometry, n), cameras, background=black)
+    def _backend(self, task: Task, obj: BuiltObject, settings: RenderSettings,
+                 device: torch.device) -> MeshRenderBackend | PointRenderBackend:
+        key = (task, settings.shading)
+        if key not in self._backends:
+            backend = get_backend(self.name)
+            missing = backend_info(self.name).capabilities.missing(
+                Request.for_render(task, settings, self.needs, device))
+            if missing is not None:
+                raise SceneFileError(f"object {obj.name!r}: backend {self.name!r} {missing}")
+            self._backends[key] = backend
+        return self._backends[key]
 
     def render(self, obj: BuiltObject, cameras: Cameras) -> _Layer:
         n = len(cameras)
-        if self.kind == "renderer":
-            out = self._external(obj, cameras, obj.shading == "unlit")
-            albedo = self._external(obj, cameras, True).rgb if self.want_albedo else None
-        elif isinstance(obj.geometry, Meshes):
+        settings = RenderSettings(shading=obj.shading, background=(0.0, 0.0, 0.0), cull_backfaces=obj.cull_backfaces)
+        albedo = None
+        if isinstance(obj.geometry, Meshes):
             meshes = obj.geometry.extend(n)
-            out = self._mesh_renderer(obj, obj.shading)(meshes, cameras)
-            albedo = None
+            mesh_backend = self._backend(Task.RENDER_MESHES, obj, settings, cameras.device)
+            out = mesh_backend.render_meshes(meshes, cameras, self.lights, obj.materials, settings)
             if self.want_albedo:
-                albedo = out.rgb if obj.shading == "unlit" else self._mesh_renderer(obj, "unlit")(meshes, cameras).rgb
+                unlit = replace(settings, shading="unlit")
+                albedo = out.rgb if obj.shading == "unlit" else self._backend(
+                    Task.RENDER_MESHES, obj, unlit, cameras.device).render_meshes(
+                        meshes, cameras, None, obj.materials, unlit).rgb
         else:
-            renderer = PointsRenderer(PointsRasterizer(PointsRasterSettings()), "alpha", (0.0, 0.0, 0.0))
-            out = renderer(_repeat_cloud(obj.geometry, n), cameras)
+            points_backend = self._backend(Task.RENDER_POINTS, obj, settings, cameras.device)
+            out = points_backend.render_points(_repeat_cloud(obj.geometry, n), cameras, settings)
             albedo = out.rgb if self.want_albedo else None
         normals = out.normals if out.normals is not None else torch.zeros_like(out.rgb)
         depth = out.depth if out.depth is not None else torch.zeros_like(out.alpha)
         return _Layer(out.rgb[..., :3], out.alpha, depth, normals, albedo)
 
 
-def _repeat_cloud(cloud, n: int):
-    from render3d.structures import Pointclouds
-
+def _repeat_cloud(cloud: Pointclouds, n: int) -> Pointclouds:
     p, f, nm = cloud.points_list(), cloud.features_list(), cloud.normals_list()
     r = cloud.radius_packed()
     return Pointclouds(p * n, features=None if f is None else f * n, normals=None if nm is None else nm * n,
@@ -263,8 +214,8 @@ def render_built(built: BuiltScene, spec: SceneSpec, frames_per_batch: int = 8) 
 
 
 def render(scene: Scene | SceneSpec, out_dir: str | os.PathLike | None = None) -> SceneRender:
-    """Render every frame of a scene; with `out_dir`, also write the run directory
-    (see `scenes.outputs.write_run`).
+    """Render every frame of a scene and return the buffers; with `out_dir`, hand them to the
+    writer `scenes.outputs.write_run` as well.
 
     Args:
         scene: a `Scene` builder or a validated `SceneSpec`.
@@ -285,8 +236,6 @@ def render(scene: Scene | SceneSpec, out_dir: str | os.PathLike | None = None) -
     spec = scene.spec() if isinstance(scene, Scene) else scene
     result = render_built(build_scene(spec), spec)
     if out_dir is not None:
-        from scenes.outputs import write_run
-
         write_run(result, spec, out_dir)
     return result
 

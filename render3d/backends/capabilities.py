@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 import torch
 
 from render3d.errors import ShapeError
+from render3d.render_settings import SHADINGS, RenderSettings
 
 if TYPE_CHECKING:
-    from render3d.points import PointsRasterSettings
-    from render3d.raster import RasterSettings
+    from render3d.points.settings import PointsRasterSettings
+    from render3d.raster.settings import RasterSettings
 
 FRAGMENT_FIELDS = frozenset({"pix_to_face", "bary", "zbuf", "dists"})
 POINT_FRAGMENT_FIELDS = frozenset({"idx", "zbuf", "dists"})
 OUTPUT_FIELDS = frozenset({"rgb", "alpha", "depth", "normals"})
+SHADING_MODELS = frozenset(SHADINGS)
 
 
 class Task(enum.Enum):
@@ -29,8 +31,8 @@ class Task(enum.Enum):
 
     RASTERIZE_MESHES = "rasterize_meshes"  # meshes + cameras → Fragments
     RASTERIZE_POINTS = "rasterize_points"  # point clouds + cameras → PointFragments
-    RENDER_MESHES = "render_meshes"  # lit meshes + cameras → RenderOutput (shaded by the backend)
-    RENDER_POINTS = "render_points"  # point clouds + cameras → RenderOutput (shaded by the backend)
+    RENDER_MESHES = "render_meshes"  # lit meshes + cameras + RenderSettings → RenderOutput
+    RENDER_POINTS = "render_points"  # point clouds + cameras + RenderSettings → RenderOutput
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Capabilities:
             not listed is returned as None.
         point_fields: `PointFragments` fields it fills (`idx`, `zbuf`, `dists`).
         outputs: `RenderOutput` buffers its render tasks fill (`rgb`, `alpha`, `depth`, `normals`).
+        shadings: `RenderSettings.shading` models its mesh render task draws (`unlit`, `lambert`, `phong`).
         max_faces_per_pixel: the largest K it can return per pixel (1 for a z-buffer).
         soft: it honours a non-zero blur radius (soft rasterization).
 
@@ -61,13 +64,15 @@ class Capabilities:
     fragment_fields: frozenset[str] = frozenset()
     point_fields: frozenset[str] = frozenset()
     outputs: frozenset[str] = frozenset()
+    shadings: frozenset[str] = frozenset()
     max_faces_per_pixel: int = 1
     soft: bool = False
 
     def __post_init__(self) -> None:
         for name, given, allowed in (("fragment_fields", self.fragment_fields, FRAGMENT_FIELDS),
                                      ("point_fields", self.point_fields, POINT_FRAGMENT_FIELDS),
-                                     ("outputs", self.outputs, OUTPUT_FIELDS)):
+                                     ("outputs", self.outputs, OUTPUT_FIELDS),
+                                     ("shadings", self.shadings, SHADING_MODELS)):
             if not given <= allowed:
                 raise ShapeError(f"unknown {name} {sorted(given - allowed)}; allowed: {sorted(allowed)}")
 
@@ -83,6 +88,8 @@ class Capabilities:
             return f"returns at most {self.max_faces_per_pixel} faces per pixel, {request.faces_per_pixel} asked"
         if request.soft and not self.soft:
             return "has no soft rasterization (blur radius)"
+        if request.shading is not None and request.shading not in self.shadings:
+            return f"does not draw {request.shading} shading (only {', '.join(sorted(self.shadings)) or 'none'})"
         filled = {Task.RASTERIZE_MESHES: self.fragment_fields, Task.RASTERIZE_POINTS: self.point_fields,
                   Task.RENDER_MESHES: self.outputs, Task.RENDER_POINTS: self.outputs}[request.task]
         lacking = request.needs - filled
@@ -102,6 +109,8 @@ class Capabilities:
             parts.append("points: " + ",".join(sorted(self.point_fields)))
         if self.outputs:
             parts.append("outputs: " + ",".join(sorted(self.outputs)))
+        if self.shadings:
+            parts.append("shading: " + ",".join(sorted(self.shadings)))
         return "; ".join(parts)
 
 
@@ -117,6 +126,7 @@ class Request:
         faces_per_pixel: K, the number of faces per pixel asked for.
         soft: a non-zero blur radius is asked for.
         needs: output fields that must be filled (names as in `Capabilities`).
+        shading: the shading model a mesh render task must draw (None: any, or not a mesh render).
 
     Raises:
         ShapeError: faces_per_pixel < 1.
@@ -128,6 +138,7 @@ class Request:
     faces_per_pixel: int = 1
     soft: bool = False
     needs: frozenset[str] = field(default_factory=frozenset)
+    shading: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "device", torch.device(self.device).type)
@@ -155,3 +166,19 @@ class Request:
         """The request a point rasterizer with `settings` makes (K = points per pixel, all fields)."""
         return cls(Task.RASTERIZE_POINTS, str(device), differentiable, settings.points_per_pixel,
                    needs=POINT_FRAGMENT_FIELDS)
+
+    @classmethod
+    def for_render(cls, task: Task, settings: RenderSettings, needs: frozenset[str] | set[str],
+                   device: torch.device | str = "cpu", differentiable: bool = False) -> Request:
+        """The request of a render task (`RENDER_MESHES` or `RENDER_POINTS`) drawing `settings` and filling `needs`.
+
+        Example:
+            >>> from render3d.render_settings import RenderSettings
+            >>> r = Request.for_render(Task.RENDER_MESHES, RenderSettings(shading="phong"), {"rgb", "depth"})
+            >>> r.shading, sorted(r.needs)
+            ('phong', ['depth', 'rgb'])
+        """
+        if task not in (Task.RENDER_MESHES, Task.RENDER_POINTS):
+            raise ShapeError(f"for_render builds render requests, got {task.value}")
+        shading = settings.shading if task is Task.RENDER_MESHES else None
+        return cls(task, str(device), differentiable, needs=frozenset(needs), shading=shading)

@@ -26,15 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from render3d.backends.capabilities import Capabilities, Task
-from render3d.backends.registry import BackendInfo, pip_install_hint
+from render3d.backends.capabilities import OUTPUT_FIELDS, SHADING_MODELS, Capabilities, Task
+from render3d.backends.info import BackendInfo, pip_install_hint
+from render3d.backends.raster_render import render_meshes_by_rasterizing
 from render3d.cameras import Cameras
 from render3d.errors import BackendUnavailable, ShapeError
 from render3d.fragments import Fragments
+from render3d.output import RenderOutput
+from render3d.raster.settings import RasterSettings
+from render3d.render_settings import RenderSettings
+from render3d.shading.materials import Materials
 from render3d.structures import Meshes
 
 if TYPE_CHECKING:
-    from render3d.raster import RasterSettings
+    from render3d.lights import Light
 
 
 def _dr() -> Any:
@@ -240,7 +245,11 @@ class NvdiffrastFrame:
 
 
 class NvdiffrastBackend:
-    """`Task.RASTERIZE_MESHES` on CUDA with one `RasterizeCudaContext` per device, reused."""
+    """`Task.RASTERIZE_MESHES` and `Task.RENDER_MESHES` on CUDA with one `RasterizeCudaContext` per device, reused.
+
+    The render task shades nvdiffrast's fragments with the reference stages
+    (`render3d.backends.raster_render`).
+    """
 
     def __init__(self) -> None:
         self._contexts: dict[torch.device, Any] = {}
@@ -303,12 +312,18 @@ class NvdiffrastBackend:
         frame = self.rasterize(meshes, cameras, settings.faces_per_pixel, settings.cull_backfaces, settings.znear)
         return frame.fragments(settings.perspective_correct)
 
+    def render_meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None = None,
+                      materials: Materials | None = None, settings: RenderSettings | None = None) -> RenderOutput:
+        """nvdiffrast fragments, reference shading (see `render_meshes_by_rasterizing`)."""
+        return render_meshes_by_rasterizing(self.rasterize_meshes, meshes, cameras, lights, materials, settings)
+
 
 INFO = BackendInfo(
     name="nvdiffrast",
     capabilities=Capabilities(
-        tasks=frozenset({Task.RASTERIZE_MESHES}), differentiable=True, devices=frozenset({"cuda"}),
-        fragment_fields=frozenset({"pix_to_face", "bary", "zbuf"}), max_faces_per_pixel=16, soft=False,
+        tasks=frozenset({Task.RASTERIZE_MESHES, Task.RENDER_MESHES}), differentiable=True, devices=frozenset({"cuda"}),
+        fragment_fields=frozenset({"pix_to_face", "bary", "zbuf"}), outputs=OUTPUT_FIELDS, shadings=SHADING_MODELS,
+        max_faces_per_pixel=16, soft=False,
     ),
     description="NVIDIA nvdiffrast CUDA rasterizer (+ interpolate, texture, antialias)",
     install=pip_install_hint("nvdiffrast") + "  (needs a CUDA GPU and nvcc; the plugin compiles on first use)",

@@ -14,17 +14,25 @@ intrinsics and the world→camera extrinsic in the OpenCV convention, i.e. exact
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from render3d.backends.capabilities import Capabilities, Task
-from render3d.backends.registry import BackendInfo, pip_install_hint
+from render3d.backends.info import BackendInfo, pip_install_hint
+from render3d.backends.splat_size import splat_size
+from render3d.buffers import render_supersampled
 from render3d.cameras import Cameras
-from render3d.errors import ShapeError
+from render3d.errors import BackendUnavailable, ShapeError
 from render3d.output import RenderOutput
+from render3d.render_settings import RenderSettings
+from render3d.shading.broadcast import as_batch_param
+from render3d.shading.materials import Materials
 from render3d.structures import Meshes, Pointclouds
+
+if TYPE_CHECKING:
+    from render3d.lights import Light
 
 
 def o3d() -> Any:
@@ -77,6 +85,14 @@ def from_o3d_mesh(mesh: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor |
     return verts, faces, colors
 
 
+def _front_facing(verts: torch.Tensor, faces: torch.Tensor, cameras: Cameras, b: int) -> torch.Tensor:
+    """`[F]` bool: faces whose counter-clockwise normal points toward camera b (the reference's culling rule)."""
+    cam = verts.detach() @ cameras.R[b].detach().T.to(verts) + cameras.t[b].detach().to(verts)
+    fv = cam[faces]
+    n = torch.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0], dim=1)
+    return (n * fv[:, 0]).sum(1) < 0
+
+
 class Open3DBackend:
     """`Task.RENDER_MESHES` / `Task.RENDER_POINTS` through open3d's Filament offscreen renderer (unlit).
 
@@ -127,49 +143,70 @@ class Open3DBackend:
         rgb = torch.where(mask[..., None] > 0, rgb, torch.tensor(background))
         return RenderOutput(rgb=rgb.to(device), alpha=mask.to(device), depth=depth.to(device))
 
-    def render_meshes(self, meshes: Meshes, cameras: Cameras,
-                      background: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> RenderOutput:
-        """Unlit render of B meshes (vertex colors, else white) with B cameras.
+    def render_meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None = None,
+                      materials: Materials | None = None, settings: RenderSettings | None = None) -> RenderOutput:
+        """Unlit render of B meshes (vertex colors, else `materials.base_color`) with B cameras.
+
+        `lights` are not used (unlit only).
 
         Returns:
             RenderOutput `rgb [B, H, W, 3]`, `alpha [B, H, W]`, `depth [B, H, W]` (camera z, 0 background).
 
         Raises:
             ShapeError: batch mismatch or an unsupported camera.
+            BackendUnavailable: lit shading asked for.
         """
+        settings = RenderSettings() if settings is None else settings
+        materials = Materials() if materials is None else materials
         if len(meshes) != len(cameras):
             raise ShapeError(f"{len(meshes)} meshes but {len(cameras)} cameras; use .extend() to match them")
+        if settings.shading != "unlit":
+            raise BackendUnavailable(f"open3d renders unlit only, not {settings.shading!r}")
+        base = as_batch_param(materials.base_color, 3, "base_color")
+        return render_supersampled(lambda cams: self._meshes(meshes, cams, base, settings), cameras,
+                                   settings.supersample)
+
+    def _meshes(self, meshes: Meshes, cameras: Cameras, base: torch.Tensor, settings: RenderSettings) -> RenderOutput:
         vc = meshes.vert_colors_list()
         colors, depths = [], []
         with self._lock:
             for b, (v, f) in enumerate(zip(meshes.verts_list(), meshes.faces_list(), strict=True)):
-                mesh = to_o3d_mesh(v, f, None if vc is None else vc[b])
-                c, d = self._render([(mesh, "defaultUnlit")], cameras, b, background, 1.0)
-                colors.append(c)
-                depths.append(d)
-        return self._output(colors, depths, background, meshes.device)
+                c = vc[b] if vc is not None else base[min(b, base.shape[0] - 1)].expand(v.shape[0], 3)
+                if settings.cull_backfaces:
+                    f = f[_front_facing(v, f, cameras, b)]
+                mesh = to_o3d_mesh(v, f, c)
+                color, depth = self._render([(mesh, "defaultUnlit")], cameras, b, settings.background, 1.0)
+                colors.append(color)
+                depths.append(depth)
+        return self._output(colors, depths, settings.background, meshes.device)
 
-    def render_points(self, clouds: Pointclouds, cameras: Cameras, point_size: float = 2.0,
-                      background: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> RenderOutput:
-        """Unlit render of B point clouds as `point_size`-pixel points colored by their first 3 features."""
+    def render_points(self, clouds: Pointclouds, cameras: Cameras,
+                      settings: RenderSettings | None = None) -> RenderOutput:
+        """Unlit render of B point clouds as squares (see the module doc) colored by their first 3 features."""
+        settings = RenderSettings() if settings is None else settings
         if len(clouds) != len(cameras):
             raise ShapeError(f"{len(clouds)} point clouds but {len(cameras)} cameras")
+        return render_supersampled(lambda cams: self._points(clouds, cams, settings), cameras, settings.supersample)
+
+    def _points(self, clouds: Pointclouds, cameras: Cameras, settings: RenderSettings) -> RenderOutput:
         feats = clouds.features_list()
+        radii = torch.split(clouds.radius_packed(), clouds.num_points_per_cloud.tolist())
         colors, depths = [], []
         with self._lock:
             for b, p in enumerate(clouds.points_list()):
                 pc = to_o3d_pointcloud(p, None if feats is None else feats[b])
-                c, d = self._render([(pc, "defaultUnlit")], cameras, b, background, point_size)
+                c, d = self._render([(pc, "defaultUnlit")], cameras, b, settings.background,
+                                    splat_size(p, radii[b], cameras, b))
                 colors.append(c)
                 depths.append(d)
-        return self._output(colors, depths, background, clouds.device)
+        return self._output(colors, depths, settings.background, clouds.device)
 
 
 INFO = BackendInfo(
     name="open3d",
     capabilities=Capabilities(
         tasks=frozenset({Task.RENDER_MESHES, Task.RENDER_POINTS}), differentiable=False, devices=frozenset({"cpu"}),
-        outputs=frozenset({"rgb", "alpha", "depth"}),
+        outputs=frozenset({"rgb", "alpha", "depth"}), shadings=frozenset({"unlit"}),
     ),
     description="open3d: point-cloud/mesh processing (render3d.geometry) and Filament offscreen rendering (Vulkan)",
     install=pip_install_hint("open3d") + " && apt-get install libusb-1.0-0 libvulkan1 mesa-vulkan-drivers",

@@ -10,9 +10,18 @@ Conventions converted here: our OpenCV extrinsics become pyrender's camera pose 
 OpenGL axes: y up, looking down -z) as `pose = [Rᵀ | -Rᵀt] · diag(1, -1, -1, 1)`; our K becomes an
 `IntrinsicsCamera` (whose projection maps u = fx·x/z + cx with row 0 at the top, as ours). Depth
 comes back as camera z with 0 for background; the near/far planes hug the geometry so the 24-bit
-depth buffer keeps its precision. Colors: `unlit=True` draws base color × vertex color × texture
-exactly; lit renders use pyrender's PBR (metallic-roughness) shading, and `linear_output=True`
-undoes its display gamma (1/2.2) so colors are linear like the reference renderer's.
+depth buffer keeps its precision. Every pixel is sampled once, at its center (pyrender's 4×
+multisampling is switched off), like the reference rasterizer: exact depth and mask;
+`RenderSettings.supersample` antialiases by rendering larger and box-filtering, as everywhere.
+
+Colors (generic `RenderSettings` and `Materials`): albedo is the texture, else the vertex colors,
+else `materials.base_color`, as in the reference. "unlit" draws the albedo exactly (pyrender's
+FLAT mode). Lit renders use pyrender's PBR metallic-roughness model with metallic 0: "lambert"
+is roughness 1 (matte), "phong" maps the Blinn-Phong exponent n to roughness `(2 / (n + 2))^¼`
+(the usual Beckmann/GGX correspondence α² = 2 / (n + 2)); the other `Materials` reflectances have
+no PBR equivalent and are not used. pyrender's display gamma (1/2.2) is undone so colors are
+linear like the reference renderer's. Point clouds are drawn unlit as squares of side
+`2 · radius · fx / z` pixels (the projected splat diameter at the cloud's median depth, at least 1).
 
 Lights (render3d.lights): `AmbientLight` → scene ambient; `DirectionalLight` → directional light;
 `PointLight` only with inverse-square attenuation `(0, 0, a2)`; our light colors fold π in (a white
@@ -27,17 +36,22 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from render3d.backends.capabilities import Capabilities, Task
-from render3d.backends.registry import BackendInfo, pip_install_hint
+from render3d.backends.capabilities import SHADING_MODELS, Capabilities, Task
+from render3d.backends.info import BackendInfo, pip_install_hint
+from render3d.backends.splat_size import splat_size
+from render3d.buffers import render_supersampled
 from render3d.cameras import Cameras
 from render3d.errors import BackendUnavailable, ShapeError
+from render3d.lights import AmbientLight, DirectionalLight, Lights, PointLight
 from render3d.output import RenderOutput
+from render3d.render_settings import RenderSettings
+from render3d.shading.broadcast import as_batch_param
+from render3d.shading.materials import Materials
 from render3d.structures import Meshes, Pointclouds
 
 if TYPE_CHECKING:
@@ -90,46 +104,6 @@ def _probe() -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class PyrenderSettings:
-    """How pyrender draws.
-
-    Args:
-        background: RGB behind the geometry, in [0, 1].
-        unlit: draw base color × vertex color × texture, without lighting (pyrender's FLAT mode).
-        metallic: PBR metalness in [0, 1] (lit renders).
-        roughness: PBR roughness in [0, 1] (lit renders).
-        base_color: RGBA multiplier of the vertex colors / texture (white when the mesh has neither).
-        cull_backfaces: skip faces seen from behind (else both sides are drawn).
-        linear_output: undo pyrender's 1/2.2 display gamma on lit renders.
-        msaa: pyrender's 4× multisampling: antialiased colors and a soft `alpha` (coverage), but its
-            depth buffer resolves to the first sample, 3/8 px off the pixel center. False (default)
-            samples once at each pixel center, like the reference rasterizer: exact depth and mask.
-        point_size: point-cloud splat size in pixels (pyrender draws fixed-size square points).
-        znear: nearest camera depth drawn.
-
-    Raises:
-        ShapeError: values out of range.
-    """
-
-    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    unlit: bool = False
-    metallic: float = 0.0
-    roughness: float = 1.0
-    base_color: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
-    cull_backfaces: bool = False
-    linear_output: bool = True
-    point_size: float = 2.0
-    znear: float = 1e-3
-    msaa: bool = False
-
-    def __post_init__(self) -> None:
-        if not (0 <= self.metallic <= 1 and 0 <= self.roughness <= 1):
-            raise ShapeError(f"metallic and roughness must be in [0, 1], got {self.metallic}, {self.roughness}")
-        if self.point_size <= 0 or self.znear <= 0:
-            raise ShapeError(f"point_size and znear must be > 0, got {self.point_size}, {self.znear}")
-
-
 def camera_pose(R: torch.Tensor, t: torch.Tensor) -> np.ndarray:
     """World→camera OpenCV extrinsics `R: [3, 3]`, `t: [3]` → pyrender's 4×4 camera→world pose (OpenGL axes)."""
     pose = np.eye(4)
@@ -141,8 +115,6 @@ def camera_pose(R: torch.Tensor, t: torch.Tensor) -> np.ndarray:
 
 def _light_nodes(lights: Light | None, b: int, pyrender: Any) -> tuple[np.ndarray, list[tuple[Any, np.ndarray]]]:
     """Scene ambient RGB and (pyrender light, pose) pairs for image `b`."""
-    from render3d.lights import AmbientLight, DirectionalLight, Lights, PointLight
-
     members = list(lights.members) if isinstance(lights, Lights) else ([] if lights is None else [lights])
     ambient, nodes = np.zeros(3), []
 
@@ -172,15 +144,29 @@ def _light_nodes(lights: Light | None, b: int, pyrender: Any) -> tuple[np.ndarra
     return ambient, nodes
 
 
+def roughness(shading: str, shininess: float) -> float:
+    """PBR roughness standing in for `shading` with Blinn-Phong exponent `shininess` (see the module doc).
+
+    Example:
+        >>> roughness("lambert", 32.0), round(roughness("phong", 30.0), 3)
+        (1.0, 0.5)
+    """
+    return 1.0 if shading != "phong" else (2.0 / (shininess + 2.0)) ** 0.25
+
+
+def _pick(param: torch.Tensor, b: int) -> torch.Tensor:
+    return param[min(b, param.shape[0] - 1)].detach().cpu().double()
+
+
 class PyrenderBackend:
     """`Task.RENDER_MESHES` / `Task.RENDER_POINTS` with one reused `OffscreenRenderer`."""
 
     def __init__(self) -> None:
         self._pyrender = _pyrender()
-        self._renderers: dict[bool, Any] = {}
+        self._renderer: Any = None
 
-    def _render_one(self, scene: Any, cameras: Cameras, b: int, depth_range: tuple[float, float],
-                    settings: PyrenderSettings) -> tuple[np.ndarray, np.ndarray]:
+    def _render_one(self, scene: Any, cameras: Cameras, b: int, depth_range: tuple[float, float], unlit: bool,
+                    cull_backfaces: bool, point_size: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         pr = self._pyrender
         K = cameras.K[b].detach().cpu().double()
         if abs(float(K[0, 1])) > 1e-9 or cameras.orthographic:
@@ -188,38 +174,34 @@ class PyrenderBackend:
         cam = pr.IntrinsicsCamera(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]),
                                   znear=depth_range[0], zfar=depth_range[1])
         scene.add(cam, pose=camera_pose(cameras.R[b], cameras.t[b]))
-        if settings.msaa not in self._renderers:
-            self._renderers[settings.msaa] = pr.OffscreenRenderer(cameras.width, cameras.height)
-        r = self._renderers[settings.msaa]
-        r.viewport_width, r.viewport_height, r.point_size = cameras.width, cameras.height, settings.point_size
+        if self._renderer is None:
+            self._renderer = pr.OffscreenRenderer(cameras.width, cameras.height)
+        r = self._renderer
+        r.viewport_width, r.viewport_height, r.point_size = cameras.width, cameras.height, point_size
         flags = pr.RenderFlags.RGBA
-        if settings.unlit:
+        if unlit:
             flags |= pr.RenderFlags.FLAT
-        if not settings.cull_backfaces:
+        if not cull_backfaces:
             flags |= pr.RenderFlags.SKIP_CULL_FACES
         # pyrender hard-codes 4 samples when it (re)allocates its framebuffer inside render(); swap
-        # the allocator of its module only for the duration of our call to choose the sample count.
+        # the allocator of its module only for the duration of our call to sample pixel centers once.
         gl_module = sys.modules["pyrender.renderer"]
         allocate = gl_module.glRenderbufferStorageMultisample
-        samples = 4 if settings.msaa else 0
-        gl_module.glRenderbufferStorageMultisample = lambda target, _n, fmt, w, h: allocate(target, samples, fmt, w, h)
+        gl_module.glRenderbufferStorageMultisample = lambda target, _n, fmt, w, h: allocate(target, 0, fmt, w, h)
         try:
             color, depth = r.render(scene, flags=flags)
         finally:
             gl_module.glRenderbufferStorageMultisample = allocate
         return color, depth
 
-    def _finish(self, colors: list[np.ndarray], depths: list[np.ndarray], settings: PyrenderSettings,
-                device: torch.device) -> RenderOutput:
+    def _finish(self, colors: list[np.ndarray], depths: list[np.ndarray], unlit: bool,
+                background: tuple[float, float, float], device: torch.device) -> RenderOutput:
         rgba = torch.from_numpy(np.stack(colors)).float() / 255.0
         depth = torch.from_numpy(np.stack(depths)).float()
-        mask = rgba[..., 3] if settings.msaa else (depth > 0).float()
-        rgb = rgba[..., :3]
-        if settings.linear_output and not settings.unlit:
-            rgb = rgb.pow(2.2)
-        bg = torch.tensor(settings.background, dtype=rgb.dtype)
+        mask = (depth > 0).float()
+        rgb = rgba[..., :3] if unlit else rgba[..., :3].pow(2.2)
         # pyrender already composites over the clear color; only restore exact background values
-        rgb = torch.where(mask[..., None] > 0, rgb, bg)
+        rgb = torch.where(mask[..., None] > 0, rgb, torch.tensor(background, dtype=rgb.dtype))
         return RenderOutput(rgb=rgb.to(device), alpha=mask.to(device), depth=depth.to(device))
 
     def _depth_range(self, points: torch.Tensor, R: torch.Tensor, t: torch.Tensor, znear: float) -> tuple[float, float]:
@@ -229,29 +211,39 @@ class PyrenderBackend:
         return max(znear, 0.5 * float(z.min())), max(float(z.max()) * 1.05, znear * 4.0) + 1e-3
 
     def render_meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None = None,
-                      settings: PyrenderSettings | None = None) -> RenderOutput:
-        """Render B meshes with B cameras.
-
-        Per-vertex colors (first 3 channels) or a UV texture color the surface, multiplied by
-        `settings.base_color`; vertex normals come from the mesh.
+                      materials: Materials | None = None, settings: RenderSettings | None = None) -> RenderOutput:
+        """Render B meshes with B cameras (see the module doc for how shading and materials map).
 
         Args:
-            meshes: B meshes.
-            cameras: B perspective cameras.
+            meshes: B meshes; vertex normals come from the mesh.
+            cameras: B perspective cameras without skew.
             lights: render3d lights (see the module doc for what converts); ignored when unlit.
-            settings: drawing options.
+            materials: base color (meshes without texture or vertex colors) and shininess.
+            settings: shading, background, culling, znear, supersampling.
 
         Returns:
-            RenderOutput with `rgb [B, H, W, 3]`, `alpha [B, H, W]` (hard mask), `depth [B, H, W]`
+            RenderOutput with `rgb [B, H, W, 3]`, `alpha [B, H, W]` (coverage), `depth [B, H, W]`
             (camera z, 0 background), on the meshes' device.
 
         Raises:
-            ShapeError: batch mismatch, unsupported camera or light.
+            ShapeError: batch mismatch, lit shading without lights, unsupported camera or light.
         """
-        settings = settings or PyrenderSettings()
-        pr = self._pyrender
+        settings = RenderSettings() if settings is None else settings
+        materials = Materials() if materials is None else materials
         if len(meshes) != len(cameras):
             raise ShapeError(f"{len(meshes)} meshes but {len(cameras)} cameras; use .extend() to match them")
+        unlit = settings.shading == "unlit"
+        if not unlit and lights is None:
+            raise ShapeError(f"{settings.shading!r} shading needs lights")
+        base = as_batch_param(materials.base_color, 3, "base_color")
+        shininess = torch.as_tensor(materials.shininess, dtype=torch.float64).reshape(-1)
+        return render_supersampled(
+            lambda cams: self._meshes(meshes, cams, None if unlit else lights, base, shininess, settings),
+            cameras, settings.supersample)
+
+    def _meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None, base: torch.Tensor,
+                shininess: torch.Tensor, settings: RenderSettings) -> RenderOutput:
+        pr, unlit = self._pyrender, settings.shading == "unlit"
         colors, depths = [], []
         vc, uvs, fuv, tex = (meshes.vert_colors_list(), meshes.verts_uvs_list(), meshes.faces_uvs_list(),
                              meshes.textures_list())
@@ -260,6 +252,7 @@ class PyrenderBackend:
             v, f, n = v.detach(), f.detach(), normals[b]
             prim_kw: dict[str, Any] = {}
             material_kw: dict[str, Any] = {}
+            factor = [1.0, 1.0, 1.0, 1.0]
             if tex is not None:
                 # Unweld by face corner so each corner carries its own UV.
                 corners = f.reshape(-1)
@@ -272,36 +265,46 @@ class PyrenderBackend:
             elif vc is not None:
                 c = vc[b].detach()[:, :3].clamp(0, 1).cpu().numpy()
                 prim_kw["color_0"] = np.concatenate([c, np.ones_like(c[:, :1])], 1)
+            else:
+                factor = [*_pick(base, b).clamp(0, 1).tolist(), 1.0]
             material = pr.MetallicRoughnessMaterial(
-                baseColorFactor=list(settings.base_color), metallicFactor=settings.metallic,
-                roughnessFactor=settings.roughness, doubleSided=not settings.cull_backfaces, **material_kw)
+                baseColorFactor=factor, metallicFactor=0.0,
+                roughnessFactor=roughness(settings.shading, float(_pick(shininess[:, None], b))),
+                doubleSided=not settings.cull_backfaces, **material_kw)
             prim = pr.Primitive(positions=v.cpu().numpy(), normals=n.cpu().numpy(), indices=f.cpu().numpy(),
                                 material=material, mode=pr.constants.GLTF.TRIANGLES, **prim_kw)
-            ambient, light_nodes = _light_nodes(None if settings.unlit else lights, b, pr)
+            ambient, light_nodes = _light_nodes(lights, b, pr)
             scene = pr.Scene(bg_color=[*settings.background, 0.0], ambient_light=ambient)
             scene.add(pr.Mesh([prim]))
             for light, pose in light_nodes:
                 scene.add(light, pose=pose)
             rng = self._depth_range(v, cameras.R[b], cameras.t[b], settings.znear)
-            color, depth = self._render_one(scene, cameras, b, rng, settings)
+            color, depth = self._render_one(scene, cameras, b, rng, unlit, settings.cull_backfaces)
             colors.append(color)
             depths.append(depth)
-        return self._finish(colors, depths, settings, meshes.device)
+        return self._finish(colors, depths, unlit, settings.background, meshes.device)
 
     def render_points(self, clouds: Pointclouds, cameras: Cameras,
-                      settings: PyrenderSettings | None = None) -> RenderOutput:
-        """Render B point clouds as `settings.point_size`-pixel squares colored by their features.
+                      settings: RenderSettings | None = None) -> RenderOutput:
+        """Render B point clouds as squares (see the module doc) colored by their first 3 features, unlit.
 
-        Points are drawn unlit with their first 3 feature channels as color (white without features).
+        Points without features are white, as in the reference.
 
         Returns:
             RenderOutput `rgb`, `alpha`, `depth` as in `render_meshes`.
+
+        Raises:
+            ShapeError: batch mismatch or an unsupported camera.
         """
-        settings = settings or PyrenderSettings()
-        pr = self._pyrender
+        settings = RenderSettings() if settings is None else settings
         if len(clouds) != len(cameras):
             raise ShapeError(f"{len(clouds)} point clouds but {len(cameras)} cameras")
+        return render_supersampled(lambda cams: self._points(clouds, cams, settings), cameras, settings.supersample)
+
+    def _points(self, clouds: Pointclouds, cameras: Cameras, settings: RenderSettings) -> RenderOutput:
+        pr = self._pyrender
         feats = clouds.features_list()
+        radii = torch.split(clouds.radius_packed(), clouds.num_points_per_cloud.tolist())
         colors, depths = [], []
         for b, p in enumerate(clouds.points_list()):
             p = p.detach()
@@ -309,19 +312,18 @@ class PyrenderBackend:
             scene = pr.Scene(bg_color=[*settings.background, 0.0], ambient_light=np.ones(3))
             scene.add(pr.Mesh.from_points(p.cpu().numpy(), colors=c))
             rng = self._depth_range(p, cameras.R[b], cameras.t[b], settings.znear)
-            color, depth = self._render_one(scene, cameras, b, rng, PyrenderSettings(
-                background=settings.background, unlit=True, point_size=settings.point_size, znear=settings.znear))
+            size = splat_size(p, radii[b], cameras, b)
+            color, depth = self._render_one(scene, cameras, b, rng, True, settings.cull_backfaces, size)
             colors.append(color)
             depths.append(depth)
-        return self._finish(colors, depths, PyrenderSettings(unlit=True, background=settings.background),
-                            clouds.device)
+        return self._finish(colors, depths, True, settings.background, clouds.device)
 
 
 INFO = BackendInfo(
     name="pyrender",
     capabilities=Capabilities(
         tasks=frozenset({Task.RENDER_MESHES, Task.RENDER_POINTS}), differentiable=False, devices=frozenset({"cpu"}),
-        outputs=frozenset({"rgb", "alpha", "depth"}),
+        outputs=frozenset({"rgb", "alpha", "depth"}), shadings=SHADING_MODELS,
     ),
     description="pyrender offscreen OpenGL (Mesa EGL / OSMesa): PBR meshes, point clouds, lights",
     install=pip_install_hint("pyrender") + " && apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6",

@@ -26,17 +26,22 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from render3d.backends.capabilities import Capabilities, Task
+from render3d.backends.capabilities import OUTPUT_FIELDS, SHADING_MODELS, Capabilities, Task
+from render3d.backends.info import BackendInfo, pip_install_hint
 from render3d.backends.near_clip import clip_near
-from render3d.backends.registry import BackendInfo, pip_install_hint
+from render3d.backends.raster_render import render_meshes_by_rasterizing, render_points_by_rasterizing
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments, PointFragments
+from render3d.output import RenderOutput
+from render3d.points.settings import PointsRasterSettings
+from render3d.raster.settings import RasterSettings
+from render3d.render_settings import RenderSettings
+from render3d.shading.materials import Materials
 from render3d.structures import Meshes, Pointclouds
 
 if TYPE_CHECKING:
-    from render3d.points import PointsRasterSettings
-    from render3d.raster import RasterSettings
+    from render3d.lights import Light
 
 #: Largest coarse-raster bin buffer (int32 entries × 4 bytes) the CUDA path may allocate.
 BIN_BUFFER_BYTES = 512 * 2**20
@@ -134,9 +139,12 @@ def rasterize_meshes_pytorch3d(
         ShapeError: batch sizes differ, or bad settings.
 
     Example:
-        >>> frags = rasterize_meshes_pytorch3d(meshes, cameras, faces_per_pixel=1)  # doctest: +SKIP
-        >>> frags.pix_to_face.shape  # doctest: +SKIP
-        torch.Size([1, 64, 64, 1])
+        >>> tri = Meshes([torch.tensor([[-1.0, -1, 3], [1, -1, 3], [0, 1, 3]])], [torch.tensor([[0, 1, 2]])])
+        >>> cameras = Cameras(torch.tensor([[[32.0, 0, 32], [0, 32, 32], [0, 0, 1]]]), torch.eye(3)[None],
+        ...                   torch.zeros(1, 3), 64, 64)
+        >>> frags = rasterize_meshes_pytorch3d(tri, cameras, faces_per_pixel=1)
+        >>> frags.pix_to_face.shape, frags.pix_to_face[0, 32, 32, 0].item(), round(frags.zbuf[0, 32, 32, 0].item(), 4)
+        (torch.Size([1, 64, 64, 1]), 0, 3.0)
     """
     from pytorch3d.renderer.mesh.rasterize_meshes import rasterize_meshes
     from pytorch3d.structures import Meshes as P3DMeshes
@@ -291,11 +299,12 @@ def norm_weighted_composite_pytorch3d(fragments: PointFragments, features: torch
 
 
 class Pytorch3DBackend:
-    """`Task.RASTERIZE_MESHES` and `Task.RASTERIZE_POINTS` through pytorch3d (CPU and CUDA).
+    """Every `Task` through pytorch3d's rasterizers (CPU and CUDA).
 
     K is limited to 150 per pixel (pytorch3d's CUDA kernels). Soft shading: rasterize with a blur
     radius and K > 1, then blend with `render3d.blend` (its sigma is in the same pixel units as
-    the `dists` this adapter returns).
+    the `dists` this adapter returns). The render tasks shade and composite pytorch3d's fragments
+    with the reference stages (`render3d.backends.raster_render`).
     """
 
     def rasterize_meshes(self, meshes: Meshes, cameras: Cameras, settings: RasterSettings) -> Fragments:
@@ -308,15 +317,26 @@ class Pytorch3DBackend:
         """See `rasterize_points_pytorch3d`."""
         return rasterize_points_pytorch3d(clouds, cameras, settings.points_per_pixel, settings.znear)
 
+    def render_meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None = None,
+                      materials: Materials | None = None, settings: RenderSettings | None = None) -> RenderOutput:
+        """pytorch3d fragments, reference shading (see `render_meshes_by_rasterizing`)."""
+        return render_meshes_by_rasterizing(self.rasterize_meshes, meshes, cameras, lights, materials, settings)
+
+    def render_points(self, clouds: Pointclouds, cameras: Cameras,
+                      settings: RenderSettings | None = None) -> RenderOutput:
+        """pytorch3d point fragments, reference compositing (see `render_points_by_rasterizing`)."""
+        return render_points_by_rasterizing(self.rasterize_points, clouds, cameras, settings)
+
 
 INFO = BackendInfo(
     name="pytorch3d",
     capabilities=Capabilities(
-        tasks=frozenset({Task.RASTERIZE_MESHES, Task.RASTERIZE_POINTS}), differentiable=True,
+        tasks=frozenset(Task), differentiable=True,
         devices=frozenset({"cpu", "cuda"}), fragment_fields=frozenset({"pix_to_face", "bary", "zbuf", "dists"}),
-        point_fields=frozenset({"idx", "zbuf", "dists"}), max_faces_per_pixel=150, soft=True,
+        point_fields=frozenset({"idx", "zbuf", "dists"}), outputs=OUTPUT_FIELDS, shadings=SHADING_MODELS,
+        max_faces_per_pixel=150, soft=True,
     ),
-    description="pytorch3d C++/CUDA rasterizers (meshes, points) and point compositors",
+    description="pytorch3d C++/CUDA rasterizers (meshes, points) and point compositors; renders with reference shading",
     install=pip_install_hint("pytorch3d"),
     probe=_probe,
     factory=Pytorch3DBackend,

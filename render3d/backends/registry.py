@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from render3d.backends.capabilities import Capabilities, Request, Task
+from render3d.backends.capabilities import Request, Task
+from render3d.backends.info import BackendInfo, Selection
+from render3d.backends.interface import Backend, contract_violations
 from render3d.errors import BackendUnavailable
 
 log = logging.getLogger("render3d.backends")
 
 _ADAPTER_MODULES = ("torch_ref", "pytorch3d", "nvdiffrast", "pyrender", "open3d")
+
+#: The pure-PyTorch reference backend: always available, the one every other backend is tested against.
+REFERENCE = "torch"
 
 #: Fastest first, per (device type, task). Backends not listed here are tried after these.
 PREFERENCE: dict[tuple[str, Task], tuple[str, ...]] = {
@@ -34,59 +37,38 @@ PREFERENCE: dict[tuple[str, Task], tuple[str, ...]] = {
     ("cuda", Task.RASTERIZE_MESHES): ("nvdiffrast", "pytorch3d", "torch"),
     ("cpu", Task.RASTERIZE_POINTS): ("torch", "pytorch3d"),
     ("cuda", Task.RASTERIZE_POINTS): ("pytorch3d", "torch"),
-    ("cpu", Task.RENDER_MESHES): ("pyrender", "open3d"),
-    ("cpu", Task.RENDER_POINTS): ("pyrender", "open3d"),
+    ("cpu", Task.RENDER_MESHES): ("pyrender", "torch", "pytorch3d", "open3d"),
+    ("cuda", Task.RENDER_MESHES): ("nvdiffrast", "pytorch3d", "torch"),
+    ("cpu", Task.RENDER_POINTS): ("pyrender", "torch", "pytorch3d", "open3d"),
+    ("cuda", Task.RENDER_POINTS): ("pytorch3d", "torch"),
 }
-
-
-def pip_install_hint(extra: str) -> str:
-    """The exact command that installs one optional extra of this project."""
-    return f"pip install -c constraints.txt 'neurender[{extra}]'"
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    """One registered backend.
-
-    Args:
-        name: registry key (`"torch"`, `"pytorch3d"`, ...).
-        capabilities: what it declares it can do.
-        description: one line for humans.
-        install: the exact command(s) that make it available.
-        probe: returns None when the backend can run here, else the reason it cannot. It may
-            import the third-party package; it is called once and cached.
-        factory: builds the backend object (called once, after a successful probe).
-    """
-
-    name: str
-    capabilities: Capabilities
-    description: str
-    install: str
-    probe: Callable[[], str | None]
-    factory: Callable[[], Any]
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The outcome of `select_backend`: which backend, the object, and why it was picked."""
-
-    name: str
-    backend: Any
-    reason: str
 
 
 _registry: dict[str, BackendInfo] = {}
 _builtins_loaded = False
 
 
+def _check_contract(name: str, implementation: object, tasks: frozenset[Task]) -> None:
+    problems = contract_violations(implementation, tasks)
+    if problems:
+        declared = ", ".join(sorted(t.value for t in tasks))
+        raise BackendUnavailable(f"backend {name!r} declares {declared} but {'; '.join(problems)}")
+
+
 def register_backend(info: BackendInfo) -> None:
-    """Add (or replace) a backend in the registry.
+    """Add (or replace) a backend in the registry, after checking it implements what it declares.
+
+    A factory that is a class is checked here, by signature (nothing is built or imported); any
+    other factory is checked on the object it returns, at the first `get_backend`.
 
     Raises:
-        BackendUnavailable: the name is empty.
+        BackendUnavailable: the name is empty, or the backend declares a task whose protocol
+            (`render3d.backends.interface`) its class does not implement.
     """
     if not info.name:
         raise BackendUnavailable("a backend needs a non-empty name")
+    if inspect.isclass(info.factory):
+        _check_contract(info.name, info.factory, info.capabilities.tasks)
     _registry[info.name] = info
     _probe.cache_clear()
     _instance.cache_clear()
@@ -98,7 +80,8 @@ def _ensure_builtins() -> None:
         _builtins_loaded = True
         for mod in _ADAPTER_MODULES:
             info = importlib.import_module(f"render3d.backends.{mod}").INFO
-            _registry.setdefault(info.name, info)
+            if info.name not in _registry:
+                register_backend(info)
 
 
 def backend_info(name: str) -> BackendInfo:
@@ -129,8 +112,11 @@ def _probe(name: str) -> str | None:
 
 
 @functools.cache
-def _instance(name: str) -> Any:
-    return _registry[name].factory()
+def _instance(name: str) -> Backend:
+    info = _registry[name]
+    backend = info.factory()
+    _check_contract(name, backend, info.capabilities.tasks)
+    return backend
 
 
 def unavailable_reason(name: str) -> str | None:
@@ -139,7 +125,7 @@ def unavailable_reason(name: str) -> str | None:
     return _probe(name)
 
 
-def get_backend(name: str) -> Any:
+def get_backend(name: str) -> Backend:
     """The backend object registered as `name`, loading its package on first use.
 
     Raises:

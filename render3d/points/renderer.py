@@ -7,11 +7,13 @@ from typing import Literal
 import torch
 from torch import nn
 
+from render3d.backends import Request, select_backend
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.fragments import PointFragments
 from render3d.output import RenderOutput
 from render3d.points.composite import alpha_composite, norm_weighted_composite
+from render3d.points.image import points_image
 from render3d.points.settings import PointsRasterSettings
 from render3d.structures import Pointclouds
 
@@ -48,8 +50,6 @@ class PointsRasterizer(nn.Module):
         Raises:
             BackendUnavailable: the named backend is missing or cannot serve these settings.
         """
-        from render3d.backends import Request, select_backend
-
         request = Request.for_points(self.settings, cameras.device.type, differentiable=torch.is_grad_enabled())
         return select_backend(request, self.backend).backend.rasterize_points(clouds, cameras, self.settings)
 
@@ -109,29 +109,4 @@ class PointsRenderer(nn.Module):
         Raises:
             ShapeError: features with 2 channels, or any error of `rasterize_points`.
         """
-        fragments = self.rasterizer(clouds, cameras)
-        points = clouds.points_packed()
-        feats = clouds.features_packed()
-        if feats is None:
-            colors = torch.ones_like(points)
-        elif feats.shape[1] == 1:
-            colors = feats.expand(-1, 3)
-        elif feats.shape[1] >= 3:
-            colors = feats[:, :3]
-        else:
-            raise ShapeError(f"point features need 1 (gray) or >= 3 (RGB first) channels, got {feats.shape[1]}")
-        normals = clouds.normals_packed()
-        attrs = colors if normals is None else torch.cat([colors, normals.to(colors)], dim=1)
-        out = self._composite(fragments, attrs)
-        alpha = out[..., -1]
-        bg = self.background.to(out)
-        rgb = out[..., :3] + (1.0 - alpha.unsqueeze(-1)) * bg
-        mask = fragments.mask
-        depth = torch.where(mask, fragments.zbuf[..., 0], torch.zeros((), dtype=fragments.zbuf.dtype,
-                                                                      device=mask.device))
-        blended = None
-        if normals is not None:
-            n = out[..., 3:6]
-            norm = n.norm(dim=-1, keepdim=True)
-            blended = torch.where(norm > 1e-8, n / norm.clamp(min=1e-8), torch.zeros_like(n))
-        return RenderOutput(rgb=rgb, alpha=alpha, depth=depth, normals=blended, fragments=fragments)
+        return points_image(self.rasterizer(clouds, cameras), clouds, self._composite, self.background)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from render3d.backends import Request, select_backend
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments
@@ -44,8 +45,6 @@ class MeshRasterizer(nn.Module):
         Raises:
             BackendUnavailable: the named backend is missing or cannot serve these settings.
         """
-        from render3d.backends import Request, select_backend
-
         request = Request.for_meshes(self.settings, cameras.device.type, differentiable=torch.is_grad_enabled())
         return select_backend(request, self.backend).backend.rasterize_meshes(meshes, cameras, self.settings)
 

@@ -11,8 +11,8 @@ from render3d.blend import SoftBlendSettings, hard_rgb_blend, softmax_rgb_blend
 from render3d.cameras import Cameras
 from render3d.errors import ShapeError
 from render3d.fragments import Fragments
-from render3d.shading.attributes import fragment_albedo, fragment_normals, fragment_points
-from render3d.shading.functional import lambert, phong
+from render3d.render_settings import SHADINGS, Shading
+from render3d.shading.functional import shade_fragments
 from render3d.shading.materials import Materials
 from render3d.structures import Meshes
 from render3d.texture import FilterMode, WrapMode
@@ -20,28 +20,7 @@ from render3d.texture import FilterMode, WrapMode
 if TYPE_CHECKING:
     from render3d.lights import Light
 
-Shading = Literal["unlit", "lambert", "phong"]
 Blend = Literal["hard", "soft"]
-
-
-def view_directions(cameras: Cameras, points: torch.Tensor) -> torch.Tensor:
-    """`[B, ..., 3]` unit directions from world `points: [B, ..., 3]` toward each camera.
-
-    Orthographic cameras look along their +z axis everywhere, so the direction is `-z`.
-
-    Example:
-        >>> R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
-        >>> cams = Cameras(intrinsics_from_fov(60, 8, 8)[None], R, t, 8, 8)
-        >>> torch.allclose(view_directions(cams, torch.zeros(1, 1, 3)), torch.tensor([0.0, 0.0, 1.0]))
-        True
-    """
-    if points.shape[0] != len(cameras):
-        raise ShapeError(f"{len(cameras)} cameras for a batch of {points.shape[0]} images")
-    shape = (points.shape[0], *([1] * (points.dim() - 2)), 3)
-    if cameras.orthographic:
-        return (-cameras.R[:, 2, :]).reshape(shape).to(points).expand_as(points)
-    eye = cameras.centers().reshape(shape).to(points)
-    return nn.functional.normalize(eye - points, dim=-1, eps=1e-12)
 
 
 class Shader(nn.Module):
@@ -87,7 +66,7 @@ class Shader(nn.Module):
         texture_wrap: WrapMode = "repeat",
     ) -> None:
         super().__init__()
-        if shading not in ("unlit", "lambert", "phong"):
+        if shading not in SHADINGS:
             raise ShapeError(f"shading must be 'unlit', 'lambert' or 'phong', got {shading!r}")
         if blend not in ("hard", "soft"):
             raise ShapeError(f"blend must be 'hard' or 'soft', got {blend!r}")
@@ -116,19 +95,9 @@ class Shader(nn.Module):
                          shininess=self.shininess.reshape(-1))
 
     def fragment_colors(self, fragments: Fragments, meshes: Meshes, cameras: Cameras) -> torch.Tensor:
-        """`[B, H, W, K, C]` shaded color of every fragment, before blending."""
-        albedo = fragment_albedo(meshes, fragments, self.base_color, self.texture_filter, self.texture_wrap)
-        if self.shading == "unlit":
-            return albedo
-        points = fragment_points(meshes, fragments)
-        normals = fragment_normals(meshes, fragments, self.flat_normals)
-        if albedo.shape[-1] != 3:
-            raise ShapeError(f"{self.shading!r} shading needs RGB albedo, got {albedo.shape[-1]} channels")
-        if self.shading == "lambert":
-            colors = lambert(albedo, points, normals, self.lights, self.materials)
-        else:
-            colors = phong(albedo, points, normals, view_directions(cameras, points), self.lights, self.materials)
-        return colors.clamp(0.0, 1.0)
+        """`[B, H, W, K, C]` shaded color of every fragment, before blending (see `shade_fragments`)."""
+        return shade_fragments(fragments, meshes, cameras, self.shading, self.lights, self.materials, self.base_color,
+                               self.flat_normals, self.texture_filter, self.texture_wrap)
 
     def forward(self, fragments: Fragments, meshes: Meshes, cameras: Cameras) -> torch.Tensor:
         """Shade and blend.

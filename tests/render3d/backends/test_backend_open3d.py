@@ -64,7 +64,8 @@ def test_render_mask_depth_and_orientation():
 
 def test_render_points_depth():
     pts = torch.tensor([_at_pixel(20.5, 30.5, 2.0)])
-    out = get_backend("open3d").render_points(Pointclouds([pts]), Cameras(K, torch.eye(3)[None], torch.zeros(1, 3),
-                                                                           64, 48), point_size=3.0)
+    # radius 0.06 at depth 2 with fx 50: squares of 2 · 0.06 · 50 / 2 = 3 pixels
+    out = get_backend("open3d").render_points(Pointclouds([pts], radius=0.06),
+                                              Cameras(K, torch.eye(3)[None], torch.zeros(1, 3), 64, 48))
     assert out.depth[0, 30, 20].item() == pytest.approx(2.0, abs=1e-3)
     assert 1 <= out.alpha.sum() <= 16

@@ -10,15 +10,18 @@ import torch
 
 from render3d import Cameras, Meshes, Pointclouds, look_at
 from render3d.backends import get_backend, unavailable_reason
-from render3d.backends.pyrender import PyrenderSettings, camera_pose
+from render3d.backends.pyrender import camera_pose, roughness
 from render3d.lights import AmbientLight, DirectionalLight, Lights
+from render3d.render_settings import RenderSettings
+from render3d.shading import Materials
 
 pytestmark = pytest.mark.skipif(unavailable_reason("pyrender") is not None,
                                 reason=f"pyrender unavailable: {unavailable_reason('pyrender')}")
 
 K = torch.tensor([[[50.0, 0, 32], [0, 50, 24], [0, 0, 1]]])
 CAMS = Cameras(K, torch.eye(3)[None], torch.zeros(1, 3), 64, 48)
-UNLIT = PyrenderSettings(unlit=True)
+UNLIT = RenderSettings(shading="unlit")
+MATTE = RenderSettings(shading="lambert")  # PBR roughness 1, metallic 0
 
 
 def _at_pixel(u, v, z):
@@ -66,10 +69,10 @@ def test_ambient_light_is_linear_and_directional_light_direction_is_respected():
     R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
     cams = Cameras(K, R, t, 64, 48)
     pr = get_backend("pyrender")
-    amb = pr.render_meshes(quad, cams, Lights(AmbientLight(0.5))).rgb[0, 24, 32]
+    amb = pr.render_meshes(quad, cams, Lights(AmbientLight(0.5)), settings=MATTE).rgb[0, 24, 32]
     assert torch.allclose(amb, torch.full((3,), 0.4), atol=2 / 255)
-    facing = pr.render_meshes(quad, cams, DirectionalLight((0.0, 0.0, -1.0))).rgb[0, 24, 32]
-    behind = pr.render_meshes(quad, cams, DirectionalLight((0.0, 0.0, 1.0))).rgb[0, 24, 32]
+    facing = pr.render_meshes(quad, cams, DirectionalLight((0.0, 0.0, -1.0)), settings=MATTE).rgb[0, 24, 32]
+    behind = pr.render_meshes(quad, cams, DirectionalLight((0.0, 0.0, 1.0)), settings=MATTE).rgb[0, 24, 32]
     assert behind.max() < 1 / 255 and facing.min() > 0.5
 
 
@@ -106,8 +109,9 @@ def test_texture_uv_origin_is_bottom_left():
 
 def test_points_land_on_their_projected_pixel():
     pts = torch.tensor([_at_pixel(20.5, 30.5, 2.0), _at_pixel(40.5, 10.5, 3.0)])
-    clouds = Pointclouds([pts], features=torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]))
-    out = get_backend("pyrender").render_points(clouds, CAMS, PyrenderSettings(point_size=1.0))
+    # a radius far below a pixel: 1-pixel squares
+    clouds = Pointclouds([pts], features=torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]), radius=1e-3)
+    out = get_backend("pyrender").render_points(clouds, CAMS)
     assert out.depth[0, 30, 20].item() == pytest.approx(2.0, abs=1e-3)
     assert out.depth[0, 10, 40].item() == pytest.approx(3.0, abs=1e-3)
     assert out.rgb[0, 30, 20, 0] == 1 and out.rgb[0, 10, 40, 1] == 1
@@ -124,14 +128,38 @@ def test_pbr_roughness_and_light_conversions():
     cams = Cameras(K, R, t, 64, 48)
     pr = get_backend("pyrender")
     head_on = DirectionalLight((0.0, 0.0, -1.0))
-    matte = pr.render_meshes(quad, cams, head_on, PyrenderSettings(roughness=1.0)).rgb[0, 24, 32]
-    glossy = pr.render_meshes(quad, cams, head_on, PyrenderSettings(roughness=0.1)).rgb[0, 24, 32]
+    matte = pr.render_meshes(quad, cams, head_on, Materials(), MATTE).rgb[0, 24, 32]
+    assert roughness("phong", 2000.0) < 0.2
+    glossy = pr.render_meshes(quad, cams, head_on, Materials(shininess=2000.0),
+                              RenderSettings(shading="phong")).rgb[0, 24, 32]
     assert glossy.mean() > matte.mean() + 0.05  # mirror-like highlight straight back at the camera
     # inverse-square point light at distance 2: a quarter of the same light at distance 1
-    near = pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 1.0), attenuation=(0.0, 0.0, 1.0))).rgb[0, 24, 32]
-    far = pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 2.0), attenuation=(0.0, 0.0, 1.0))).rgb[0, 24, 32]
+    near = pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 1.0), attenuation=(0.0, 0.0, 1.0)),
+                            settings=MATTE).rgb[0, 24, 32]
+    far = pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 2.0), attenuation=(0.0, 0.0, 1.0)),
+                           settings=MATTE).rgb[0, 24, 32]
     assert torch.allclose(far * 4, near, rtol=0.1)
     with pytest.raises(ShapeError, match="1/d"):
-        pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 1.0)))
+        pr.render_meshes(quad, cams, PointLight((0.0, 0.0, 1.0)), settings=MATTE)
     with pytest.raises(ShapeError, match="SHLight"):
-        pr.render_meshes(quad, cams, SHLight(torch.zeros(1, 9, 3)))
+        pr.render_meshes(quad, cams, SHLight(torch.zeros(1, 9, 3)), settings=MATTE)
+    with pytest.raises(ShapeError, match="needs lights"):
+        pr.render_meshes(quad, cams, None, settings=MATTE)
+
+
+def test_base_color_colors_meshes_without_colors_and_supersampling_antialiases():
+    quad = Meshes([torch.tensor([[-1.0, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]])],
+                  [torch.tensor([[0, 1, 2], [0, 2, 3]])])
+    R, t = look_at(torch.tensor([[0.0, 0, 3]]), torch.zeros(1, 3))
+    cams = Cameras(K, R, t, 64, 48)
+    pr = get_backend("pyrender")
+    rgb = pr.render_meshes(quad, cams, None, Materials(base_color=(0.2, 0.4, 0.6)), UNLIT).rgb[0, 24, 32]
+    assert torch.allclose(rgb, torch.tensor([0.2, 0.4, 0.6]), atol=1 / 255)
+    # the quad spans u in 32 ± 50/3 px: at 4× supersampling the edge pixel 15 is covered over its right 2/3
+    plain = pr.render_meshes(quad, cams, settings=UNLIT)
+    ss = pr.render_meshes(quad, cams, settings=RenderSettings(supersample=4))
+    assert ss.alpha.shape == plain.alpha.shape == (1, 48, 64)
+    edge = 32 - 50 / 3
+    assert ss.alpha[0, 24, 15].item() == pytest.approx(16 - edge, abs=0.25 + 1e-6)
+    assert plain.alpha[0, 24, 15].item() == 1.0  # one sample, at the center 15.5, inside the edge at 15.33
+    assert ss.depth[0, 24, 15].item() == pytest.approx(3.0, abs=1e-3)  # averaged over covered sub-pixels only

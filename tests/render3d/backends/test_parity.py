@@ -13,6 +13,7 @@ from render3d.backends import get_backend, unavailable_reason
 from render3d.interpolate import interpolate_vertex_attrs
 from render3d.points import PointsRasterSettings, alpha_composite, norm_weighted_composite
 from render3d.raster import RasterSettings
+from render3d.render_settings import RenderSettings
 
 has = {name: unavailable_reason(name) is None for name in ("pytorch3d", "pyrender", "open3d", "nvdiffrast")}
 p3d = pytest.mark.skipif(not has["pytorch3d"], reason="pytorch3d unavailable")
@@ -146,7 +147,6 @@ def _interior(mask: torch.Tensor, margin: int = 1) -> torch.Tensor:
 
 @pyr
 def test_pyrender_depth_mask_and_unlit_color_match_reference():
-    from render3d.backends.pyrender import PyrenderSettings
     from render3d.lights import AmbientLight
 
     meshes, cams = _scene()
@@ -154,13 +154,14 @@ def test_pyrender_depth_mask_and_unlit_color_match_reference():
     ref = get_backend("torch").rasterize_meshes(meshes, cams, RasterSettings())
     ref_rgb = interpolate_vertex_attrs(ref, meshes.faces_packed(), meshes.vert_colors_packed())[..., 0, :]
     pr = get_backend("pyrender")
-    out = pr.render_meshes(meshes, cams, settings=PyrenderSettings(unlit=True))
+    out = pr.render_meshes(meshes, cams, settings=RenderSettings(shading="unlit"))
     assert _frac((out.alpha > 0) == ref.mask) >= 0.999
     both = (out.alpha > 0) & ref.mask
     assert _frac((out.depth - ref.zbuf[..., 0]).abs()[both] < 1e-3) >= 0.999
     inner = _interior(ref.mask)
     assert _frac((out.rgb - ref_rgb).abs().amax(-1)[inner] <= 2 / 255) >= 0.999
-    lit = pr.render_meshes(meshes, cams, AmbientLight(0.6))  # ambient: the shading models coincide
+    lit = pr.render_meshes(meshes, cams, AmbientLight(0.6), settings=RenderSettings(shading="lambert"))
+    # ambient: the shading models coincide
     assert _frac((lit.rgb - 0.6 * ref_rgb).abs().amax(-1)[inner] <= 2 / 255) >= 0.999
 
 
@@ -198,21 +199,18 @@ def _marker_centers(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _orientation_images():
+    """Every available backend through the one mesh render interface (unlit vertex colors)."""
+    from render3d.backends import Task, backend_info, backend_names
+
     mesh, cams = _asymmetric()
     images = {}
-    for name in ("torch", "pytorch3d", "nvdiffrast"):
-        if name == "torch" or (has[name] and (name != "nvdiffrast" or torch.cuda.is_available())):
-            dev = "cuda" if name == "nvdiffrast" else "cpu"
-            m, c = mesh.to(dev), cams.to(dev)
-            fr = get_backend(name).rasterize_meshes(m, c, RasterSettings())
-            images[name] = interpolate_vertex_attrs(fr, m.faces_packed(), m.vert_colors_packed())[0, ..., 0, :].cpu()
-    if has["pyrender"]:
-        from render3d.backends.pyrender import PyrenderSettings
-
-        unlit = PyrenderSettings(unlit=True)
-        images["pyrender"] = get_backend("pyrender").render_meshes(mesh, cams, settings=unlit).rgb[0]
-    if has["open3d"]:
-        images["open3d"] = get_backend("open3d").render_meshes(mesh, cams).rgb[0]
+    for name in backend_names():
+        caps = backend_info(name).capabilities
+        if Task.RENDER_MESHES not in caps.tasks or unavailable_reason(name) is not None:
+            continue
+        dev = "cpu" if "cpu" in caps.devices else "cuda"
+        out = get_backend(name).render_meshes(mesh.to(dev), cams.to(dev), None, None, RenderSettings())
+        images[name] = out.rgb[0].cpu()
     return images
 
 
@@ -227,15 +225,13 @@ def test_asymmetric_orientation_on_every_backend():
 
 @pyr
 def test_pyrender_clips_at_the_near_plane_like_reference():
-    from render3d.backends.pyrender import PyrenderSettings
-
     cams = Cameras(torch.tensor([[[40.0, 0, 31], [0, 40, 23], [0, 0, 1]]]), torch.eye(3)[None], torch.zeros(1, 3),
                    64, 48)
     v = torch.tensor([[-3.1, 0.5, -2], [2.7, 0.45, -2.5], [3.37, 0.52, 6.1], [-2.9, 0.55, 6.5],
                       [-0.5, -0.5, 2], [0.5, -0.45, 2.2], [0.05, 0.2, 2]])  # a floor from behind the camera
     mesh = Meshes([v], [torch.tensor([[0, 1, 2], [0, 2, 3], [4, 5, 6]])], vert_colors=[torch.rand(7, 3)])
     ref = get_backend("torch").rasterize_meshes(mesh, cams, RasterSettings(znear=0.1))
-    out = get_backend("pyrender").render_meshes(mesh, cams, settings=PyrenderSettings(unlit=True, znear=0.1))
+    out = get_backend("pyrender").render_meshes(mesh, cams, settings=RenderSettings(znear=0.1))
     assert _frac((out.alpha > 0) == ref.mask) >= 0.999
     both = (out.alpha > 0) & ref.mask
     assert _frac((out.depth - ref.zbuf[..., 0]).abs()[both] < 1e-3) >= 0.999

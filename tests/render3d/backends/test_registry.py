@@ -23,11 +23,21 @@ from render3d.backends import (
 from render3d.errors import BackendUnavailable, ShapeError
 
 
+class _Named:
+    """A registry test double: a mesh rasterizer that delegates to the reference and carries a name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def rasterize_meshes(self, meshes, cameras, settings):
+        return get_backend("torch").rasterize_meshes(meshes, cameras, settings)
+
+
 def _fake(name: str, devices=("cpu",), differentiable=True, probe=lambda: None, k=1, soft=False) -> BackendInfo:
     caps = Capabilities(tasks=frozenset({Task.RASTERIZE_MESHES}), differentiable=differentiable,
                         devices=frozenset(devices), fragment_fields=frozenset({"pix_to_face", "bary", "zbuf"}),
                         max_faces_per_pixel=k, soft=soft)
-    return BackendInfo(name, caps, "fake", f"pip install {name}", probe, lambda: name)
+    return BackendInfo(name, caps, "fake", f"pip install {name}", probe, lambda: _Named(name))
 
 
 @pytest.fixture
@@ -70,7 +80,7 @@ def test_auto_follows_preference_skips_unavailable_and_reports(clean_registry, c
     registry.PREFERENCE[("cpu", Task.RASTERIZE_MESHES)] = ("fast", "medium", "slow")
     with caplog.at_level(logging.INFO, logger="render3d.backends"):
         sel = select_backend(Request(Task.RASTERIZE_MESHES, differentiable=True))
-    assert sel.name == "slow" and sel.backend == "slow"
+    assert sel.name == "slow" and sel.backend.name == "slow"
     assert "fast: not installed here" in sel.reason and "medium: is not differentiable" in sel.reason
     assert "backend auto -> slow" in caplog.text
     assert select_backend(Request(Task.RASTERIZE_MESHES)).name == "medium"
@@ -126,16 +136,47 @@ def test_import_is_lazy():
 
 
 def test_available_backends_implement_the_protocols_of_their_declared_tasks():
-    from render3d.backends.interface import MeshRasterBackend, PointRasterBackend
+    from render3d.backends.interface import TASK_PROTOCOLS, contract_violations
 
     for name in backend_names():
         if unavailable_reason(name) is not None:
             continue
         backend, tasks = get_backend(name), backend_info(name).capabilities.tasks
-        assert isinstance(backend, MeshRasterBackend) == (Task.RASTERIZE_MESHES in tasks), name
-        assert isinstance(backend, PointRasterBackend) == (Task.RASTERIZE_POINTS in tasks), name
-        if Task.RENDER_MESHES in tasks:
-            assert callable(backend.render_meshes) and callable(backend.render_points), name
+        for task, protocol in TASK_PROTOCOLS.items():
+            assert isinstance(backend, protocol) == (task in tasks), (name, task)
+        assert contract_violations(backend, tasks) == [], name
+    # every backend renders: scenes and tools reach all of them through render_meshes / render_points
+    assert all(Task.RENDER_MESHES in backend_info(n).capabilities.tasks for n in backend_names())
+
+
+class _NoPoints:
+    def rasterize_meshes(self, meshes, cameras, settings):
+        return get_backend("torch").rasterize_meshes(meshes, cameras, settings)
+
+
+class _OldRenderSignature:
+    def render_meshes(self, meshes, cameras, background=(0.0, 0.0, 0.0)):
+        raise AssertionError("never called: the registry refuses this backend")
+
+
+def test_registry_rejects_a_backend_that_declares_a_task_it_does_not_implement(clean_registry):
+    both = Capabilities(tasks=frozenset({Task.RASTERIZE_MESHES, Task.RASTERIZE_POINTS}), differentiable=True,
+                        devices=frozenset({"cpu"}))
+    with pytest.raises(BackendUnavailable, match=r"has no method rasterize_points\(clouds, cameras, settings\)"):
+        register_backend(BackendInfo("no_points", both, "fake", "-", lambda: None, _NoPoints))
+    assert "no_points" not in backend_names()
+    render = Capabilities(tasks=frozenset({Task.RENDER_MESHES}), differentiable=False, devices=frozenset({"cpu"}),
+                          outputs=frozenset({"rgb"}))
+    with pytest.raises(BackendUnavailable, match=r"render_meshes takes \(meshes, cameras, background=…\), the task "
+                                                 r"needs \(meshes, cameras, lights=…, materials=…, settings=…\)"):
+        register_backend(BackendInfo("old_render", render, "fake", "-", lambda: None, _OldRenderSignature))
+    # a factory that is not a class is checked on the object it builds, before any caller gets it
+    register_backend(BackendInfo("late", both, "fake", "-", lambda: None, lambda: _NoPoints()))
+    with pytest.raises(BackendUnavailable, match="'late' declares rasterize_meshes, rasterize_points but has no "
+                                                 "method rasterize_points"):
+        get_backend("late")
+    with pytest.raises(BackendUnavailable, match="has no method"):
+        select_backend(Request(Task.RASTERIZE_MESHES), "late")
 
 
 def test_requests_built_from_rasterizer_settings():
