@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 import typer
 from tqdm import tqdm
 
-from render3d.blend import SoftBlendSettings
+from render3d.backends import Request, Task, backend_info, backend_names, select_backend
 from render3d.cameras import Cameras, intrinsics_from_fov, orbit
 from render3d.errors import InvalidMeshError
 from render3d.io import (
@@ -27,15 +27,16 @@ from render3d.io import (
 )
 from render3d.lights import AmbientLight, DirectionalLight, Lights
 from render3d.output import RenderOutput
-from render3d.points import PointsRasterizer, PointsRasterSettings, PointsRenderer
-from render3d.raster import MeshRasterizer, RasterSettings
-from render3d.renderer import MeshRenderer
-from render3d.shading import Materials, Shader
+from render3d.render_settings import RenderSettings
+from render3d.shading import Materials
 from render3d.structures import Meshes, Pointclouds
+from scenes.render import render_scene_file
 from tools.errors import ToolError
 from tools.rundir import staged_dir
 
 OUTPUTS = ("rgb", "depth", "normal", "mask")
+#: The `RenderOutput` buffer each output file comes from.
+BUFFERS = {"rgb": "rgb", "depth": "depth", "normal": "normals", "mask": "alpha"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class OrbitRenderJob:
         elevation: camera elevation in degrees.
         distance: camera distance from the bounding-box center; None fits the bounding sphere in view.
         fov: vertical field of view in degrees.
-        backend: rasterizer backend name ("torch", "pytorch3d", "nvdiffrast") or "auto".
+        backend: any registered backend name (see `neurender backends`) or "auto" (the fastest
+            that produces the outputs).
         outputs: subset of rgb, depth, normal, mask.
         supersample: antialiasing factor for meshes.
         batch: views rendered per batch (bounds memory).
@@ -75,8 +77,6 @@ class OrbitRenderJob:
             raise ToolError(f"--distance must be a positive number, got {self.distance}")
         if not 1.0 <= self.fov <= 170.0:
             raise ToolError(f"--fov must be within 1..170 degrees, got {self.fov}")
-        from render3d.backends import backend_names
-
         if self.backend != "auto" and self.backend not in backend_names():
             raise ToolError(f"unknown backend {self.backend!r}; registered: auto, {', '.join(backend_names())}")
         bad = [o for o in self.outputs if o not in OUTPUTS]
@@ -95,33 +95,64 @@ def orbit_cameras(bbox: torch.Tensor, job: OrbitRenderJob) -> Cameras:
     return Cameras(K.expand(job.views, 3, 3), R, t, job.size, job.size)
 
 
-def _mesh_renderer(job: OrbitRenderJob, cameras: Cameras) -> MeshRenderer:
-    # Key light over the viewer's left shoulder in world space (scene-fixed), plus fill ambient.
-    key_dir = torch.tensor([-0.4, -0.8, -0.45])
-    lights = Lights(AmbientLight((0.35, 0.35, 0.35)), DirectionalLight(key_dir, (0.75, 0.75, 0.75)))
-    shader = Shader("phong", "hard", lights, Materials(specular_color=(0.25, 0.25, 0.25), shininess=32.0),
-                    SoftBlendSettings(background=(1.0, 1.0, 1.0)))
-    return MeshRenderer(MeshRasterizer(RasterSettings(), job.backend), shader, supersample=job.supersample)
+# Key light over the viewer's left shoulder in world space (scene-fixed), plus fill ambient.
+LIGHTS = Lights(AmbientLight((0.35, 0.35, 0.35)), DirectionalLight((-0.4, -0.8, -0.45), (0.75, 0.75, 0.75)))
+MATERIALS = Materials(specular_color=(0.25, 0.25, 0.25), shininess=32.0)
+WHITE = (1.0, 1.0, 1.0)
+
+
+def render_request(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[RenderSettings, Request]:
+    """What the job asks of a backend: meshes Phong-lit and supersampled, point clouds with their colors.
+
+    Example:
+        >>> request = render_request(Pointclouds(torch.zeros(1, 4, 3)), OrbitRenderJob(outputs=("rgb", "depth")))[1]
+        >>> request.task.value, sorted(request.needs)
+        ('render_points', ['alpha', 'depth', 'rgb'])
+    """
+    if isinstance(asset, Meshes):
+        task, settings = Task.RENDER_MESHES, RenderSettings("phong", WHITE, supersample=job.supersample)
+    else:
+        task, settings = Task.RENDER_POINTS, RenderSettings("unlit", WHITE)
+    needs = {"rgb", "alpha"} | {BUFFERS[o] for o in job.outputs}
+    if isinstance(asset, Pointclouds) and asset.normals_packed() is None:
+        needs.discard("normals")  # a cloud without normals has no normal images to write
+    return settings, Request.for_render(task, settings, needs, "cpu")
+
+
+def producible_outputs(backend: str, outputs: tuple[str, ...]) -> tuple[str, ...]:
+    """The subset of `outputs` that `backend` fills ("auto" may pick any backend, so all of them).
+
+    Example:
+        >>> producible_outputs("torch", OUTPUTS)
+        ('rgb', 'depth', 'normal', 'mask')
+    """
+    if backend == "auto":
+        return outputs
+    filled = backend_info(backend).capabilities.outputs
+    return tuple(o for o in outputs if BUFFERS[o] in filled)
 
 
 def render_orbit(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[RenderOutput, Cameras]:
-    """Render one mesh or point cloud from the job's orbit.
+    """Render one mesh or point cloud from the job's orbit through the job's backend's render task.
 
     Returns:
         a `RenderOutput` with rgb `[N, S, S, 3]`, alpha `[N, S, S]`, depth `[N, S, S]`, normals (meshes, and
-        clouds that carry normals), and the `Cameras` used.
+        clouds that carry normals, when the backend fills them), and the `Cameras` used.
+
+    Raises:
+        BackendUnavailable: the backend is missing or cannot serve the request (e.g. an output it does not fill).
     """
     cameras = orbit_cameras(asset.bounding_boxes()[0], job)
-    if isinstance(asset, Meshes):
-        renderer = _mesh_renderer(job, cameras)
-    else:
-        renderer = PointsRenderer(PointsRasterizer(PointsRasterSettings(), job.backend), compositing="alpha",
-                                  background=(1.0, 1.0, 1.0))
+    settings, request = render_request(asset, job)
+    backend = select_backend(request, job.backend).backend
     parts: list[RenderOutput] = []
     with torch.no_grad():
         for s in tqdm(range(0, job.views, job.batch), desc="render", unit="batch", leave=False):
             cams = cameras[s:s + job.batch]
-            parts.append(renderer(asset.extend(len(cams)), cams))
+            if request.task is Task.RENDER_MESHES:
+                parts.append(backend.render_meshes(asset.extend(len(cams)), cams, LIGHTS, MATERIALS, settings))
+            else:
+                parts.append(backend.render_points(asset.extend(len(cams)), cams, settings))
 
     def cat(name: str) -> torch.Tensor | None:
         vals = [getattr(p, name) for p in parts]
@@ -208,8 +239,10 @@ def register(app: typer.Typer) -> None:
         elevation: float | None = typer.Option(None, help="camera elevation in degrees [default: 20] (asset files)"),
         distance: float | None = typer.Option(None, help="camera distance [default: fit the object] (asset files)"),
         fov: float | None = typer.Option(None, help="vertical field of view in degrees [default: 40] (asset files)"),
-        backend: str | None = typer.Option(None, help="rasterizer backend [default: torch]"),
-        outputs: str | None = typer.Option(None, help="subset of rgb,depth,normal,mask [default: all] (asset files)"),
+        backend: str | None = typer.Option(None, help="any backend `neurender backends` lists, or auto "
+                                                      "[default: torch]"),
+        outputs: str | None = typer.Option(None, help="subset of rgb,depth,normal,mask [default: all the backend "
+                                                      "produces] (asset files)"),
     ) -> None:
         """Render a scene file, or a mesh / point cloud from N views on an orbit around its bounding-box center."""
         if asset.suffix.lower() in SCENE_SUFFIXES:
@@ -218,8 +251,6 @@ def register(app: typer.Typer) -> None:
             given = [k for k, v in orbit_only.items() if v is not None]
             if given:
                 raise ToolError(f"{', '.join(given)} apply to asset files; a scene file sets its cameras and outputs")
-            from scenes.render import render_scene_file
-
             with staged_dir(out) as stage:  # all or nothing: no half-written or stale outputs in --out
                 render_scene_file(asset, stage, width=size, height=size, backend=backend)
             typer.echo(f"rendered {asset} to {out}")
@@ -228,6 +259,14 @@ def register(app: typer.Typer) -> None:
         if outputs is not None:
             given["outputs"] = tuple(o.strip() for o in outputs.split(",") if o.strip())
         job = OrbitRenderJob(**{k: v for k, v in given.items() if v is not None})
+        can = producible_outputs(job.backend, job.outputs)
+        if can != job.outputs:
+            lacking = ", ".join(o for o in job.outputs if o not in can)
+            if outputs is not None:
+                raise ToolError(f"backend {job.backend!r} cannot produce {lacking} (it produces {', '.join(can)}); "
+                                "drop it from --outputs or choose another --backend")
+            typer.echo(f"backend {job.backend!r} does not produce {lacking}; writing {', '.join(can)}")
+            job = replace(job, outputs=can)
         with staged_dir(out) as stage:
             written = render_asset(asset, stage, job)
         typer.echo(f"wrote {len(written)} files to {out} (contact sheet: {out / 'sheet.png'})")

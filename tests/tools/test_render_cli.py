@@ -124,3 +124,39 @@ def test_render_with_named_backend_matches_reference(tmp_path, sphere_file):
         assert main(args) == 0
         masks[backend] = np.asarray(Image.open(out / "mask_000.png")).astype(int)
     assert np.abs(masks["torch"] - masks["pytorch3d"]).max() <= 2
+
+
+def _listed_available() -> list:
+    from render3d.backends import backend_names, unavailable_reason
+
+    slow = {"open3d"}  # Filament's first frames take seconds to minutes on a busy CPU (see test_parity)
+    return [pytest.param(n, id=n, marks=[pytest.mark.slow] if n in slow else [])
+            for n in backend_names() if unavailable_reason(n) is None]
+
+
+@pytest.mark.parametrize("backend", _listed_available())
+def test_every_available_backend_renders_through_the_cli(tmp_path, sphere_file, capsys, backend):
+    """`neurender render mesh --backend NAME` for every backend `neurender backends` lists as available:
+    the outputs it can produce, the same silhouette and depth as the reference; the others named in one line."""
+    from render3d.backends import backend_info
+
+    filled = backend_info(backend).capabilities.outputs
+    args = ["render", str(sphere_file), "--size", "32", "--views", "2", "--backend", backend]
+    assert main([*args[:-2], "--out", str(tmp_path / "ref")]) == 0  # the reference, torch
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    stdout = capsys.readouterr().out
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    for i in range(2):
+        ours = np.asarray(Image.open(out / f"mask_{i:03d}.png")).astype(int)
+        theirs = np.asarray(Image.open(ref / f"mask_{i:03d}.png")).astype(int)
+        assert np.abs(ours - theirs).mean() < 2.0 and (np.abs(ours - theirs) > 128).mean() < 0.01
+        depth, ref_depth = np.load(out / f"depth_{i:03d}.npy"), np.load(ref / f"depth_{i:03d}.npy")
+        both = (depth > 0) & (ref_depth > 0)
+        assert both.sum() > 100 and np.quantile(np.abs(depth - ref_depth)[both], 0.99) < 1e-2
+    assert (out / "normal_000.png").is_file() == ("normals" in filled)
+    if "normals" not in filled:
+        assert f"backend '{backend}' does not produce normal; writing rgb, depth, mask" in stdout
+        assert main([*args, "--out", str(tmp_path / "bad"), "--outputs", "rgb,normal"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"backend '{backend}' cannot produce normal" in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
