@@ -1,16 +1,14 @@
 """The project's own checkpoint format: one safetensors file whose header carries a JSON config.
 
 Layout: tensors = the state dict; `__metadata__["neurender"]` = JSON `{format_version, kind, config, extra}`.
-No pickled code anywhere, so loading a checkpoint never runs code. Writes go to a temporary file in the
-same folder and are moved into place with `os.replace`, so a crash never leaves a half-written file
-under the final name.
+No pickled code anywhere, so loading a checkpoint never runs code. Writes go through `gan2d.io.atomic_write`,
+so a crash never leaves a half-written file under the final name.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from torch import nn
 
 from gan2d.budget import build_within
 from gan2d.errors import CheckpointError, ConfigError
+from gan2d.io import atomic_write
 from gan2d.nets.stylegan2.config import DiscriminatorConfig, GeneratorConfig
 from gan2d.nets.stylegan2.discriminator import Discriminator
 from gan2d.nets.stylegan2.generator import Generator
@@ -70,16 +69,7 @@ def save_checkpoint(path: str | os.PathLike[str], kind: str, config: dict[str, A
         if not isinstance(value, torch.Tensor):
             raise CheckpointError(f"state_dict[{name!r}] is a {type(value).__name__}, not a tensor")
         tensors[name] = value.detach().to("cpu").contiguous().clone()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_META_KEY: header})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={_META_KEY: header}))
 
 
 LoadedCheckpoint = tuple[str, dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import torch
 from PIL import Image
 
 from gan2d.errors import ShapeError
+from gan2d.io import atomic_write
 
 
 def image_grid(images: torch.Tensor, columns: int | None = None) -> np.ndarray:
@@ -37,16 +36,8 @@ def image_grid(images: torch.Tensor, columns: int | None = None) -> np.ndarray:
 
 def save_image_grid(images: torch.Tensor, path: Path, columns: int | None = None) -> Path:
     """Write `image_grid(images, columns)` as a PNG, atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        Image.fromarray(image_grid(images, columns)).save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    grid = image_grid(images, columns)
+    return atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
 
 
 class StatsWriter:

@@ -23,6 +23,7 @@ from torch import nn
 
 from gan2d.checkpoint import load_checkpoint, network_kind, save_checkpoint
 from gan2d.errors import CheckpointError, ConfigError
+from gan2d.io import atomic_write
 
 STATE_VERSION = 1
 STATE_FILE = "training_state.pt"
@@ -54,13 +55,6 @@ class LoopState:
 
     step: int = 0
     nimg: int = 0
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def save_snapshot(
@@ -95,7 +89,7 @@ def save_snapshot(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    _atomic_write_text(ckpt_dir / "latest", final.name + "\n")
+    atomic_write(ckpt_dir / "latest", lambda tmp: tmp.write_text(final.name + "\n"))
     snapshots = sorted(p for p in ckpt_dir.glob("snapshot-*") if p.is_dir())
     for old in snapshots[: max(0, len(snapshots) - keep)]:
         shutil.rmtree(old)
