@@ -17,9 +17,10 @@ from tools.errors import ToolError
 from tools.reconstruct.bake import bake_texture
 from tools.reconstruct.fit import FitSettings, check_inputs, fit
 from tools.reconstruct.init import Initialization
+from tools.reconstruct.inputs import Segmenter, parse_box, photo_intrinsics, photo_mask
 from tools.reconstruct.render import shade_vertices
-from tools.reconstruct.segment import check_mask, load_image, load_mask, segment_foreground
-from tools.reconstruct.settings import Prior, RasterBackend, Symmetry
+from tools.reconstruct.segment import load_image
+from tools.reconstruct.settings import Prior, RasterBackend, Symmetry, describe_priors
 
 
 class Device(enum.StrEnum):
@@ -36,7 +37,10 @@ class ReconstructJob:
     Attributes:
         out: run directory.
         mask: optional mask image path (else the photo's alpha, else automatic segmentation).
-        fov: vertical field of view in degrees (ignored when `K` is given).
+        segment: how to segment without a mask or alpha (`Segmenter`: auto, plain, grabcut).
+        box: optional (x0, y0, x1, y1) pixel box around the object, seeding GrabCut.
+        fov: vertical field of view in degrees (ignored when `K` is given); None: the photo's EXIF
+            focal length, else 40°.
         K: (fx, fy, cx, cy) in the photo's pixels, or None.
         size: working resolution (long side, pixels).
         device: "cpu" or "cuda".
@@ -46,7 +50,9 @@ class ReconstructJob:
 
     out: str = "runs/reconstruct"
     mask: str | None = None
-    fov: float = 40.0
+    segment: str = "auto"
+    box: tuple[int, int, int, int] | None = None
+    fov: float | None = None
     K: tuple[float, float, float, float] | None = None
     size: int = 128
     device: str = "cpu"
@@ -56,11 +62,13 @@ class ReconstructJob:
     def __post_init__(self) -> None:
         if not 16 <= self.size <= 1024:
             raise ToolError(f"--size must be within 16..1024 pixels, got {self.size}")
-        if not 1.0 <= self.fov <= 170.0:
+        if self.fov is not None and not 1.0 <= self.fov <= 170.0:
             raise ToolError(f"--fov must be within 1..170 degrees, got {self.fov}")
         if self.K is not None and (len(self.K) != 4 or not all(math.isfinite(k) for k in self.K)
                                    or self.K[0] <= 0 or self.K[1] <= 0):
             raise ToolError(f"--K must be fx,fy,cx,cy with positive focal lengths, got {self.K}")
+        if self.segment not in [m.value for m in Segmenter]:
+            raise ToolError(f"--segment must be one of {', '.join(m.value for m in Segmenter)}, got {self.segment!r}")
         if self.device not in [d.value for d in Device]:
             raise ToolError(f"--device must be cpu or cuda, got {self.device!r}")
         if self.device == "cuda" and not torch.cuda.is_available():
@@ -106,18 +114,8 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     torch.manual_seed(job.seed)
     photo, alpha = load_image(image_path)
     H0, W0 = photo.shape[:2]
-    if job.mask is not None:
-        mask0, source = check_mask(load_mask(job.mask, (H0, W0))), "mask file"
-    elif alpha is not None:
-        mask0, source = check_mask(alpha), "alpha channel"
-    else:
-        mask0, source = segment_foreground(photo), "segmentation"
-    if job.K is not None:
-        fx, fy, cx, cy = job.K
-        K0 = torch.tensor([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-    else:
-        f = 0.5 * H0 / math.tan(math.radians(job.fov) / 2)
-        K0 = torch.tensor([[f, 0.0, W0 / 2], [0.0, f, H0 / 2], [0.0, 0.0, 1.0]])
+    mask0, source, notes = photo_mask(photo, alpha, job.mask, job.segment, job.box)
+    K0, k_source = photo_intrinsics(image_path, W0, H0, job.K, job.fov)
     image, mask, K = working_inputs(photo, mask0, K0, job.size)
     if mask.sum() < 16:
         raise ToolError(f"no object found: the object covers fewer than 16 pixels at --size {job.size}")
@@ -125,7 +123,8 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     out = Path(job.out)
     if out.exists() and not out.is_dir():
         raise ToolError(f"--out {out} exists and is not a directory")
-    config = {"image": str(image_path), "mask_source": source, "K_photo": K0.tolist(), "K_working": K.tolist(),
+    config = {"image": str(image_path), "mask_source": source, "K_source": k_source, "K_photo": K0.tolist(),
+              "K_working": K.tolist(),
               "working_size": [int(mask.shape[1]), int(mask.shape[0])], **asdict(job)}
     dev = torch.device(job.device)
     bar = tqdm(total=job.fit.steps, desc="reconstruct", unit="step", disable=not show_progress, leave=False)
@@ -149,7 +148,8 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=2)))
     metrics = {"input_iou": res.iou, "fit_psnr": res.psnr, "steps": job.fit.steps, "seconds": res.seconds,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
-               "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source}
+               "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source,
+               "K_source": k_source, "priors": describe_priors(job.fit), "notes": notes}
     return write_outputs(out, textured, cam, res.elevation, image.cpu(), mask.cpu(), (H0, W0),
                          res.history, metrics)
 
@@ -173,7 +173,11 @@ def register(app: typer.Typer) -> None:
     def reconstruct_cmd(
         image: Path = typer.Argument(..., help="photo of one object (PNG/JPEG; RGBA alpha is used as the mask)"),
         mask: Path | None = typer.Option(None, "--mask", help="foreground mask image (white = object)"),
-        fov: float = typer.Option(40.0, "--fov", help="vertical field of view in degrees"),
+        fov: float | None = typer.Option(None, "--fov", help="vertical field of view in degrees [default: the "
+                                         "photo's EXIF focal length, else 40]"),
+        segment: Segmenter = typer.Option(Segmenter.auto, "--segment", help="without --mask/alpha: plain backdrop "
+                                          "model, GrabCut, or auto (GrabCut unless the border is plain)"),
+        box: str | None = typer.Option(None, "--box", help="x0,y0,x1,y1 pixel box around the object (seeds GrabCut)"),
         K: str | None = typer.Option(None, "--K", help="intrinsics fx,fy,cx,cy in the photo's pixels"),
         out: Path = typer.Option(Path("runs/reconstruct"), "--out", help="run directory"),
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
@@ -193,8 +197,11 @@ def register(app: typer.Typer) -> None:
         settings = FitSettings(steps=steps, template=template, symmetry=symmetry.value, prior=prior.value,
                                elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
-        job = ReconstructJob(out=str(out), mask=None if mask is None else str(mask), fov=fov, K=_parse_intrinsics(K),
+        job = ReconstructJob(out=str(out), mask=None if mask is None else str(mask), segment=segment.value,
+                             box=parse_box(box), fov=fov, K=_parse_intrinsics(K),
                              size=size, device=device.value, seed=seed, fit=settings)
         metrics = reconstruct(image, job)
+        for note in metrics["notes"]:
+            typer.echo(f"note: {note}", err=True)
         typer.echo(f"input-view IoU {metrics['input_iou']:.3f}, PSNR {metrics['textured_psnr']:.1f} dB, "
                    f"{metrics['seconds']:.1f} s; report: {out / 'report.png'}")

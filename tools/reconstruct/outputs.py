@@ -51,6 +51,16 @@ def _label(img: torch.Tensor, text: str) -> torch.Tensor:
     return torch.from_numpy(np.asarray(a, dtype=np.float32) / 255.0)
 
 
+def _caption(img: torch.Tensor, text: str) -> torch.Tensor:
+    """`img` with a white strip below holding `text` (what produced it)."""
+    from PIL import Image, ImageDraw
+
+    w = img.shape[1]
+    strip = Image.new("RGB", (w, 14), (255, 255, 255))
+    ImageDraw.Draw(strip).text((3, 1), text[: max(8, w // 6)], fill=(0, 0, 0))
+    return torch.cat([img[..., :3], torch.from_numpy(np.asarray(strip, dtype=np.float32) / 255.0)], 0)
+
+
 def loss_plot(history: list[dict], width: int, height: int) -> torch.Tensor:
     """`[height, width, 3]` plot of loss (blue) and silhouette IoU (green, 0..1 scale) per step."""
     from PIL import Image, ImageDraw
@@ -116,9 +126,10 @@ def write_outputs(out: Path, textured: Meshes, camera: Cameras, elevation: float
     save_gif(out / "turntable.gif", list(frames), fps=12.0)
     save_mp4(out / "turntable.mp4", list(frames), fps=12.0)
     h, w = photo.shape[:2]
-    tiles = [_label(photo, "input"), _label(mask[..., None].expand(-1, -1, 3), "mask"),
+    tiles = [_label(photo, "input"), _label(mask[..., None].expand(-1, -1, 3), f"mask: {metrics['mask_source']}"),
              _label(fit_rgb, "fit"), loss_plot(history, w, h)]
     tiles += [_label(v, f"az {int(az)}") for az, v in zip(VIEW_AZIMUTHS, views, strict=True)]
-    save_png(out / "report.png", contact_sheet(tiles, cols=4))
+    sheet = contact_sheet(tiles, cols=4)
+    save_png(out / "report.png", _caption(sheet, f"priors: {metrics['priors']}"))
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=2)))
     return metrics

@@ -1,9 +1,9 @@
 """Reading the input photo and finding the object in it when no mask is given.
 
-The segmentation models the background from the image border (a photo of one object on a
-plain backdrop): border colors are clustered, every pixel is scored by its color distance to the
-nearest background cluster, the score is thresholded just above the border's own spread, and the
-result is cleaned up to one solid component.
+The plain-backdrop segmentation models the background from the image border: border colors are
+clustered, every pixel is scored by its color distance to the nearest background cluster, the
+score is thresholded just above the border's own spread, and the result is cleaned up to one
+solid component. Photos whose border is not plain go to GrabCut (`tools.reconstruct.grabcut`).
 """
 
 from __future__ import annotations
@@ -91,17 +91,51 @@ def _kmeans(x: np.ndarray, k: int, iters: int = 10) -> np.ndarray:
     return c
 
 
-def clean_mask(mask: np.ndarray) -> np.ndarray:
-    """Keep the largest connected component of a boolean mask, with its holes filled."""
+def largest_component(mask: np.ndarray, min_hole: float = 0.02) -> tuple[np.ndarray, int]:
+    """The largest connected component of a boolean mask, holes under `min_hole` of its area filled.
+
+    Larger holes stay: where the background shows through the object (a mug's handle) the
+    surface has a hole too.
+
+    Returns:
+        `(mask, number of components)`; components under 1% of the largest one are not counted.
+    """
     labels, n = ndimage.label(mask)
     if n == 0:
-        return mask
+        return mask, 0
     sizes = ndimage.sum(mask, labels, index=np.arange(1, n + 1))
-    return ndimage.binary_fill_holes(labels == 1 + int(np.argmax(sizes)))
+    keep = labels == 1 + int(np.argmax(sizes))
+    holes, nh = ndimage.label(ndimage.binary_fill_holes(keep) & ~keep)
+    if nh:
+        hsize = ndimage.sum(np.ones_like(keep), holes, index=np.arange(1, nh + 1))
+        keep |= np.isin(holes, 1 + np.nonzero(hsize < min_hole * keep.sum())[0])
+    return keep, int((sizes >= 0.01 * sizes.max()).sum())
+
+
+def border_colors(x: np.ndarray, ring: int) -> np.ndarray:
+    """`[k, 3]` cluster centres (k <= 3) of the colours in the `ring`-pixel frame of `x: [H, W, 3]`."""
+    frame = np.concatenate([x[:ring].reshape(-1, 3), x[-ring:].reshape(-1, 3), x[:, :ring].reshape(-1, 3),
+                            x[:, -ring:].reshape(-1, 3)])
+    return _kmeans(frame, 3)
+
+
+def plain_background(rgb: torch.Tensor, spread: float = 0.08) -> bool:
+    """Whether the photo's border is nearly uniform in colour (a backdrop), so `segment_foreground` applies."""
+    x = rgb.detach().cpu().numpy().astype(np.float32)
+    b = max(1, min(x.shape[:2]) // 32)
+    frame = np.concatenate([x[:b].reshape(-1, 3), x[-b:].reshape(-1, 3), x[:, :b].reshape(-1, 3),
+                            x[:, -b:].reshape(-1, 3)])
+    c = border_colors(x, b)
+    d = np.sqrt(np.min(((frame[:, None] - c[None]) ** 2).sum(-1), -1))
+    return float(np.percentile(d, 95)) < spread
 
 
 def segment_foreground(rgb: torch.Tensor, border: int | None = None) -> torch.Tensor:
     """Foreground mask of a photo of one object on a plain background.
+
+    The largest region is kept; holes in it smaller than 2% of its area are filled, and so are
+    larger ones whose colour is not the backdrop's; the others (the backdrop seen through a
+    handle) stay.
 
     Args:
         rgb: `[H, W, 3]` float in [0, 1].
@@ -123,7 +157,7 @@ def segment_foreground(rgb: torch.Tensor, border: int | None = None) -> torch.Te
     b = border or max(1, min(H, W) // 32)
     ring = np.concatenate([x[:b].reshape(-1, 3), x[-b:].reshape(-1, 3), x[:, :b].reshape(-1, 3),
                            x[:, -b:].reshape(-1, 3)])
-    centers = _kmeans(ring, 3)
+    centers = border_colors(x, b)
     dist = np.sqrt(np.min(((x[:, :, None] - centers[None, None]) ** 2).sum(-1), -1))
     ring_dist = np.sqrt(np.min(((ring[:, None] - centers[None]) ** 2).sum(-1), -1))
     # Above the border's own spread (noise, JPEG, vignetting) a pixel is not background. A plain
@@ -134,7 +168,13 @@ def segment_foreground(rgb: torch.Tensor, border: int | None = None) -> torch.Te
     fg = dist > thresh
     # A square element: a cross would also shave the corners off square objects.
     fg = ndimage.binary_opening(fg, structure=np.ones((3, 3), bool), iterations=max(1, min(H, W) // 128))
-    fg = clean_mask(fg)
+    fg = largest_component(fg)[0]
+    # A hole is the backdrop seen through the object only if it looks like the backdrop; a pale
+    # patch of the object that merely fell under the threshold is filled back in.
+    holes, nh = ndimage.label(ndimage.binary_fill_holes(fg) & ~fg)
+    for k in range(1, nh + 1):
+        if np.median(dist[holes == k]) > 2.0 * max(float(np.median(ring_dist)), 0.01):
+            fg |= holes == k
     coverage = float(fg.mean())
     if coverage < MIN_COVERAGE:
         raise ToolError(f"no object found: the largest region differing from the background covers only "

@@ -128,3 +128,17 @@ class FitSettings:
         return {"silhouette": self.w_silhouette, "color": self.w_color, "laplacian": self.w_laplacian,
                 "edge": self.w_edge, "normal": self.w_normal, "symmetry": self.w_symmetry,
                 "perceptual": self.w_perceptual}
+
+
+def describe_priors(settings: FitSettings) -> str:
+    """The priors that shaped the unseen side, in words (the report and metrics.json name them).
+
+    Example:
+        >>> describe_priors(FitSettings(template="silhouette", symmetry="x"))
+        'silhouette inflation (round cross-sections) + keep its depth profile + left-right symmetry'
+    """
+    start = {"silhouette": "silhouette inflation (round cross-sections)", "sphere": "surface of revolution",
+             "ellipsoid": "box ellipsoid"}.get(settings.template, f"template {Path(settings.template).name}")
+    unseen = {"inflation": "keep its depth profile", "smooth": "thin-plate smooth back"}[settings.prior]
+    sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
+    return f"{start} + {unseen}{sym}"
