@@ -11,7 +11,7 @@ Layout (only the outputs the scene asks for):
     instance/frame_000.png 8-bit instance ids (0 = background), and instance/frame_000_color.png
     albedo/frame_000.png   unlit base color
     sheet.png              contact sheet: one row per frame (at most 8), one column per output
-    turntable.gif          when there is more than one frame
+    turntable.gif          when there is more than one frame, and turntable.mp4 (H.264) beside it
 
 Every file is written atomically and contains no timestamps, so re-rendering a scene rewrites
 byte-identical files. Writing into the folder of an earlier scene render first removes the files
@@ -30,6 +30,7 @@ import torch
 
 from render3d.cameras import Cameras
 from render3d.io import atomic_write, colorize_depth, contact_sheet, save_gif, save_npy, save_png
+from render3d.io.video import save_mp4
 from scenes.errors import SceneFileError
 from scenes.fileio import load_scene, save_scene
 from scenes.result import SceneRender
@@ -85,9 +86,9 @@ def run_files(frames: int, outputs: Iterable[str]) -> set[str]:
         >>> sorted(run_files(2, ["rgb", "depth"]))  # doctest: +NORMALIZE_WHITESPACE
         ['cameras.json', 'depth/frame_000.npy', 'depth/frame_000.png', 'depth/frame_001.npy',
          'depth/frame_001.png', 'rgb/frame_000.png', 'rgb/frame_001.png', 'scene.yaml', 'sheet.png',
-         'turntable.gif']
+         'turntable.gif', 'turntable.mp4']
     """
-    files = {"scene.yaml", "cameras.json", "sheet.png"} | ({"turntable.gif"} if frames > 1 else set())
+    files = {"scene.yaml", "cameras.json", "sheet.png"} | ({"turntable.gif", "turntable.mp4"} if frames > 1 else set())
     for i in range(frames):
         for name in outputs:
             files.add(f"{name}/frame_{i:03d}.png")
@@ -161,4 +162,5 @@ def write_run(result: SceneRender, spec: SceneSpec, out_dir: str | os.PathLike) 
         frames = result.rgb if not result.transparent else result.rgb * result.alpha[..., None] + (
             1 - result.alpha[..., None])
         save_gif(out / "turntable.gif", list(frames), fps=spec.render.fps)
+        save_mp4(out / "turntable.mp4", list(frames), fps=spec.render.fps)
     return out
