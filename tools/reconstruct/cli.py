@@ -182,7 +182,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/reconstruct"), "--out", help="run directory"),
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
         steps: int = typer.Option(200, "--steps", help="optimization steps"),
-        template: str = typer.Option("sphere", "--template", help="sphere | ellipsoid | a mesh file"),
+        template: str = typer.Option("silhouette", "--template", help="starting shape: silhouette (the mask "
+                                     "inflated, holes kept) | sphere | ellipsoid | a mesh file"),
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior: x (left-right), "
                                           "z (front-back)"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen side: keep the inflated start's "

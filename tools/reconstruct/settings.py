@@ -84,7 +84,7 @@ class FitSettings:
     levels: tuple[int, ...] = (2, 3)
     stage_fractions: tuple[float, ...] = (0.5, 0.5)
     half_res_stages: int = 1
-    template: str = "sphere"
+    template: str = "silhouette"
     symmetry: str = "none"
     prior: str = "inflation"
     refine: bool = True

@@ -11,7 +11,7 @@ from tools.reconstruct.synthetic_hard import hard_shapes
 def test_benchmark_has_enough_varied_shapes_and_a_table():
     table = shapes()
     assert len(table) >= 10 and len({s.name for s in table}) == len(table)
-    row = {"shape": "x", "input_iou": 0.99, "novel_iou": 0.9, "chamfer": 0.01, "seconds": 1.0}
+    row = {"shape": "x", "input_iou": 0.99, "novel_iou": 0.9, "chamfer": 0.01, "seconds": 1.0, "cpu_seconds": 0.9}
     md = markdown_table({"rows": [{**row, "set": "easy"}], "mean": {"easy": row}})
     lines = md.splitlines()
     assert lines[0] == "**easy set**" and lines[4].startswith("| x | 0.990 | 0.900 | 0.0100 |") and "**mean**" in md

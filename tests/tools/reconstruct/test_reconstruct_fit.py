@@ -41,7 +41,7 @@ def test_contour_silhouette_gradient_points_toward_the_target():
 
 def test_fit_reconstructs_ellipsoid_at_64px():
     rgb, mask, K, _, _ = _target()
-    res = fit(rgb, mask, K, FitSettings(steps=30))
+    res = fit(rgb, mask, K, FitSettings(steps=30, template="sphere"))
     assert res.iou >= 0.95
     assert res.psnr > 25.0
     assert len(res.history) == 30 and res.verts.shape == (642, 3)
@@ -59,7 +59,7 @@ def test_fit_is_reproducible():
 def test_symmetry_prior_makes_the_shape_mirror_symmetric(axis):
     rgb, mask, K, _, _ = _target(elevation=5.0)
     res = fit(rgb, mask, K, FitSettings(steps=20, levels=(2,), stage_fractions=(1.0,), symmetry=axis,
-                                        w_symmetry=5.0))
+                                        w_symmetry=5.0, template="sphere"))
     local = res.verts - 0.5 * (res.verts.min(0).values + res.verts.max(0).values)
     flip = torch.ones(3)
     flip[{"x": 0, "z": 2}[axis]] = -1.0
