@@ -8,9 +8,6 @@ from pathlib import Path
 
 import typer
 
-from tools.view.detect import open_run
-from tools.view.report import RunReport, write_html
-
 
 def write_report(runs: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
     """Write one self-contained HTML file covering `runs` (every run is opened and checked first).
@@ -19,6 +16,9 @@ def write_report(runs: Sequence[str | os.PathLike], out: str | os.PathLike) -> P
         >>> write_report(["runs/demo"], "demo.html")  # doctest: +SKIP
         PosixPath('demo.html')
     """
+    from tools.view.detect import open_run
+    from tools.view.report import RunReport, write_html
+
     pages = [open_run(r) for r in runs]
     return write_html(out, [RunReport(p.title, p.path, p.report()) for p in pages])
 
@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
             written = write_report(runs, html)
             typer.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {len(runs)} run(s))")
             return
+        from tools.view.detect import open_run
         from tools.view.server import start_viewer
 
         pages = [open_run(r) for r in runs]

@@ -12,10 +12,11 @@ import numpy as np
 from browser_helpers import PHOTO, VIEWPORT, screenshot_array, wait_until
 from PIL import Image
 
-from tools.view import open_run, start_viewer
 from tools.view.cameras import load_cameras
+from tools.view.detect import open_run
 from tools.view.pages.base import read_image
 from tools.view.pages.faces import FacesPage, FaceView
+from tools.view.server import start_viewer
 
 
 def _connected_client(viewer):

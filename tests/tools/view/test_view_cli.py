@@ -16,8 +16,9 @@ from PIL import Image
 
 from gan2d.train.reporting import StatsWriter, save_image_grid
 from tools.cli import main
-from tools.view import open_run, start_viewer
+from tools.view.detect import open_run
 from tools.view.pages.base import read_image
+from tools.view.server import start_viewer
 
 HELIX = Path(__file__).resolve().parents[3] / "scenes" / "examples" / "assets" / "helix_points.ply"
 
