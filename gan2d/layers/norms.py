@@ -42,8 +42,9 @@ def make_norm(kind: NormKind, channels: int, affine: bool = True) -> nn.Module:
         ConfigError: unknown kind or non-positive channel count.
 
     Example:
-        >>> make_norm("instance", 8)
-        InstanceNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=False)
+        >>> norm = make_norm("instance", 8)
+        >>> type(norm).__name__, norm.num_features, norm.affine, norm.track_running_stats
+        ('InstanceNorm2d', 8, True, False)
     """
     check_norm_kind(kind)
     if channels <= 0:

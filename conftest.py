@@ -1,0 +1,20 @@
+"""Suite-wide collection rules. `--doctest-modules` (pyproject) runs every docstring example of render3d,
+gan2d, scenes and tools; the few known to fail are marked here, each with its owner and why, until fixed."""
+
+from __future__ import annotations
+
+import pytest
+
+KNOWN_FAILING_DOCTESTS = {
+    "scenes/__init__.py::scenes": "`render` names both the function and the scenes.render submodule (H4/H2)",
+    "tools/datagen.py::tools.datagen.run_datagen": "DatagenConfig is imported for type checking only (H4)",
+    "tools/faces/calibration.py::tools.faces.calibration.fit_calibration": "expected value out of date (H6)",
+    "tools/view/detect.py::tools.view.detect.open_run": "an example after a skipped line uses its result (H8)",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        reason = KNOWN_FAILING_DOCTESTS.get(item.nodeid)
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
