@@ -25,7 +25,8 @@ class Adam:
                 p.grad = None
 
     @torch.no_grad()
-    def step(self) -> None:
+    def step(self, lr_scale: float = 1.0) -> None:
+        """One update, every group's step size times `lr_scale`."""
         self.t += 1
         c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
         for (ps, lr), ms, vs in zip(self.groups, self.m, self.v, strict=True):
@@ -34,4 +35,4 @@ class Adam:
                     continue
                 m.mul_(self.b1).add_(p.grad, alpha=1 - self.b1)
                 v.mul_(self.b2).addcmul_(p.grad, p.grad, value=1 - self.b2)
-                p.sub_(lr * (m / c1) / ((v / c2).sqrt() + self.eps))
+                p.sub_(lr_scale * lr * (m / c1) / ((v / c2).sqrt() + self.eps))

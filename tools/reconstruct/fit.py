@@ -34,6 +34,8 @@ from tools.reconstruct.silhouette import silhouette_mesh
 from tools.reconstruct.state import FitState, StageShape
 from tools.reconstruct.templates import Template, icosphere, load_template, subdivide, with_verts
 
+WARMUP_STEPS = 10
+
 
 @dataclass
 class FitResult:
@@ -307,7 +309,7 @@ def run_stage(state: FitState, shape: StageShape, target: StageTarget, settings:
     unseen = _unseen(state, shape, target) if settings.prior == "smooth" else None
     state.requires_grad_(True)
     opt = Adam(shape.parameter_groups(settings.lr) + state.parameter_groups(settings.lr, settings.fit_camera))
-    for _ in range(steps):
+    for i in range(steps):
         opt.zero_grad()
         local = shape.local()
         mesh = Meshes([state.world(local)], [shape.faces])
@@ -318,7 +320,9 @@ def run_stage(state: FitState, shape: StageShape, target: StageTarget, settings:
         terms.update(shape_terms(shape, local, albedo, settings.prior, unseen))
         loss = weighted_total(terms, weights)
         loss.backward()
-        opt.step()
+        # Adam's first updates move every parameter by its full step whatever its gradient: a short
+        # ramp keeps a good start (the exact silhouette, the previous stage's result) good.
+        opt.step(min(1.0, (i + 1) / WARMUP_STEPS))
         state.clamp_()
         values = {k: float(v.detach()) for k, v in terms.items()}
         record = {"step": state.step + 1, "loss": float(loss.detach()), "iou": 1.0 - values["silhouette"],

@@ -211,18 +211,25 @@ def _split_chords(uv: np.ndarray, tri: np.ndarray, on_outline: np.ndarray):
     return uv, tri, on_outline
 
 
-def _vertex_heights(uv: np.ndarray, boundary: cKDTree, depth_ratio: float) -> np.ndarray:
-    """Heights at the final vertices from their exact outline distances D and local thickness
-    `R(p) = max {D(q) : |p − q| <= D(q)}` over the vertices q (the largest inscribed disk covering p)."""
+def _vertex_heights(uv: np.ndarray, boundary: cKDTree, depth_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Heights at the final vertices and the centre of the disk that gives each one its thickness.
+
+    D is the exact distance to the outline, the local thickness `R(p) = max {D(q) : |p − q| <= D(q)}`
+    over the vertices q (the largest inscribed disk covering p), and `h = sqrt(D (2R − D))`.
+
+    Returns:
+        `h: [n]` in pixels and `centre: [n]`, the index of the vertex q at that disk's centre.
+    """
     d = boundary.query(uv)[0]
     pts = torch.from_numpy(uv)
     dq = torch.from_numpy(d)
     R = dq.clone()
+    centre = torch.arange(len(uv))
     for chunk in torch.arange(len(uv)).split(2048):
         near = torch.cdist(pts[chunk], pts) <= dq[None]
-        R[chunk] = torch.where(near, dq[None], torch.zeros(())).amax(1)
+        R[chunk], centre[chunk] = torch.where(near, dq[None], torch.zeros((), dtype=dq.dtype)).max(1)
     R = np.maximum(R.numpy(), d)
-    return depth_ratio * np.sqrt(np.maximum(d * (2 * R - d), 0.0))
+    return depth_ratio * np.sqrt(np.maximum(d * (2 * R - d), 0.0)), centre.numpy()
 
 
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
@@ -279,7 +286,8 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     outline = [_resample(p, 0.7 * spacing) for p in loops]
     uv, tri, on_outline = _triangulate(outline, np.array(seeds, dtype=np.float64).reshape(-1, 2), spacing, height)
     uv, tri, on_outline = _split_chords(uv, tri, on_outline)
-    h = np.where(on_outline, 0.0, _vertex_heights(uv, boundary, depth_ratio))
+    h, centre = _vertex_heights(uv, boundary, depth_ratio)
+    h = np.where(on_outline, 0.0, h)
     n = len(uv)
     inner = np.nonzero(~on_outline)[0]
     back_index = np.arange(n)
@@ -290,14 +298,20 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     K, R, t = camera.K[0].detach().double(), camera.R[0].detach().double(), camera.t[0].detach().double()
     d = float(t.norm())
     fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
+    def unit_rays(p: np.ndarray) -> np.ndarray:
+        r = np.stack([(p[:, 0] - cx) / fx, (p[:, 1] - cy) / fy, np.ones(len(p))], 1)
+        return r / np.linalg.norm(r, axis=1, keepdims=True)
+
+    # Each pixel's chord is centred where its ray passes closest to the centre of the disk that
+    # gives it its thickness, that centre placed on the centre plane: as for a sphere under
+    # perspective, a round part's outline then lies a little nearer than its centre.
+    rays = unit_rays(uv)
+    centres = unit_rays(uv[centre])
+    centres = centres * (d / centres[:, 2])[:, None]
+    mid = (rays * centres).sum(1)
+    half = h * d / fx
     uv_all = np.concatenate([uv, uv[inner]])
-    rays = np.stack([(uv_all[:, 0] - cx) / fx, (uv_all[:, 1] - cy) / fy, np.ones(len(uv_all))], 1)
-    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    # Each pixel's chord is centred where its ray passes closest to the object's centre (d cos θ
-    # along the ray), as for a sphere: the outline then lies nearer than the centre plane, where a
-    # round object's occluding contour is under perspective.
-    half = np.concatenate([-h, h[inner]]) * d / fx
-    cam = rays * (d * rays[:, 2] + half)[:, None]
+    cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
     world = (torch.from_numpy(cam) - t) @ R
     center = 0.5 * (world.min(0).values + world.max(0).values)
     unit = (world - center) / (world - center).norm(dim=1).max().clamp(min=1e-12)

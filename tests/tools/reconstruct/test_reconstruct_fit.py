@@ -151,4 +151,4 @@ def test_silhouette_template_keeps_a_hole_and_is_exact_from_the_start():
     assert len(res.verts) - topo.edges.shape[0] + len(res.faces) == 0  # a torus: the hole stayed a hole
     # Right from step 0: the (blurred) soft IoU starts where the fit ends, the hard IoU is high.
     assert res.iou > 0.95 and res.history[0]["iou"] > res.history[-1]["iou"] - 0.02
-    assert res.psnr > 25.0  # colours start from the photo
+    assert res.psnr > 22.0  # colours start from the photo
