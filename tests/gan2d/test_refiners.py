@@ -41,8 +41,18 @@ def test_spade_generator_plain_and_vae():
 
 
 def test_pix2pixhd_global_and_local():
+    torch.manual_seed(0)
     cfg = Pix2PixHDConfig(in_channels=2, base_channels=4, num_downsampling=2, num_blocks=1)
-    assert Pix2PixHDGenerator(cfg)(torch.randn(1, 2, 16, 16)).shape == (1, 3, 16, 16)
+    G = Pix2PixHDGenerator(cfg)
+    x = torch.randn(2, 2, 16, 16)
+    y = G(x)
+    assert y.shape == (2, 3, 16, 16) and y.abs().max() < 1 and y.std() > 0.1  # tanh image, not collapsed
+    assert torch.allclose(G(x[1:]), y[1:], atol=1e-5)  # instance norm: each image on its own, whatever the batch
+    # Fully convolutional: without normalization, shifting the input by 8 pixels (a multiple of the 4x
+    # downsampling) shifts the output by 8 wherever the receptive field stays inside both images.
+    conv = Pix2PixHDGenerator(dataclasses.replace(cfg, norm="none"))
+    x = torch.randn(1, 2, 64, 64)
+    assert torch.allclose(conv(torch.roll(x, 8, dims=-1))[..., 28:44], conv(x)[..., 20:36], atol=1e-5)
     local = Pix2PixHDGenerator(dataclasses.replace(cfg, local_enhancer=True, num_local_blocks=1))
     assert local(torch.randn(1, 2, 32, 32)).shape == (1, 3, 32, 32)
     assert local.global_trunk[1].out_channels == 8  # global generator runs at 2x width
@@ -63,8 +73,15 @@ def test_unet_skips_carry_full_resolution_detail():
 
 
 def test_image_encoder():
+    torch.manual_seed(0)
     enc = ImageEncoder(ImageEncoderConfig(in_channels=3, resolution=32, out_dim=7, base_channels=4))
-    assert enc(torch.randn(3, 3, 32, 32)).shape == (3, 7)
+    x = torch.randn(3, 3, 32, 32, requires_grad=True)
+    z = enc(x)
+    assert z.shape == (3, 7) and (z[0] - z[1]).abs().max() > 0.05  # different images, different codes
+    assert torch.allclose(enc(x[1:2]), z[1:2], atol=1e-5)  # each image is encoded on its own
+    z[0].sum().backward()
+    assert x.grad[0, :, 0, 0].abs().sum() > 0  # one global code: even a corner pixel reaches it
+    assert x.grad[1:].abs().max() == 0  # and no other image does
     assert len(enc.blocks) == 3  # 32 → 16 → 8 → 4
     with pytest.raises(ShapeError):
         enc(torch.randn(1, 3, 16, 16))

@@ -5,8 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gan2d.checkpoint import load_network
+from gan2d.checkpoint import load_checkpoint, load_network
 from gan2d.data.toy import disc_images, write_disc_folder
+from gan2d.nets.unet import UNet, UNetConfig
 from tools.cli import main
 
 TINY = [
@@ -92,8 +93,22 @@ def test_refiner_run(tmp_path):
     assert main(args) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["arch"] == "unet" and config["G"]["in_channels"] == 1 and config["D"]["in_channels"] == 4
-    assert (run / "checkpoints" / "latest").is_file()
-    assert Image.open(next((run / "samples").glob("*.png"))).size == (4 * 16, 3 * 16)
+    snap = run / "checkpoints" / (run / "checkpoints" / "latest").read_text().strip()
+    # The last sample grid is [inputs; G_ema(inputs); targets], 4 columns: its rows must be the targets as
+    # given and exactly what the saved G_ema computes from the inputs.
+    grid = np.asarray(Image.open(sorted((run / "samples").glob("*.png"))[-1])).astype(int)
+    assert grid.shape == (3 * 16, 4 * 16, 3)
+    targets = np.concatenate(list(imgs), axis=1).astype(int)
+    assert np.abs(grid[32:] - targets).max() <= 1
+    _, g_config, state, _ = load_checkpoint(snap / "G_ema.safetensors")
+    G = UNet(UNetConfig(**g_config)).eval()
+    G.load_state_dict(state)
+    inputs = torch.from_numpy(np.stack([np.load(tmp_path / "pairs" / "input" / f"{i}.npy") for i in range(4)]))
+    with torch.no_grad():
+        fake = G(inputs.permute(0, 3, 1, 2))
+    fake_row = torch.cat(list((fake * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)), dim=1)
+    assert np.abs(grid[16:32] - fake_row.numpy().astype(int)).max() <= 1
+    assert grid[16:32].std() > 1  # the generated row is an image, not a flat fill
 
 
 def test_user_errors_exit_2(tmp_path, capsys):
