@@ -173,8 +173,8 @@ def register(app: typer.Typer) -> None:
     def reconstruct_cmd(
         image: Path = typer.Argument(..., help="photo of one object (PNG/JPEG; RGBA alpha is used as the mask)"),
         mask: Path | None = typer.Option(None, "--mask", help="foreground mask image (white = object)"),
-        fov: float | None = typer.Option(None, "--fov", help="vertical field of view in degrees [default: the "
-                                         "photo's EXIF focal length, else 40]"),
+        fov: float | None = typer.Option(None, "--fov", help="vertical field of view in degrees (unset: the "
+                                         "photo's EXIF focal length, else 40)"),
         segment: Segmenter = typer.Option(Segmenter.auto, "--segment", help="without --mask/alpha: plain backdrop "
                                           "model, GrabCut, or auto (GrabCut unless the border is plain)"),
         box: str | None = typer.Option(None, "--box", help="x0,y0,x1,y1 pixel box around the object (seeds GrabCut)"),
@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior: x (left-right), "
                                           "z (front-back)"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen side: keep the inflated start's "
-                                    "shape, or a smooth membrane"),
+                                    "depth profile, or a thin-plate smooth back"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
         perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
         backend: RasterBackend = typer.Option(RasterBackend.auto, "--backend", help="rasterizer the fit runs on"),
