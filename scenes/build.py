@@ -60,11 +60,11 @@ def _texture(material: MaterialSpec) -> torch.Tensor | None:
     if material.procedural_texture is not None:
         return make_texture(material.procedural_texture, material.texture_size)
     if material.texture is not None:
-        from PIL import Image
+        from render3d.io.images import read_image
 
-        with Image.open(material.texture) as im:
-            arr = torch.frombuffer(bytearray(im.convert("RGB").tobytes()), dtype=torch.uint8)
-            return arr.reshape(im.height, im.width, 3).float() / 255.0
+        im = read_image(material.texture).convert("RGB")  # refuses decompression bombs before decoding
+        arr = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
+        return arr.reshape(im.height, im.width, 3).float() / 255.0
     return None
 
 

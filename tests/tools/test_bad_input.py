@@ -133,11 +133,34 @@ def _discs(tmp: Path) -> Path:
     return write_disc_folder(tmp / "discs", 4, 8)
 
 
+def _photo(tmp: Path) -> Path:
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[8:24, 8:24] = 200  # a bright square on a black backdrop
+    Image.fromarray(img).save(tmp / "photo.png")
+    return tmp / "photo.png"
+
+
 def _not_images(tmp: Path) -> Path:
     (tmp / "junk").mkdir()
     for i in range(3):
         (tmp / "junk" / f"{i}.png").write_text("this is not a PNG")
     return tmp / "junk"
+
+
+SCENE = """
+version: 1
+objects:
+  - {name: ball, procedural: {type: icosphere, radius: 0.5, subdivisions: 2}, material: {texture: bomb.png}}
+lights: [{type: ambient, intensity: 1.0}]
+cameras: [{fov_deg: 40, view: {type: orbit, center: [0, 0, 0], distance: 3.0, frames: 1}}]
+render: {width: 16, height: 16, outputs: [rgb]}
+"""
+
+
+def _bomb_scene(tmp: Path, bomb_png) -> Path:
+    bomb_png(tmp / "bomb.png")
+    (tmp / "scene.yaml").write_text(SCENE)
+    return tmp / "scene.yaml"
 
 
 def _bomb_folder(tmp: Path, bomb_png) -> Path:
@@ -186,6 +209,9 @@ CASES = [
      r"0.png: cannot decode image"),
     ("image-bomb", ["train", "stylegan2", "--data", "{bombs}", "--out", "{out}", *TINY_TRAIN],
      r"zzz.png: image too large to decode safely"),
+    ("photo-bomb", ["reconstruct", "{bomb}", "--out", "{out}"], r"bomb.png: image too large to decode safely"),
+    ("texture-bomb", ["render", "{bomb_scene}", "--out", "{out}"], r"bomb.png: image too large to decode safely"),
+    ("out-read-only-reconstruct", ["reconstruct", "{photo}", "--out", "{ro}/out", "--steps", "1"], r"cannot write in"),
 ]
 
 
@@ -217,7 +243,7 @@ def files(tmp_path) -> dict[str, Path]:
 MAKERS = {"obj": _obj, "obj0": lambda t: _obj(t, "f 0 1 2\n"), "gen": _generator, "empty_pt": _empty_pt,
           "huge": _huge_config, "header": _huge_tensor_header, "strres": _string_resolution,
           "selfref": _self_reference, "evil": _malicious, "rosi": _rosinality_wrong_shapes, "discs": _discs,
-          "junk": _not_images}
+          "junk": _not_images, "photo": _photo}
 
 
 @pytest.mark.parametrize(("argv", "pattern"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -226,6 +252,10 @@ def test_bad_input_exits_2_with_one_line(request, tmp_path, files, bomb_png, cap
     values = {**files, **{k: MAKERS[k](tmp_path) for k in names & MAKERS.keys()}}
     if "bombs" in names:
         values["bombs"] = _bomb_folder(tmp_path, bomb_png)
+    if "bomb" in names:
+        values["bomb"] = bomb_png(tmp_path / "bomb.png")
+    if "bomb_scene" in names:
+        values["bomb_scene"] = _bomb_scene(tmp_path, bomb_png)
     if "ro" in names:
         values["ro"] = request.getfixturevalue("readonly")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}

@@ -21,6 +21,7 @@ from tools.reconstruct.inputs import Segmenter, parse_box, photo_intrinsics, pho
 from tools.reconstruct.render import shade_vertices
 from tools.reconstruct.segment import load_image
 from tools.reconstruct.settings import Prior, RasterBackend, Symmetry, describe_priors
+from tools.rundir import check_out_dir, staged_dir
 
 
 class Device(enum.StrEnum):
@@ -120,9 +121,7 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     if mask.sum() < 16:
         raise ToolError(f"no object found: the object covers fewer than 16 pixels at --size {job.size}")
     check_inputs(job.fit)
-    out = Path(job.out)
-    if out.exists() and not out.is_dir():
-        raise ToolError(f"--out {out} exists and is not a directory")
+    out = check_out_dir(job.out, replace=True)
     config = {"image": str(image_path), "mask_source": source, "K_source": k_source, "K_photo": K0.tolist(),
               "K_working": K.tolist(),
               "working_size": [int(mask.shape[1]), int(mask.shape[0])], **asdict(job)}
@@ -143,15 +142,16 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     cam = res.camera().to("cpu")
     # Baking and the output renders are one-off and small: done on the CPU whatever the fit ran on.
     textured = bake_texture(res.verts.cpu(), res.faces.cpu(), radiance.cpu(), photo, mask, cam)
-    # Nothing goes into --out before the fit has succeeded: a failed run leaves no partial directory.
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=2)))
     metrics = {"input_iou": res.iou, "fit_psnr": res.psnr, "steps": job.fit.steps, "seconds": res.seconds,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source,
                "K_source": k_source, "priors": describe_priors(job.fit), "notes": notes}
-    return write_outputs(out, textured, cam, res.elevation, image.cpu(), mask.cpu(), (H0, W0),
-                         res.history, metrics)
+    # Written into a staging folder swapped in whole on success: a failed or interrupted write leaves
+    # --out as it was (nothing partial, no stale files of an earlier run).
+    with staged_dir(out) as stage:
+        atomic_write(stage / "config.json", lambda p: p.write_text(json.dumps(config, indent=2)))
+        return write_outputs(stage, textured, cam, res.elevation, image.cpu(), mask.cpu(), (H0, W0),
+                             res.history, metrics)
 
 
 def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | None:

@@ -38,18 +38,16 @@ def load_image(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor | No
     Example:
         >>> rgb, alpha = load_image("scenes/examples/photos/mug.png")  # doctest: +SKIP
     """
-    from PIL import Image, UnidentifiedImageError
+    from render3d.errors import ImageIOError
+    from render3d.io.images import read_image
 
     path = Path(path)
-    if not path.is_file():
-        raise ToolError(f"{path}: no such image file")
     try:
-        with Image.open(path) as im:
-            im.load()
-            has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-            rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ToolError(f"{path}: cannot read image ({type(e).__name__}: {e})") from e
+        im = read_image(path)  # refuses decompression bombs before decoding
+    except ImageIOError as e:
+        raise ToolError(str(e)) from e
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
     if rgba.ndim != 3 or rgba.shape[0] < 8 or rgba.shape[1] < 8:
         raise ToolError(f"{path}: image of {rgba.shape[1]}x{rgba.shape[0]} pixels is too small (need at least 8x8)")
     rgb = torch.from_numpy(np.ascontiguousarray(rgba[..., :3]))
