@@ -1,0 +1,130 @@
+"""The head analyzer: one small gan2d encoder that reads a head image's pose, face score and identity.
+
+Three heads share one `gan2d.nets.regressor.MultiHeadEncoder` trunk (one forward pass serves all):
+
+- `pose`: yaw and pitch in degrees, in the data engine's convention (yaw = camera azimuth about +Y
+  toward +X with the subject facing +Z, pitch = elevation). Its held-out error on ground-truth renders
+  is the noise floor of every pose number the faces job reports.
+- `face`: a logit, > 0 when the image shows a head (trained against data-engine shapes and scenes,
+  photos without people and plain backgrounds); `--from-photo` refuses images without a face.
+- `identity`: the head's shape and appearance codes (`HeadParams.shape_code()` +
+  `appearance_code()`), standardized over the training set. It is the identity descriptor: views of
+  one head should give one descriptor, whatever the pose.
+
+Images are gan2d images `[B, 3, H, W]` in [-1, 1]; other sizes are resampled to the encoder's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan2d.checkpoint import load_checkpoint, save_checkpoint
+from gan2d.errors import CheckpointError, ConfigError, ShapeError
+from gan2d.nets.regressor import MultiHeadEncoder, MultiHeadEncoderConfig
+
+KIND = "faces.head_analyzer"
+CODE_DIM = 24  # 14 shape + 10 appearance values (scenes.assets.head_params)
+
+
+def analyzer_config(resolution: int = 64, base_channels: int = 16, max_channels: int = 128) -> MultiHeadEncoderConfig:
+    """The encoder of a head analyzer: heads `pose` (2), `face` (1), `identity` (CODE_DIM)."""
+    return MultiHeadEncoderConfig(heads=(("pose", 2), ("face", 1), ("identity", CODE_DIM)), resolution=resolution,
+                                  base_channels=base_channels, max_channels=max_channels, norm="batch")
+
+
+class HeadAnalyzer(nn.Module):
+    """Pose (degrees), face logit and identity descriptor of head images.
+
+    Args:
+        encoder: the multi-head encoder (heads `pose`, `face`, `identity`).
+        pose_scale: degrees of (yaw, pitch) per unit of the `pose` head (targets are degrees / scale).
+        code_mean, code_std: `[CODE_DIM]` standardization of the identity codes.
+
+    Example:
+        >>> a = HeadAnalyzer(MultiHeadEncoder(analyzer_config(resolution=16))).eval()
+        >>> a.pose(torch.zeros(2, 3, 16, 16)).shape
+        torch.Size([2, 2])
+    """
+
+    def __init__(self, encoder: MultiHeadEncoder, pose_scale: tuple[float, float] = (60.0, 30.0),
+                 code_mean: torch.Tensor | None = None, code_std: torch.Tensor | None = None) -> None:
+        super().__init__()
+        heads = dict(encoder.config.heads)
+        if heads != {"pose": 2, "face": 1, "identity": CODE_DIM}:
+            raise ConfigError(f"a head analyzer needs heads pose:2, face:1, identity:{CODE_DIM}, got {heads}")
+        self.encoder = encoder
+        self.pose_scale = (float(pose_scale[0]), float(pose_scale[1]))
+        self.register_buffer("code_mean", torch.zeros(CODE_DIM) if code_mean is None else code_mean.float())
+        self.register_buffer("code_std", torch.ones(CODE_DIM) if code_std is None else code_std.float())
+
+    @property
+    def resolution(self) -> int:
+        """Input side the encoder runs at."""
+        return self.encoder.config.resolution
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """`[B, 3, H, W]` in [-1, 1] → `[B, 3, R, R]` at the encoder's resolution (area-resampled)."""
+        if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3]:
+            raise ShapeError(f"head analyzer needs square RGB images [B, 3, S, S], got {tuple(images.shape)}")
+        r = self.resolution
+        images = images.to(self.code_mean.dtype)
+        if images.shape[-1] > r:
+            return F.interpolate(images, size=(r, r), mode="area")
+        if images.shape[-1] < r:
+            return F.interpolate(images, size=(r, r), mode="bilinear", align_corners=False)
+        return images
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Raw heads on prepared images: {"pose": [B, 2] scaled, "face": [B, 1], "identity": [B, CODE_DIM]}."""
+        return self.encoder(self.prepare(images))
+
+    def analyze(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"pose": `[B, 2]` (yaw, pitch) degrees, "face": `[B]` probability, "identity": `[B, CODE_DIM]`}."""
+        out = self(images)
+        scale = torch.tensor(self.pose_scale, device=images.device)
+        return {"pose": out["pose"] * scale, "face": torch.sigmoid(out["face"][:, 0]), "identity": out["identity"]}
+
+    def pose(self, images: torch.Tensor) -> torch.Tensor:
+        """`[B, 2]` estimated (yaw, pitch) in degrees."""
+        return self.analyze(images)["pose"]
+
+    def identity(self, images: torch.Tensor) -> torch.Tensor:
+        """`[B, CODE_DIM]` identity descriptors (standardized shape + appearance codes)."""
+        return self(images)["identity"]
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """`[B, feature_dim]` shared trunk features (the embedding of the analyzer Fréchet distance)."""
+        return self.encoder.features(self.prepare(images))
+
+    def to_config(self) -> dict[str, Any]:
+        """JSON config that rebuilds this analyzer (weights aside)."""
+        return {"encoder": self.encoder.config.to_dict(), "pose_scale": list(self.pose_scale)}
+
+
+def save_analyzer(path: str | os.PathLike, analyzer: HeadAnalyzer, extra: dict[str, Any] | None = None) -> Path:
+    """Write the analyzer as a gan2d checkpoint (safetensors + JSON header), atomically."""
+    return save_checkpoint(path, KIND, analyzer.to_config(), analyzer.state_dict(), extra)
+
+
+def load_analyzer(path: str | os.PathLike) -> tuple[HeadAnalyzer, dict[str, Any]]:
+    """Load an analyzer (eval mode) and its checkpoint extras (training data, scores).
+
+    Raises:
+        CheckpointError: missing or corrupt file, another kind of checkpoint, or weights that do not fit.
+    """
+    kind, config, state, extra = load_checkpoint(path)
+    if kind != KIND:
+        raise CheckpointError(f"{path} holds a {kind!r} checkpoint, not a head analyzer")
+    try:
+        encoder = MultiHeadEncoder(MultiHeadEncoderConfig.from_dict(config["encoder"]))
+        analyzer = HeadAnalyzer(encoder, tuple(config["pose_scale"]))
+        analyzer.load_state_dict(state, strict=True)
+    except (KeyError, TypeError, ConfigError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: head analyzer weights do not fit their config ({e})") from e
+    return analyzer.eval(), extra

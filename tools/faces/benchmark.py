@@ -1,0 +1,115 @@
+"""The measurements of `neurender bench faces` (the CLI and report live in `tools.bench.faces`).
+
+- `ground_truth_sweep`: data-engine heads rendered exactly at the sweep's poses; the analyzer's error on
+  them per 10° bin is the estimator's noise floor beside every generated-pose error, and their descriptor
+  drift is the drift a perfect generator would still show.
+- `control_scores`: `evaluate_control` per method (pose error per bin, identity drift).
+- `quality_scores`: Fréchet distances of generated vs data-engine images against real-vs-real.
+- `speed_scores`: 9 views of one identity at 64² in one batch (edit + synthesis, and the closed loop).
+- `mask_scores`: background-keyed masks against the true masks of renders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tools.faces.analyzer import HeadAnalyzer
+from tools.faces.analyzer_data import load_head_arrays
+from tools.faces.analyzer_train import to_gan
+from tools.faces.control import PoseControl, StyleGenerator, closed_loop, render, sample_ws
+from tools.faces.evaluate import SWEEP_PITCHES, SWEEP_YAWS, evaluate_control
+from tools.faces.headset import HeadSetConfig, draw_identity, fill_cracks, generate_headset, head_scene
+from tools.faces.metrics import frechet_scores, identity_drift, identity_spread, pose_summary
+from tools.faces.readers import Reader
+from tools.faces.segment import key_masks, mask_iou
+
+
+def ground_truth_sweep(analyzer: HeadAnalyzer, identities: int, size: int = 64, seed: int = 301,
+                       yaws: tuple[float, ...] = SWEEP_YAWS, pitches: tuple[float, ...] = SWEEP_PITCHES
+                       ) -> dict[str, Any]:
+    """Render `identities` data-engine heads at every sweep pose; score the analyzer on them."""
+    from scenes.build import build_scene
+    from scenes.render import render_built
+
+    cfg = HeadSetConfig(identities=identities, views=1, size=size, seed=seed)
+    poses = [(y, p) for p in pitches for y in yaws]
+    requested, measured, desc, masks_true, images = [], [], [], [], []
+    for i in range(identities):
+        head, _, light = draw_identity(cfg, i)
+        spec = head_scene(head, poses, light, size, 2)
+        out = render_built(build_scene(spec), spec)
+        rgb, mask = fill_cracks(out.rgb, out.mask)
+        img = rgb.permute(0, 3, 1, 2) * 2 - 1
+        with torch.no_grad():
+            reading = analyzer.analyze(img)
+        requested.append(torch.tensor(poses, dtype=torch.float32))
+        measured.append(reading["pose"])
+        desc.append(reading["identity"])
+        masks_true.append(mask)
+        images.append(img)
+    d = torch.stack(desc)
+    frontal = d[:, poses.index((0.0, 0.0))] if (0.0, 0.0) in poses else d.mean(1)
+    return {"pose_error": pose_summary(torch.cat(requested), torch.cat(measured)),
+            "identity_drift": identity_drift(d, identity_spread(frontal)),
+            "images": torch.cat(images), "masks": torch.cat(masks_true)}
+
+
+def control_scores(G: StyleGenerator, reader: Reader, control: PoseControl, identities: int) -> dict[str, Any]:
+    """`evaluate_control` for every calibrated method."""
+    return {m: evaluate_control(G, reader, control, m, identities=identities) for m in control.calibrations}
+
+
+def real_sets(work: Path, identities: int, size: int = 64, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint data-engine head sets in the generator's training distribution (rendered into `work`)."""
+    sets = []
+    for k, seed in enumerate((201, 202)):
+        folder = work / f"heads_real_{k}"
+        generate_headset(HeadSetConfig(identities=identities, views=4, size=size, seed=seed), folder, progress)
+        sets.append(to_gan(load_head_arrays(folder).images))
+    return sets[0], sets[1]
+
+
+def quality_scores(G: StyleGenerator, analyzer: HeadAnalyzer, real: torch.Tensor, real_ref: torch.Tensor,
+                   seed: int = 401) -> dict[str, float]:
+    """Fréchet distances of `len(real)` generated images (truncation 1) vs `real`, with real-vs-real."""
+    fake = render(G, sample_ws(G, len(real), seed, 1.0))
+    scores = frechet_scores(real, fake, real_ref, analyzer.features)
+    with torch.no_grad():
+        scores["face_rate_fake"] = float((analyzer.analyze(fake)["face"] > 0.5).float().mean())
+    scores["samples"] = len(real)
+    return scores
+
+
+def speed_scores(G: StyleGenerator, reader: Reader, control: PoseControl, repeats: int = 5) -> dict[str, Any]:
+    """Median seconds for 9 views of one identity in one batch: the edit + synthesis, and the full closed loop."""
+    from tools.bench.harness import time_call
+
+    ws = sample_ws(G, 1, 0, 0.7).expand(9, -1, -1)
+    target = torch.tensor([[y, 0.0] for y in torch.linspace(-40, 40, 9).tolist()])
+    steps = control.steps_for("direction", target)
+    gen = time_call(lambda: render(G, control.edit(ws, steps, "direction")), repeats=repeats)
+    loop = time_call(lambda: closed_loop(G, reader, control, ws, target, "direction"), repeats=repeats)
+    return {"views": 9, "resolution": G.img_resolution, "generate_seconds": gen.wall_s,
+            "closed_loop_seconds": loop.wall_s, "load1": loop.load1, "threads": torch.get_num_threads()}
+
+
+def mask_scores(images: torch.Tensor, masks: torch.Tensor) -> dict[str, float]:
+    """IoU of background-keyed masks of renders against their true masks."""
+    return {"iou": mask_iou(key_masks(images), masks), "images": len(images)}
+
+
+def pose_bins_table(scores: dict[str, Any], floor: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per 10° yaw bin: generated-pose error per method beside the estimator's error on ground truth."""
+    floor_bins = {tuple(b["yaw_bin"]): b for b in floor["pose_error"]["bins"]}
+    rows = []
+    for method, result in scores.items():
+        for b in result["pose_error"]["bins"]:
+            f = floor_bins.get(tuple(b["yaw_bin"]), {})
+            rows.append({"method": method, "yaw_bin": b["yaw_bin"], "n": b["n"], "yaw_err": b["yaw_median_abs"],
+                         "pitch_err": b["pitch_median_abs"], "floor_yaw": f.get("yaw_median_abs"),
+                         "floor_pitch": f.get("pitch_median_abs")})
+    return rows
+

@@ -1,0 +1,78 @@
+"""`neurender faces`: pose-controlled multi-view faces from seeds or a photo.
+
+Only typer and the standard library load at import; the command imports torch when it runs, so
+`--help` and usage errors stay fast.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from tools.errors import ToolError
+from tools.rundir import check_out_dir
+
+
+class Method(StrEnum):
+    """How the view is set: along calibrated W directions, or by mixing a camera code's view layers."""
+
+    direction = "direction"
+    mixing = "mixing"
+
+
+class Estimator(StrEnum):
+    """What measures the pose: the bundled head analyzer, or face-mesh landmarks + PnP (real faces)."""
+
+    analyzer = "analyzer"
+    landmarks = "landmarks"
+
+
+def register(app: typer.Typer) -> None:
+    """Add `faces` to the top-level app."""
+
+    @app.command("faces")
+    def faces_cmd(
+        out: Path = typer.Option(..., "--out", help="run folder (a previous run there is replaced)"),
+        seeds: str = typer.Option("0-7", help="identity seeds, e.g. 0-7 or 1,5,9"),
+        yaw: str = typer.Option("-40:40:9", "--yaw", help="yaw degrees: a:b:n (n values a..b) or one number"),
+        pitch: str = typer.Option("0", "--pitch", help="pitch degrees: a:b:n or one number"),
+        size: int = typer.Option(64, help="side of the written images in pixels"),
+        method: Method = typer.Option(Method.direction, help="direction (W-space edit) or mixing (view code)"),
+        truncation: float = typer.Option(0.7, help="truncation psi of the identities (0..1.5)"),
+        weights: Path | None = typer.Option(None, "--weights", help="generator checkpoint (.safetensors, .pkl, "
+                                                                     ".pt); default: the embedded one"),
+        from_photo: Path | None = typer.Option(None, "--from-photo", help="rotate the face in this photo "
+                                                                           "instead of seeds"),
+        estimator: Estimator = typer.Option(Estimator.analyzer, help="pose estimator"),
+        iterations: int = typer.Option(3, help="closed-loop corrections per view (0..10)"),
+    ) -> None:
+        """Render identities at requested yaw/pitch: images, poses.json, labelled grids, metrics.json."""
+        from tools.faces.job import FacesJob, parse_values
+        from tools.gan.cli import parse_int_list
+
+        if not 0 <= iterations <= 10:
+            raise ToolError(f"--iterations must be within 0..10, got {iterations}")
+        job = FacesJob(seeds=tuple(parse_int_list(seeds, "--seeds")) if from_photo is None else (),
+                       yaws=tuple(parse_values(yaw, "--yaw", 180.0)),
+                       pitches=tuple(parse_values(pitch, "--pitch", 89.0)),
+                       size=size, method=method.value, truncation=truncation, iterations=iterations,
+                       weights=None if weights is None else str(weights),
+                       photo=None if from_photo is None else str(from_photo))
+        check_out_dir(out, replace=True)
+        from tools.faces.run import run_command
+
+        metrics, warnings = run_command(job, estimator.value, out, lambda msg: typer.echo(msg, err=True))
+        for line in warnings:
+            typer.echo(f"warning: {line}", err=True)
+        pose = metrics["pose_error"]
+        floor = metrics.get("estimator_noise_floor") or {}
+        floor_yaw, floor_pitch = floor.get("yaw_median_abs", float("nan")), floor.get("pitch_median_abs", float("nan"))
+        drift = (metrics.get("identity_drift") or {}).get("vs_generator_identities") or {}
+        typer.echo(f"{out}: {metrics['views']} views; median pose error yaw {pose['yaw_median_abs']:.2f}° "
+                   f"pitch {pose['pitch_median_abs']:.2f}° (estimator floor "
+                   f"{floor_yaw:.2f}°/{floor_pitch:.2f}°)"
+                   + (f", identity drift {100 * drift['drift']:.1f}%" if drift else "")
+                   + f"; {out / 'poses.json'}")
+

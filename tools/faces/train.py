@@ -1,0 +1,163 @@
+"""`neurender train faces`: every model of the faces job, in resumable stages inside one run folder.
+
+Layout of `RUN/` (each stage skips what is already complete, so the command resumes after a kill):
+
+    heads_gan/ heads_gan_val/      head sets for the generator and its held-out reference (yaw ±50°, pitch ±25°)
+    heads_pose/ heads_pose_val/    wider head sets for the analyzer (yaw ±65°, pitch ±32°)
+    analyzer/                      head analyzer: fit_state.pt, analyzer.safetensors, scores.json
+    gan/                           StyleGAN2 run (`neurender train stylegan2` layout; resumes bit-exactly)
+    control/                       pose directions, calibration and camera layers: control.json
+    inverter/                      image → w encoder for `--from-photo`: fit_state.pt, inverter.safetensors
+
+`export_weights` copies the finished models into a weights folder (the shipped `tools/faces/weights/`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gan2d.checkpoint import load_checkpoint, load_network
+from render3d.io import atomic_write
+from tools.errors import ToolError
+from tools.faces.analyzer import load_analyzer, save_analyzer
+from tools.faces.analyzer_data import load_head_arrays, negatives
+from tools.faces.analyzer_train import AnalyzerTrainConfig, config_dict, evaluate_analyzer, train_analyzer
+from tools.faces.bundle import ANALYZER, CONTROL, INVERTER, load_control
+from tools.faces.control import PoseControl
+from tools.faces.evaluate import build_control
+from tools.faces.gan_run import FacesGANOptions, faces_gan_run
+from tools.faces.headset import HeadSetConfig, generate_headset
+from tools.faces.invert import InverterTrainConfig, inverter_scores, save_inverter, train_inverter
+from tools.faces.invert import config_dict as invert_config_dict
+from tools.faces.readers import analyzer_reader
+
+STAGES = ("data", "analyzer", "gan", "control", "inverter")
+WIDE = {"yaw_range": (-65.0, 65.0), "pitch_range": (-32.0, 32.0)}
+
+
+@dataclass(frozen=True)
+class FacesTrainOptions:
+    """Settings of `neurender train faces` (defaults = the shipped models).
+
+    Args:
+        size: image side of every head set and model.
+        identities: heads in the generator's set (4 views each).
+        val_identities: heads in its held-out reference set.
+        pose_identities: heads in the analyzer's (wider-pose) set.
+        pose_val_identities: heads in the analyzer's held-out set.
+        gan: generator run settings.
+        analyzer: analyzer run settings.
+        analyzer_negatives: images without a face in the analyzer's training set.
+    """
+
+    size: int = 64
+    identities: int = 1200
+    val_identities: int = 250
+    pose_identities: int = 1000
+    pose_val_identities: int = 200
+    gan: FacesGANOptions = field(default_factory=FacesGANOptions)
+    analyzer: AnalyzerTrainConfig = field(default_factory=AnalyzerTrainConfig)
+    analyzer_negatives: int = 1200
+
+    def head_sets(self) -> dict[str, HeadSetConfig]:
+        """The four head sets by folder name."""
+        s = self.size
+        return {"heads_gan": HeadSetConfig(self.identities, 4, s, seed=0),
+                "heads_gan_val": HeadSetConfig(self.val_identities, 4, s, seed=1),
+                "heads_pose": HeadSetConfig(self.pose_identities, 4, s, seed=2, **WIDE),
+                "heads_pose_val": HeadSetConfig(self.pose_val_identities, 4, s, seed=3, **WIDE)}
+
+
+def stage_data(run: Path, opts: FacesTrainOptions, progress: bool = True) -> None:
+    """Render the four head sets (resumable)."""
+    for name, cfg in opts.head_sets().items():
+        generate_headset(cfg, run / name, progress)
+
+
+def stage_analyzer(run: Path, opts: FacesTrainOptions, progress: bool = True) -> dict[str, Any]:
+    """Train the head analyzer on heads_pose + heads_gan, score it on heads_pose_val; returns the scores."""
+    out = run / "analyzer"
+    final = out / "analyzer.safetensors"
+    if final.is_file():
+        return load_analyzer(final)[1]["scores"]
+    size = opts.size
+    neg_train = negatives(opts.analyzer_negatives, size, seed=opts.analyzer.seed)
+    neg_val = negatives(max(50, opts.analyzer_negatives // 4), size, seed=opts.analyzer.seed + 1000)
+    sets = [load_head_arrays(run / "heads_pose"), load_head_arrays(run / "heads_gan")]
+    analyzer = train_analyzer(sets, neg_train, opts.analyzer, out, progress)
+    scores = evaluate_analyzer(analyzer, load_head_arrays(run / "heads_pose_val"), neg_val)
+    extra = {"trained_on": ["heads_pose", "heads_gan"], "held_out": "heads_pose_val",
+             "config": config_dict(opts.analyzer), "negatives": opts.analyzer_negatives, "scores": scores}
+    save_analyzer(final, analyzer, extra)
+    atomic_write(out / "scores.json", lambda p: p.write_text(json.dumps(scores, indent=2)))
+    return scores
+
+
+def stage_gan(run: Path, opts: FacesTrainOptions) -> Path:
+    """Train (or resume) the generator; returns its run folder."""
+    from tools.train.run import run_stylegan2
+
+    out = run / "gan"
+    spec = faces_gan_run(run / "heads_gan" / "images", opts.gan)
+    resume = (out / "checkpoints" / "latest").is_file()
+    if resume:
+        saved = {k: v for k, v in json.loads((out / "config.json").read_text()).items() if k != "train"}
+        if saved != {k: v for k, v in spec.to_dict().items() if k != "train"}:
+            raise ToolError(f"{out} holds a generator run with other settings; use another --out")
+    run_stylegan2(spec, out, resume=resume)
+    return out
+
+
+def options_dict(opts: FacesTrainOptions) -> dict[str, Any]:
+    """JSON-ready options (written to RUN/options.json)."""
+    return json.loads(json.dumps(asdict(opts)))
+
+
+
+
+def latest_generator(run: Path) -> tuple[Path, dict[str, Any]]:
+    """The newest G_ema snapshot of the generator run and its step/kimg.
+
+    Raises:
+        ToolError: the generator run has no snapshot yet.
+    """
+    from gan2d.train.snapshot import latest_snapshot
+
+    snap = latest_snapshot(run / "gan" / "checkpoints")
+    if snap is None:
+        raise ToolError(f"{run / 'gan'} holds no generator snapshot yet; run the gan stage first")
+    return snap / "G_ema.safetensors", load_checkpoint(snap / "G_ema.safetensors")[3]
+
+
+def stage_control(run: Path, progress: bool = True) -> PoseControl:
+    """Fit directions, discover camera layers, choose the layers `direction` edits, calibrate both
+    methods and measure the between-identity spread; writes `control/control.json`."""
+    out = run / "control" / CONTROL
+    if out.is_file():
+        return load_control(out)
+    gen_path, _ = latest_generator(run)
+    G = load_network(gen_path)
+    analyzer, _ = load_analyzer(run / "analyzer" / ANALYZER)
+    control = build_control(G, analyzer_reader(analyzer), progress=print if progress else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda p: p.write_text(json.dumps(control.to_dict(), indent=2)))
+    return control
+
+
+def stage_inverter(run: Path, cfg: InverterTrainConfig, progress: bool = True) -> Path:
+    """Train the photo inverter on the generator's samples; returns `inverter/inverter.safetensors`."""
+    out = run / "inverter"
+    final = out / INVERTER
+    if final.is_file():
+        return final
+    gen_path, _ = latest_generator(run)
+    G = load_network(gen_path)
+    inverter = train_inverter(G, cfg, out, progress)
+    scores = inverter_scores(G, inverter)
+    save_inverter(final, inverter, {"config": invert_config_dict(cfg), "scores": scores,
+                                    "generator": str(gen_path)})
+    atomic_write(out / "scores.json", lambda p: p.write_text(json.dumps(scores, indent=2)))
+    return final

@@ -1,0 +1,73 @@
+"""`neurender train faces`: reproduce the embedded faces models (resumable stages in one run folder).
+
+Only typer and the standard library load at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tools.errors import ToolError
+from tools.rundir import check_out_dir
+
+STAGE_NAMES = ("all", "data", "analyzer", "gan", "control", "inverter")
+
+
+def register(train_app: typer.Typer) -> None:
+    """Add `faces` to the `train` group."""
+
+    @train_app.command("faces")
+    def faces_cmd(
+        out: Path = typer.Option(..., "--out", help="run folder; rerunning continues where it stopped"),
+        stage: str = typer.Option("all", help=f"stage to run: {'|'.join(STAGE_NAMES)}"),
+        kimg: float | None = typer.Option(None, help="generator length in thousands of images [default 150]"),
+        identities: int = typer.Option(1200, help="heads in the generator's training set"),
+        export: Path | None = typer.Option(None, "--export", help="copy the finished models here with a model card"),
+        bench_json: Path | None = typer.Option(None, "--bench-json", help="bench faces JSON to cite in the card"),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Train the faces generator, head analyzer, pose control and photo inverter."""
+        if stage not in STAGE_NAMES:
+            raise ToolError(f"--stage must be one of {', '.join(STAGE_NAMES)}, got {stage!r}")
+        if kimg is not None and not kimg > 0:
+            raise ToolError(f"--kimg must be positive, got {kimg}")
+        if identities < 8:
+            raise ToolError(f"--identities must be at least 8, got {identities}")
+        check_out_dir(out)
+        import dataclasses
+
+        from tools.faces import train as stages
+        from tools.faces.invert import InverterTrainConfig
+
+        opts = stages.FacesTrainOptions(identities=identities, val_identities=max(2, identities * 5 // 24),
+                                        pose_identities=max(2, identities * 5 // 6),
+                                        pose_val_identities=max(2, identities // 6))
+        if kimg is not None:
+            opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, kimg=kimg))
+        opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress))
+        out.mkdir(parents=True, exist_ok=True)
+        import json
+
+        (out / "options.json").write_text(json.dumps(stages.options_dict(opts), indent=2))
+        todo = STAGE_NAMES[1:] if stage == "all" else (stage,)
+        for name in todo:
+            typer.echo(f"stage {name}", err=True)
+            if name == "data":
+                stages.stage_data(out, opts, progress)
+            elif name == "analyzer":
+                scores = stages.stage_analyzer(out, opts, progress)
+                floor = scores["noise_floor"]
+                typer.echo(f"analyzer held-out median |error|: yaw {floor['yaw_median_abs']:.2f}°, pitch "
+                           f"{floor['pitch_median_abs']:.2f}°")
+            elif name == "gan":
+                stages.stage_gan(out, opts)
+            elif name == "control":
+                stages.stage_control(out, progress)
+            else:
+                stages.stage_inverter(out, InverterTrainConfig(), progress)
+        if export is not None:
+            from tools.faces.export import export_weights
+
+            typer.echo(f"exported to {export_weights(out, export, bench_json)}")
