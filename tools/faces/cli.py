@@ -36,8 +36,9 @@ def register(app: typer.Typer) -> None:
     def faces_cmd(
         out: Path = typer.Option(..., "--out", help="run folder (a previous run there is replaced)"),
         seeds: str = typer.Option("0-7", help="identity seeds, e.g. 0-7 or 1,5,9"),
-        yaw: str = typer.Option("-40:40:9", "--yaw", help="yaw degrees: a:b:n (n values a..b) or one number"),
-        pitch: str = typer.Option("0", "--pitch", help="pitch degrees: a:b:n or one number"),
+        yaw: str = typer.Option("-40:40:9", "--yaw", help="yaw degrees: FROM:TO:COUNT (COUNT values, ends "
+                                                          "included) or one number"),
+        pitch: str = typer.Option("0", "--pitch", help="pitch degrees: FROM:TO:COUNT or one number"),
         size: int = typer.Option(64, help="side of the written images in pixels"),
         method: Method = typer.Option(Method.direction, help="direction (W-space edit) or mixing (view code)"),
         truncation: float = typer.Option(0.7, help="truncation psi of the identities (0..1.5)"),

@@ -1,6 +1,7 @@
 """The faces job's measures: pose error per 10° yaw bin, identity drift, Fréchet distances.
 
-- Pose error: median |measured − requested| of yaw and pitch, per 10° bin of the requested yaw.
+- Pose error: median |measured − requested| of yaw and pitch, per 10° bin of the requested yaw (bins
+  centered on multiples of 10°, so each step of a ±40° sweep in 10° steps is one bin).
 - Identity drift: the spread of one identity's descriptors across its views (RMS distance to their
   mean, averaged over identities) relative to the spread across identities (RMS distance of
   identities' mean descriptors to the overall mean). 0 = every view reads as the same head; 1 = views
@@ -18,7 +19,7 @@ import torch
 
 from gan2d.metrics.frechet import frechet_distance, gaussian_fit, random_feature_distance
 
-YAW_BINS = tuple(range(-60, 61, 10))
+YAW_BINS = tuple(range(-65, 66, 10))  # 10° bins centered on multiples of 10°
 
 
 def binned_errors(requested: torch.Tensor, measured: torch.Tensor, edges: tuple[int, ...] = YAW_BINS
@@ -36,7 +37,7 @@ def binned_errors(requested: torch.Tensor, measured: torch.Tensor, edges: tuple[
     Example:
         >>> req = torch.tensor([[-35.0, 0.0], [-32.0, 0.0], [5.0, 0.0]])
         >>> [r["yaw_bin"] for r in binned_errors(req, req + 1)]
-        [[-40, -30], [0, 10]]
+        [[-35, -25], [5, 15]]
     """
     err = (measured - requested).abs()
     rows = []
