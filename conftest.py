@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 KNOWN_FAILING_DOCTESTS = {
-    "scenes/__init__.py::scenes": "`render` names both the function and the scenes.render submodule (H4/H2)",
     "tools/datagen.py::tools.datagen.run_datagen": "DatagenConfig is imported for type checking only (H4)",
     "tools/faces/calibration.py::tools.faces.calibration.fit_calibration": "expected value out of date (H6)",
     "tools/view/detect.py::tools.view.detect.open_run": "an example after a skipped line uses its result (H8)",
