@@ -312,7 +312,8 @@ def test_interrupt_in_process_exits_130_and_leaves_nothing(tmp_path, capsys, mon
 LIGHT = [["--help"], [], ["nosuch"], ["--bogus"], ["gan", "--help"], ["train", "--help"], ["bench", "--help"],
          ["gan", "generate", "g.pt", "--out", "o", "--trunc", "abc"],
          ["train", "stylegan2", "--out", "o", "--kimg", "x"], ["train", "refiner", "--out", "o", "--d-norm", "batch"],
-         ["datagen", "--size", "abc", "--out", "o"]]
+         ["datagen", "--size", "abc", "--out", "o"], ["datagen", "--help"], ["faces", "--help"], ["pc2img", "--help"],
+         ["view", "--help"], ["train", "faces", "--help"], ["train", "pc2img", "--help"]]
 PROBE = textwrap.dedent("""
     import contextlib, io, json, sys
     from tools.cli import main
