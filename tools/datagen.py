@@ -72,6 +72,11 @@ def register(app: typer.Typer) -> None:
                                                       "[heads -20:25, shapes -15:60, scenes 15:55]"),
         roll: str | None = typer.Option(None, help="camera roll range LOW:HIGH in degrees [heads -6:6, else 0]"),
         progress: bool = typer.Option(True, help="show a progress bar"),
+        from_gan: bool = typer.Option(False, "--from-gan", help="views of generated faces instead of renders "
+                                                                "(tools/faces; pose-controlled StyleGAN2)"),
+        weights: Path | None = typer.Option(None, "--weights", help="with --from-gan: generator checkpoint "
+                                                                     "[default: the embedded faces generator]"),
+        identities: int = typer.Option(100, help="with --from-gan: number of generated identities"),
     ) -> None:
         """Render a multi-view dataset: images, masks, depth, normals, cameras, poses, codes, meshes, an index.
 
@@ -80,6 +85,14 @@ def register(app: typer.Typer) -> None:
         """
         ranges = {"yaw": parse_range(yaw, "--yaw"), "pitch": parse_range(pitch, "--pitch"),
                   "roll": parse_range(roll, "--roll")}
+        if from_gan:
+            from tools.faces.gan_datagen import GanDatagenConfig, run_gan_datagen
+
+            cfg = GanDatagenConfig(identities, views, size, seed, ranges["yaw"] or (-40.0, 40.0),
+                                   ranges["pitch"] or (-15.0, 15.0), generator=str(weights or "embedded"))
+            index = run_gan_datagen(weights, cfg, out, progress)
+            typer.echo(f"{out}: {len(index['samples'])} identities x {views} views; index {out / 'dataset.json'}")
+            return
         from scenes.datagen import DatagenConfig
 
         cfg = DatagenConfig(kind=kind, count=count, views=views, size=size, seed=seed, workers=workers,

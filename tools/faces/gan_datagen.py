@@ -154,3 +154,22 @@ def generate_from_gan(cfg: GanDatagenConfig, models: FacesModels, reader: Reader
         for i in tqdm(range(cfg.identities), disable=not progress, desc="datagen gan", unit="identity"):
             render_sample(cfg, i, models, models.control, reader, out)
     return write_index(out, settings, cfg.identities)
+
+
+def run_gan_datagen(weights: Path | None, cfg: GanDatagenConfig, out: Path, progress: bool = True) -> dict:
+    """`neurender datagen --from-gan`: load the faces models (`weights` replaces the embedded generator) and
+    generate; returns the index.
+
+    Raises:
+        CheckpointError: missing or corrupt weights.
+        ToolError: the bundle has no analyzer, or the generator no pose control.
+    """
+    from tools.faces.bundle import load_models
+    from tools.faces.readers import analyzer_reader
+    from tools.rundir import check_out_dir
+
+    check_out_dir(out)
+    models = load_models(weights)
+    if models.analyzer is None:
+        raise ToolError("the faces bundle has no head analyzer; it measures the poses datagen --from-gan records")
+    return generate_from_gan(cfg, models, analyzer_reader(models.analyzer), out, progress)
