@@ -25,6 +25,7 @@ os.environ.setdefault("KMP_BLOCKTIME", "0")
 
 import functools
 import importlib
+import re
 import sys
 from typing import Any
 
@@ -130,6 +131,16 @@ def _user_errors() -> tuple[type[Exception], ...]:
             NotADirectoryError)
 
 
+def _one_line(e: Exception) -> str:
+    """The message on one line. An error re-raised from a DataLoader worker carries the worker's
+    traceback in its message; its last line is the original error."""
+    text = str(e)
+    if "Traceback (most recent call last)" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        text = re.sub(r"^[\w.]+: ", "", last.strip())  # drop the "package.ErrorName: " the traceback adds
+    return " ".join(text.split())
+
+
 def _usage_message(e: typer.TyperException) -> str:
     msg = " ".join(e.format_message().split())
     ctx = getattr(e, "ctx", None)
@@ -149,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if not isinstance(e, _user_errors()):
             raise
-        print(f"neurender: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"neurender: error: {_one_line(e)}", file=sys.stderr)
         return 2
     return rv if isinstance(rv, int) else 0
 

@@ -402,6 +402,20 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path):
     assert json.loads((run / "config.json").read_text())["task"] == "stylegan2"  # complete, so resumable
 
 
+def test_corrupt_image_met_during_training_is_one_line(tmp_path, capsys):
+    # 20 images: the up-front check decodes 8 spread over the folder (not index 1); the DataLoader
+    # worker meets the corrupt one and re-raises it with its traceback inside the message.
+    data = write_disc_folder(tmp_path / "discs", 20, 8)
+    (data / "000001.png").write_text("not a PNG")
+    out = tmp_path / "run"
+    argv = ["train", "stylegan2", "--data", str(data), "--out", str(out), "--kimg", "0.04", *TINY_TRAIN,
+            "--workers", "1"]  # the last --workers wins
+    rc, err = _run(argv, capsys)
+    assert rc == 2
+    _assert_one_line(err, r"^neurender: error: 000001.png: cannot decode image")
+    assert _leftovers(tmp_path) == []
+
+
 def test_not_images_in_a_paired_folder_write_nothing(tmp_path, capsys):
     for sub in ("input", "target"):
         (tmp_path / "pairs" / sub).mkdir(parents=True)
