@@ -105,7 +105,7 @@ def stage_gan(run: Path, opts: FacesTrainOptions) -> Path:
     resume = (out / "checkpoints" / "latest").is_file()
     if resume:
         saved = {k: v for k, v in json.loads((out / "config.json").read_text()).items() if k != "train"}
-        if saved != {k: v for k, v in spec.to_dict().items() if k != "train"}:
+        if saved != {k: v for k, v in json.loads(json.dumps(spec.to_dict())).items() if k != "train"}:
             raise ToolError(f"{out} holds a generator run with other settings; use another --out")
     run_stylegan2(spec, out, resume=resume)
     return out
