@@ -112,6 +112,39 @@ def test_gradients_reach_geometry_and_colors():
     assert torch.isfinite(verts.grad).all() and float(verts.grad.abs().sum()) > 0
     assert torch.isfinite(colors.grad).all() and float(colors.grad.abs().sum()) > 0
 
+    # The gradients are the loss's. Colors (float64, the IoU term being constant against an empty target):
+    # the directional derivative equals central finite differences.
+    def loss_at(v: torch.Tensor, c: torch.Tensor, tgt: torch.Tensor, with_rgb: bool, cams: Cameras) -> torch.Tensor:
+        o = renderer(Meshes([v], m.faces_list(), vert_colors=[c]), cams)
+        return silhouette_iou_loss(o.alpha, tgt) + (o.rgb.mean() if with_rgb else 0.0)
+
+    cam64 = Cameras(*(x.double() for x in (_camera(16).K, _camera(16).R, _camera(16).t)), 16, 16)
+    renderer.double()
+    v64, c64 = m.verts_packed().double(), m.vert_colors_packed().double().requires_grad_(True)
+    loss_at(v64, c64, target.double(), True, cam64).backward()
+    d = torch.randn(c64.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    d, h = d / d.norm(), 1e-3
+    with torch.no_grad():
+        numeric = (loss_at(v64, c64 + h * d, target.double(), True, cam64)
+                   - loss_at(v64, c64 - h * d, target.double(), True, cam64)) / (2 * h)
+    assert float((c64.grad * d).sum()) == pytest.approx(float(numeric), rel=1e-6)
+    assert float((c64.grad.float() - colors.grad).abs().max()) < 1e-5  # the float32 gradient is the same
+    renderer.float()
+    # Positions: against a silhouette 1.3x the sphere's, growing the sphere lowers the IoU loss, at the
+    # rate finite differences measure (h = 1e-2: the soft coverage is smooth at that scale in float32).
+    f = 0.5 * 16 / math.tan(math.radians(22.5))
+    r = 1.3 * f * math.tan(math.asin(1 / 3))
+    ys, xs = torch.meshgrid(torch.arange(16) + 0.5, torch.arange(16) + 0.5, indexing="ij")
+    bigger = (((xs - 8) ** 2 + (ys - 8) ** 2) <= r * r).float()[None]
+    v = m.verts_packed().clone().requires_grad_(True)
+    loss_at(v, m.vert_colors_packed(), bigger, False, _camera(16)).backward()
+    radial, h = m.verts_packed() / m.verts_packed().norm(), 1e-2
+    with torch.no_grad():
+        numeric = (loss_at(v + h * radial, m.vert_colors_packed(), bigger, False, _camera(16))
+                   - loss_at(v - h * radial, m.vert_colors_packed(), bigger, False, _camera(16))) / (2 * h)
+    analytic = float((v.grad * radial).sum())
+    assert analytic < -0.05 and analytic == pytest.approx(float(numeric), rel=0.1)
+
 
 def _golden_render() -> np.ndarray:
     renderer = MeshRenderer(MeshRasterizer(), Shader("phong", "hard", _lights(), Materials(shininess=24.0)),
