@@ -73,7 +73,7 @@ def evaluate(shape: SyntheticShape, size: int, settings: FitSettings, samples: i
     for d_az in (90.0, -90.0):
         ncam = photo_camera(size, shape.azimuth + d_az, shape.elevation)
         novel.append(_iou(hard_mask(recon, ncam)[0], hard_mask(shape.mesh, ncam)[0]))
-    return {"shape": shape.name, "input_iou": res.iou, "novel_iou": float(np.mean(novel)),
+    return {"shape": shape.name, "template": res.template, "input_iou": res.iou, "novel_iou": float(np.mean(novel)),
             "novel_iou_plus90": novel[0], "novel_iou_minus90": novel[1], "chamfer": float(chamfer),
             "seconds": seconds, "cpu_seconds": cpu_seconds}
 
@@ -136,7 +136,7 @@ def register(bench_app: typer.Typer) -> None:
         steps: int = typer.Option(200, "--steps", help="fit steps per shape"),
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior of the fit"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen-side prior of the fit"),
-        template: str = typer.Option("silhouette", "--template", help="starting shape of the fit"),
+        template: str = typer.Option("auto", "--template", help="starting shape of the fit"),
         sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),

@@ -145,7 +145,8 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     metrics = {"input_iou": res.iou, "fit_psnr": res.psnr, "steps": job.fit.steps, "seconds": res.seconds,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source,
-               "K_source": k_source, "priors": describe_priors(job.fit), "notes": notes}
+               "K_source": k_source, "template": res.template,
+               "priors": describe_priors(job.fit, res.template), "notes": notes}
     # Written into a staging folder swapped in whole on success: a failed or interrupted write leaves
     # --out as it was (nothing partial, no stale files of an earlier run).
     with staged_dir(out) as stage:
@@ -182,8 +183,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/reconstruct"), "--out", help="run directory"),
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
         steps: int = typer.Option(200, "--steps", help="optimization steps"),
-        template: str = typer.Option("silhouette", "--template", help="starting shape: silhouette (the mask "
-                                     "inflated, holes kept) | sphere | ellipsoid | a mesh file"),
+        template: str = typer.Option("auto", "--template", help="starting shape: silhouette (the mask inflated, "
+                                     "holes kept) | sphere (a surface of revolution) | ellipsoid | a mesh file | "
+                                     "auto (sphere for masks one run per row, else silhouette)"),
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior: x (left-right), "
                                           "z (front-back)"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen side: keep the inflated start's "

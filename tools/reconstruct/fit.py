@@ -30,7 +30,7 @@ from tools.reconstruct.losses import image_terms, shape_terms, weighted_total
 from tools.reconstruct.refine import face_errors, refine, worst_faces
 from tools.reconstruct.render import fit_render, hard_fragments, hard_mask, shade_vertices, view_camera
 from tools.reconstruct.settings import TEMPLATE_KINDS, FitSettings
-from tools.reconstruct.silhouette import silhouette_mesh
+from tools.reconstruct.silhouette import row_convex, silhouette_mesh
 from tools.reconstruct.state import FitState, StageShape
 from tools.reconstruct.templates import Template, icosphere, load_template, subdivide, with_verts
 
@@ -55,6 +55,7 @@ class FitResult:
         iou: hard silhouette IoU at the input view (working resolution).
         psnr: color PSNR (dB) of the shaded fit on the mask.
         seconds: wall time of the fit.
+        template: the template the fit started from ("auto" resolved).
     """
 
     verts: torch.Tensor
@@ -70,6 +71,7 @@ class FitResult:
     iou: float = 0.0
     psnr: float = 0.0
     seconds: float = 0.0
+    template: str = ""
 
     def meshes(self) -> Meshes:
         return Meshes([self.verts], [self.faces], vert_colors=[self.albedo])
@@ -83,20 +85,28 @@ def _start_template(settings: FitSettings, init: Initialization | None, image: t
     """The first stage's template in world units, and how later stages add resolution: "subdivide"
     (icospheres), "refine" (the silhouette template: where the error is) or "fixed" (mesh files)."""
     cam = view_camera(K, mask.shape[1], mask.shape[0], distance, elevation)
+    kind = resolve_template(settings.template, mask)
     if init is not None and init.offsets is not None:
         t = icosphere(init.level)
         translation = torch.zeros(3) if init.translation is None else init.translation
         return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide"
-    if settings.template == "silhouette":
+    if kind == "silhouette":
         return silhouette_mesh(mask, cam, settings.edge_px, image).template, "refine"
-    if settings.template in ("sphere", "ellipsoid"):
+    if kind in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])
-        place = inflate if settings.template == "sphere" else bbox_ellipsoid
+        place = inflate if kind == "sphere" else bbox_ellipsoid
         return with_verts(t, place(t.sphere, mask, cam)), "subdivide"
     t = load_template(settings.template, settings.levels[0])
     # Stretch the mesh per axis onto the mask's box ellipsoid, so its outline starts near the mask's.
     unit_box = t.verts / t.verts.abs().amax(0).clamp(min=1e-8)
     return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed"
+
+
+def resolve_template(template: str, mask: torch.Tensor) -> str:
+    """The template "auto" stands for on this mask (see `FitSettings.template`); others unchanged."""
+    if template != "auto":
+        return template
+    return "sphere" if row_convex(mask.detach().cpu().numpy() > 0.5) else "silhouette"
 
 
 def _mean_color(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -228,7 +238,8 @@ def _result(state: FitState, template: Template, image: torch.Tensor, mask: torc
         verts = state.world(template.verts)
     res = FitResult(verts=verts, faces=template.faces, albedo=template.colors.clamp(0, 1),
                     sh_coeffs=state.sh.detach(), distance=float(state.log_distance.exp()),
-                    elevation=float(state.elevation), K=K.clone(), width=W, height=H, history=state.history)
+                    elevation=float(state.elevation), K=K.clone(), width=W, height=H, history=state.history,
+                    template=resolve_template(settings.template, mask))
     cam = res.camera()
     mesh = res.meshes()
     pred = hard_mask(mesh, cam)[0]

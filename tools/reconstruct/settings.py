@@ -32,6 +32,7 @@ class Prior(enum.StrEnum):
 class TemplateKind(enum.StrEnum):
     """Built-in starting shapes; `--template` also takes a mesh file."""
 
+    auto = "auto"
     silhouette = "silhouette"
     sphere = "sphere"
     ellipsoid = "ellipsoid"
@@ -58,7 +59,9 @@ class FitSettings:
             with offsets starts at its own level and is subdivided once per further stage).
         stage_fractions: share of the steps each stage gets (same length as levels).
         half_res_stages: how many leading stages run at half the working resolution.
-        template: a `TemplateKind` name or a mesh path. "silhouette": the mask's own outline, holes
+        template: a `TemplateKind` name or a mesh path. "auto": "sphere" when every row of the mask
+            is one run and it has no holes (what a surface of revolution fits: vases, eggs), else
+            "silhouette". "silhouette": the mask's own outline, holes
             included, inflated into a closed surface (see `tools.reconstruct.inflate`); "sphere": an
             icosphere placed on a surface of revolution fitting the mask; "ellipsoid": the mask's box
             ellipsoid; a mesh file is stretched onto that ellipsoid.
@@ -84,7 +87,7 @@ class FitSettings:
     levels: tuple[int, ...] = (2, 3)
     stage_fractions: tuple[float, ...] = (0.5, 0.5)
     half_res_stages: int = 1
-    template: str = "silhouette"
+    template: str = "auto"
     symmetry: str = "none"
     prior: str = "inflation"
     refine: bool = True
@@ -130,15 +133,20 @@ class FitSettings:
                 "perceptual": self.w_perceptual}
 
 
-def describe_priors(settings: FitSettings) -> str:
+def describe_priors(settings: FitSettings, template: str | None = None) -> str:
     """The priors that shaped the unseen side, in words (the report and metrics.json name them).
+
+    Args:
+        settings: the fit's settings.
+        template: the template the fit resolved "auto" to (default: `settings.template`).
 
     Example:
         >>> describe_priors(FitSettings(template="silhouette", symmetry="x"))
         'silhouette inflation (round cross-sections) + keep its depth profile + left-right symmetry'
     """
+    template = template or settings.template
     start = {"silhouette": "silhouette inflation (round cross-sections)", "sphere": "surface of revolution",
-             "ellipsoid": "box ellipsoid"}.get(settings.template, f"template {Path(settings.template).name}")
+             "ellipsoid": "box ellipsoid"}.get(template, f"template {Path(template).name}")
     unseen = {"inflation": "keep its depth profile", "smooth": "thin-plate smooth back"}[settings.prior]
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
     return f"{start} + {unseen}{sym}"

@@ -118,6 +118,23 @@ def local_thickness(mask: np.ndarray, levels: int = 32) -> tuple[np.ndarray, np.
     return D, R
 
 
+def row_convex(mask: np.ndarray, tolerance: float = 0.02) -> bool:
+    """Whether (nearly) every row crosses the mask in one run and the mask has no holes: the masks a
+    surface of revolution about the image's vertical axis can match (vases, eggs, bottles).
+
+    Example:
+        >>> m = np.zeros((20, 20), bool); m[2:18, 5:15] = True
+        >>> u = m.copy(); u[2:12, 8:12] = False  # a U: two runs in the upper rows
+        >>> row_convex(m), row_convex(u)
+        (True, False)
+    """
+    kept, _, holes = clean_topology(mask)
+    edges = np.diff(kept.astype(np.int8), axis=1, prepend=0, append=0)
+    runs = (edges == 1).sum(1)
+    rows = runs > 0
+    return holes == 0 and float((runs[rows] > 1).mean()) <= tolerance
+
+
 def _bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """Bilinear lookup of `img: [H, W, ...]` (pixel centres at +0.5) at `uv: [n, 2]`."""
     H, W = img.shape[:2]

@@ -90,3 +90,14 @@ def test_small_holes_are_filled_and_extra_components_dropped():
     assert components == 2 and holes == 1 and kept[10, 10] and not kept[35, 35] and not kept[18, 18]
     with pytest.raises(ToolError, match="empty"):
         clean_topology(np.zeros((8, 8), bool))
+
+
+def test_auto_template_picks_revolution_for_row_convex_masks_only():
+    from tools.reconstruct.fit import resolve_template
+
+    yy, xx = _grid()
+    blob = (((yy - 48) / 30) ** 2 + ((xx - 48) / 20) ** 2 < 1).float()
+    assert resolve_template("auto", blob) == "sphere"
+    assert resolve_template("auto", _ring()) == "silhouette"  # a hole
+    assert resolve_template("auto", _eared()) == "silhouette"  # two runs per row through the ears
+    assert resolve_template("ellipsoid", _ring()) == "ellipsoid"
