@@ -2,7 +2,8 @@
 
 A calibration is a piecewise-linear, strictly increasing map `degrees(step)` measured over the whole
 usable range of a direction (not a single slope): the median measured pose over many identities at
-each step, made monotone by isotonic regression (pool-adjacent-violators) and trimmed where it stops
+each step, cut to the stretch from its lowest to its highest point (pushed far enough, a generator can
+turn back), made monotone by isotonic regression (pool-adjacent-violators) and trimmed where it stops
 rising (where the generator saturates). Requests outside `[degrees[0], degrees[-1]]` are outside the
 calibrated range.
 """
@@ -106,6 +107,11 @@ def fit_calibration(steps: np.ndarray, measured: np.ndarray, min_slope: float) -
     """
     steps = np.asarray(steps, dtype=np.float64)
     med = np.median(measured, axis=1) if np.ndim(measured) == 2 else np.asarray(measured, dtype=np.float64)
+    top = int(np.argmax(med))
+    bottom = int(np.argmin(med[:top + 1]))
+    steps, med = steps[bottom:top + 1], med[bottom:top + 1]
+    if len(steps) < 2:
+        raise ToolError("this direction does not turn the head: the measured pose does not rise along it")
     mono = isotonic(med)
     rising = np.diff(mono) / np.diff(steps) >= min_slope
     best, start = (0, 0), None

@@ -255,8 +255,10 @@ def closed_loop(G: StyleGenerator, reader: Reader, control: PoseControl, ws: tor
     """Render identities `ws [B, L, D]` at requested `target [B, 2]` degrees, correcting the steps until
     the reader measures the request (within `tolerance` degrees) or `iterations` corrections are spent.
 
-    Each correction adds `error / slope` per angle (the calibration's local slope); the best render per
-    image (smallest max angle error) is kept. Requests outside the calibrated range start from the range's
+    Each correction adds `error / slope` per angle: the first uses the calibration's local slope, later
+    ones the secant slope of this image's own last two tries (identities turn at different rates) unless
+    that is degenerate (under a fifth of the calibration's). The best render per image (smallest max
+    angle error) is kept. Requests outside the calibrated range start from the range's
     end and are flagged in `in_range`.
     """
     cal = [control.calibration(method, a) for a in AXES]
@@ -265,7 +267,7 @@ def closed_loop(G: StyleGenerator, reader: Reader, control: PoseControl, ws: tor
     bounds = [(c.steps[0] - 0.25 * (c.steps[-1] - c.steps[0]), c.steps[-1] + 0.25 * (c.steps[-1] - c.steps[0]))
               for c in cal]
     best_err = torch.full((len(ws),), float("inf"))
-    best_img = best_pose = best_steps = best_ws = None
+    best_img = best_pose = best_steps = best_ws = prev_steps = prev_pose = None
     for it in range(iterations + 1):
         edited = control.edit(ws, steps, method)
         images = render(G, edited)
@@ -282,8 +284,15 @@ def closed_loop(G: StyleGenerator, reader: Reader, control: PoseControl, ws: tor
         best_err = torch.minimum(best_err, err)
         if it == iterations or bool((best_err <= tolerance).all()):
             break
+        new_steps = steps.clone()
         for i, c in enumerate(cal):
             slope = torch.from_numpy(np.maximum(c.slope(steps[:, i].double().numpy()), 1e-6)).float()
+            if prev_steps is not None:
+                ds = steps[:, i] - prev_steps[:, i]
+                secant = (pose[:, i] - prev_pose[:, i]) / torch.where(ds.abs() > 1e-9, ds, torch.ones_like(ds))
+                usable = (ds.abs() > 1e-9) & (secant.abs() >= 0.2 * slope)
+                slope = torch.where(usable, secant, slope)
             lo, hi = bounds[i]
-            steps[:, i] = (steps[:, i] + (target[:, i] - pose[:, i]) / slope).clamp(lo, hi)
+            new_steps[:, i] = (steps[:, i] + (target[:, i] - pose[:, i]) / slope).clamp(lo, hi)
+        prev_steps, prev_pose, steps = steps, pose, new_steps
     return LoopResult(best_img, best_pose, best_steps, best_ws, in_range)

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from tools.errors import ToolError
 from tools.faces.control import (
     METHODS,
     PoseControl,
@@ -79,11 +80,16 @@ def build_control(G: StyleGenerator, reader: Reader, samples: int = 3000, pairs:
     candidates = {"all": tuple(range(G.num_ws))}
     if control.camera_layers and len(control.camera_layers) < G.num_ws:
         candidates["camera"] = control.camera_layers
-    trials = {}
+    trials, failed = {}, {}
     for name, layers in candidates.items():
         trial = copy.deepcopy(control)
         trial.edit_layers = layers
-        calibrate(G, reader, trial, "direction")
+        try:
+            calibrate(G, reader, trial, "direction")
+        except ToolError as e:  # e.g. the camera layers alone do not turn this generator
+            failed[name] = str(e)
+            say(f"direction on {name} layers: {e}")
+            continue
         if "identity_spread" not in control.report:
             control.report["identity_spread"] = frontal_identity_spread(G, reader, trial)
         trial.report["identity_spread"] = control.report["identity_spread"]
@@ -95,15 +101,22 @@ def build_control(G: StyleGenerator, reader: Reader, samples: int = 3000, pairs:
         drift = result["identity_drift"]["drift"] if result["identity_drift"] else 0.0
         return (result["pose_error"]["yaw_median_abs"] > 3.0, drift)
 
+    if not trials:
+        raise ToolError(f"pose control failed for this generator: {failed}")
     chosen, (best, _) = min(trials.items(), key=cost)
     control.edit_layers = best.edit_layers
     control.calibrations["direction"] = best.calibrations["direction"]
     control.report["edit_layer_trials"] = {k: {"layers": list(t.edit_layers), **r} for k, (t, r) in trials.items()}
     control.report["edit_layers_chosen"] = chosen
+    control.report["edit_layer_failures"] = failed
     for method in METHODS:
         if method != "direction" and control.camera_layers:
             say(f"calibrating {method}")
-            calibrate(G, reader, control, method)
+            try:
+                calibrate(G, reader, control, method)
+            except ToolError as e:
+                control.report[f"{method}_failure"] = str(e)
+                say(f"{method}: {e}")
     return control
 
 

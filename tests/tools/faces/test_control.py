@@ -42,6 +42,12 @@ def test_calibration_trims_saturation_and_inverts():
     assert Calibration.from_dict(cal.to_dict()) == cal
     with pytest.raises(ToolError, match="does not turn"):
         fit_calibration(steps, np.zeros_like(steps), min_slope=1.0)
+    with pytest.raises(ToolError, match="does not turn"):
+        fit_calibration(steps, -steps, min_slope=1.0)
+    # A response that turns back at both ends keeps the rising stretch between its extremes.
+    back = np.sin(steps)  # falls until -pi/2, rises to +pi/2, falls again
+    cal = fit_calibration(steps, back, min_slope=0.05)
+    assert cal.steps[0] == pytest.approx(-1.6) and cal.steps[-1] == pytest.approx(1.6)
 
 
 def test_directions_find_the_planted_pose_axes(toy_control):
