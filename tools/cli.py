@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train refiner": ("tools.train.cli", "Train an image-to-image refiner (SPADE / pix2pixHD / U-Net)."),
     "train faces": ("tools.faces.train_cli", "Train the faces generator, head analyzer, pose control, inverter."),
     "train pc2img": ("tools.pc2img.train_cli", "Train the pc2img stages on data-engine clouds (the shipped weights)."),
+    "train inverse-graphics": ("tools.invgraphics.train_cli", "Train the image → mesh encoder through the renderer."),
     "bench render": ("tools.bench.render", "Time mesh and point rendering against the installed peers."),
     "bench gan": ("tools.bench.gan", "Time StyleGAN2 generator and discriminator passes."),
     "bench reconstruct": ("tools.bench.reconstruct", "Reconstruct synthetic shapes and score them."),
