@@ -14,6 +14,7 @@ import itertools
 
 import torch
 
+from render3d.elementwise import dot, total
 from render3d.raster.geometry import FaceGeometry
 
 # Grid cells tested at once; bounds the working memory (~100 bytes a cell in soft mode).
@@ -48,19 +49,19 @@ def _linear_forms(geom: FaceGeometry, faces: torch.Tensor, radius: float) -> tup
     """
     sign = torch.where(geom.orient[faces] < 0, -1.0, 1.0).to(geom.edges.dtype)
     edges = geom.edges[faces] * sign[:, None, None]
-    s = edges.sum(1)
-    zs = (edges * geom.depth[faces][..., None]).sum(1)
+    s = total(edges, 1)
+    zs = total(edges * geom.depth[faces][..., None], 1)
     forms = [edges, s[:, None], zs[:, None]]
     if radius <= 0:
         return torch.cat(forms, 1), edges.new_zeros(0, 4)
     a = geom.poly[faces]
     ab = a.roll(-1, dims=1) - a
-    length = ab.norm(dim=-1)
+    length = dot(ab, ab).sqrt()
     d = ab / torch.where(length > 0, length, torch.ones_like(length))[..., None]
     normal = torch.stack([d[..., 1], -d[..., 0]], -1)
-    line = torch.cat([normal, -(normal * a).sum(-1, keepdim=True)], -1)
+    line = torch.cat([normal, -dot(normal, a)[..., None]], -1)
     line[..., 2] = torch.where(length > 0, line[..., 2], torch.full_like(length, _FAR))
-    along = torch.cat([d, -(d * a).sum(-1, keepdim=True)], -1)
+    along = torch.cat([d, -dot(d, a)[..., None]], -1)
     return torch.cat([*forms, line, along], 1), length
 
 
@@ -140,21 +141,27 @@ def _candidates(geom: FaceGeometry, faces: torch.Tensor, start: torch.Tensor, bo
     return pix, inst, z
 
 
-def _top_k(pix: torch.Tensor, inst: torch.Tensor, z: torch.Tensor, K: int,
-           n_pix: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Keep the K nearest entries of each pixel in `[0, n_pix)`; return (slot, pix, inst) sorted by slot."""
+def _top_k(pix: torch.Tensor, inst: torch.Tensor, z: torch.Tensor, K: int, n_pix: int,
+           n_inst: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep the K nearest entries of each pixel in `[0, n_pix)`; return (slot, pix, inst) sorted by slot.
+
+    Entries at exactly equal depth (faces meeting at a pixel, e.g. at their shared corner in the blur
+    band) are ordered by face instance, lowest first, so the winner is a property of the faces and not
+    of the order the candidates were listed in (which depends on the other faces of the batch).
+    """
     dev = pix.device
     zbits = z.float().view(torch.int32).long()  # positive floats order like their bit patterns
-    if K == 1 and pix.numel() < (1 << _IDX_BITS):
-        key = (zbits << _IDX_BITS) | torch.arange(pix.numel(), device=dev)
+    if K == 1 and n_inst <= (1 << _IDX_BITS):
+        key = (zbits << _IDX_BITS) | inst
         best = torch.full((n_pix,), torch.iinfo(torch.long).max, dtype=torch.long, device=dev)
         best = best.scatter_reduce(0, pix, key, "amin")
         slot = (best != torch.iinfo(torch.long).max).nonzero().squeeze(1)
         winner = best.index_select(0, slot) & ((1 << _IDX_BITS) - 1)
-        return slot, slot, inst.index_select(0, winner)
-    # Stable sorts here and in `_candidates` make depth ties (faces sharing the corner nearest a pixel
-    # in the blur band) resolve the same way whatever else is in the batch.
-    key, order = torch.sort((pix << 32) | zbits, stable=True)
+        return slot, slot, winner
+    key, order = torch.sort((pix << 32) | zbits)
+    tie = key[1:] == key[:-1]
+    if bool(tie.any()):
+        order = _order_ties_by_instance(tie, order, inst)
     pix = key >> 32
     counts = torch.bincount(pix, minlength=n_pix)
     first = torch.cumsum(counts, 0) - counts
@@ -162,6 +169,22 @@ def _top_k(pix: torch.Tensor, inst: torch.Tensor, z: torch.Tensor, K: int,
     top = (rank < K).nonzero().squeeze(1)
     pix = pix.index_select(0, top)
     return pix * K + rank.index_select(0, top), pix, inst.index_select(0, order.index_select(0, top))
+
+
+def _order_ties_by_instance(tie: torch.Tensor, order: torch.Tensor, inst: torch.Tensor) -> torch.Tensor:
+    """Re-order the runs of equal sort keys (`tie[i]`: entry i + 1 equals entry i) by instance.
+
+    Only the entries of tied runs are sorted again, by (run, instance); runs are contiguous and their
+    order is kept, so they land back in the same positions.
+    """
+    member = torch.zeros(order.numel(), dtype=torch.bool, device=order.device)
+    member[1:] |= tie
+    member[:-1] |= tie
+    run = torch.cat([tie.new_zeros(1, dtype=torch.long), torch.cumsum(~tie, 0)])
+    pos = member.nonzero().squeeze(1)
+    tied = order.index_select(0, pos)
+    resort = torch.sort((run.index_select(0, pos) << _IDX_BITS) | inst.index_select(0, tied)).indices
+    return order.index_put((pos,), tied.index_select(0, resort))
 
 
 def select_pairs(geom: FaceGeometry, H: int, W: int, faces_per_pixel: int, radius: float, cull_backfaces: bool,
@@ -209,7 +232,8 @@ def select_pairs(geom: FaceGeometry, H: int, W: int, faces_per_pixel: int, radiu
         if b > a:
             pix, inst, z = _candidates(geom, faces[a:b], start[a:b], box[a:b], H, W, radius, znear)
             base = lo * H * W
-            slot, pix, inst = _top_k(pix - base, inst, z, faces_per_pixel, (img - lo) * H * W)
+            slot, pix, inst = _top_k(pix - base, inst, z, faces_per_pixel, (img - lo) * H * W,
+                                     geom.face_id.shape[0])
             outputs.append((slot + base * faces_per_pixel, pix + base, inst))
         lo, total = img, n or 0
     if not outputs:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from render3d.cameras import Cameras
+from render3d.elementwise import cross, dot, transform
 from render3d.structures import Meshes
 
 
@@ -52,10 +53,13 @@ class FaceGeometry:
 
 
 def _homogeneous(cam: torch.Tensor, K: torch.Tensor, orthographic: bool) -> torch.Tensor:
-    """`cam: [..., 3]` camera points, `K: [3, 3]` (or `[B, 3, 3]` for `[B, N, 3]`) → homogeneous pixels."""
+    """`cam: [..., 3]` camera points, `K: [..., 3, 3]` broadcast against them → homogeneous pixels.
+
+    Element-wise (`render3d.elementwise`), so a face's geometry is the same bits whatever the batch.
+    """
     if orthographic:
         cam = torch.cat([cam[..., :2], torch.ones_like(cam[..., 2:])], -1)
-    return cam @ K.transpose(-1, -2)
+    return transform(cam, K)
 
 
 def _clip_polygons(cam: torch.Tensor, K: torch.Tensor, znear: float, orthographic: bool) -> torch.Tensor:
@@ -80,7 +84,7 @@ def _clip_polygons(cam: torch.Tensor, K: torch.Tensor, znear: float, orthographi
     order = torch.argsort((~valid).to(torch.uint8), dim=1, stable=True)[:, :4]
     order[:, 3] = torch.where(valid.sum(1) >= 4, order[:, 3], order[:, 0])
     sel = pts.gather(1, order[..., None].expand(-1, -1, 3))
-    hom = _homogeneous(sel, K, orthographic)
+    hom = _homogeneous(sel, K[:, None], orthographic)
     return hom[..., :2] if orthographic else hom[..., :2] / hom[..., 2:]
 
 
@@ -100,7 +104,7 @@ def face_geometry(meshes: Meshes, cameras: Cameras, znear: float) -> FaceGeometr
     K, R, t = (x.to(dtype) for x in (cameras.K, cameras.R, cameras.t))
     ortho = cameras.orthographic
     if len(meshes) == B:
-        cams = [v @ R[b].T + t[b] for b, v in enumerate(meshes.verts_list())]
+        cams = [transform(v, R[b], t[b]) for b, v in enumerate(meshes.verts_list())]
         cam = torch.cat(cams, 0)
         hom = torch.cat([_homogeneous(c, K[b], ortho) for b, c in enumerate(cams)], 0)
         faces = meshes.faces_packed()
@@ -109,8 +113,8 @@ def face_geometry(meshes: Meshes, cameras: Cameras, znear: float) -> FaceGeometr
     else:
         verts, faces0 = meshes.verts_packed(), meshes.faces_packed()
         V, F = verts.shape[0], faces0.shape[0]
-        cam3 = verts[None] @ R.transpose(1, 2) + t[:, None]
-        hom = _homogeneous(cam3, K, ortho).reshape(B * V, 3)
+        cam3 = transform(verts[None], R[:, None], t[:, None])
+        hom = _homogeneous(cam3, K[:, None], ortho).reshape(B * V, 3)
         cam = cam3.reshape(B * V, 3)
         faces = (faces0[None] + V * torch.arange(B, device=faces0.device)[:, None, None]).reshape(B * F, 3)
         image = torch.arange(B, device=faces0.device).repeat_interleave(F)
@@ -118,8 +122,8 @@ def face_geometry(meshes: Meshes, cameras: Cameras, znear: float) -> FaceGeometr
     cam_f = cam[faces]
     hom_f = hom[faces]
     depth = cam_f[..., 2]
-    edges = torch.cross(hom_f[:, [1, 2, 0]], hom_f[:, [2, 0, 1]], dim=-1)
-    orient = (hom_f[:, 0] * edges[:, 0]).sum(-1)
+    edges = cross(hom_f[:, [1, 2, 0]], hom_f[:, [2, 0, 1]])
+    orient = dot(hom_f[:, 0], edges[:, 0])
     front = depth >= znear
     clipped = ~front.all(1)
     # Corners behind the camera get a dummy divisor so their (unused) projection stays finite in backward.

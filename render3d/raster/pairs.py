@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from render3d.elementwise import dot
+
 # Pairs processed at once; bounds the temporary memory (~400 bytes a pair in float32).
 _CHUNK = 1 << 19
 # Columns of the per-face table: edge functions, corner depths, polygon corners, edge vectors, 1/|edge|².
@@ -21,7 +23,7 @@ _E, _Z, _A, _AB, _INV, _COLS = 0, 9, 12, 20, 28, 32
 def _face_table(edges: torch.Tensor, depth: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:
     """`[32, N]` per-face columns (see `_COLS`)."""
     ab = poly.roll(-1, dims=1) - poly
-    ab2 = (ab * ab).sum(-1)
+    ab2 = dot(ab, ab)
     inv = torch.where(ab2 > 0, 1 / torch.where(ab2 > 0, ab2, torch.ones_like(ab2)), torch.zeros_like(ab2))
     return torch.cat([edges.reshape(-1, 9), depth, poly.reshape(-1, 8), ab.reshape(-1, 8), inv], 1).T.contiguous()
 

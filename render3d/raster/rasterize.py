@@ -63,8 +63,10 @@ def rasterize_meshes(meshes: Meshes, cameras: Cameras, settings: RasterSettings)
         face's plane and may be negative), `zbuf: [B, H, W, K]` camera z of the surface point (-1
         empty; outside the face, the depth at the clipped barycentrics `relu(b) / sum(relu(b))`,
         as pytorch3d's MeshRasterizer) and `dists: [B, H, W, K]` signed pixel distance to the
-        face's visible boundary, negative inside (-1 empty). Sorted near → far by `zbuf`; depth
-        ties keep a fixed order. `bary`, `zbuf`, `dists` are differentiable w.r.t. vertex positions and
+        face's visible boundary, negative inside (-1 empty). Sorted near → far by `zbuf`; faces at
+        exactly equal depth are ordered by face index (lowest first). A face's pixels never depend
+        on the other meshes and cameras of the batch (its arithmetic is element-wise, see
+        `render3d.elementwise`). `bary`, `zbuf`, `dists` are differentiable w.r.t. vertex positions and
         camera K, R, t.
 
     Raises:
