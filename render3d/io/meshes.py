@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +52,8 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
     if path.suffix.lower() == ".obj":
         check_obj_indices(path)
     try:
-        loaded = trimesh.load(path, force="mesh", process=False)
+        with _deferred_interrupt():
+            loaded = trimesh.load(path, force="mesh", process=False)
     except Exception as e:  # trimesh raises many unrelated types on malformed files
         raise MeshIOError(f"{path}: cannot read mesh ({type(e).__name__}: {e})") from e
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0 or len(loaded.vertices) == 0:
@@ -149,6 +154,24 @@ def _raise_bad_face(path: Path, blob: bytes, slot: int, count: int) -> None:
             if abs(int(part)) > count:
                 what = ("vertices", "texture coordinates", "normals")[slot]
                 raise MeshIOError(f"{path}: {shown} uses index {int(part)} but the file defines {count} {what}")
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """Hold a Ctrl-C until the block ends, then raise it: trimesh's loaders catch `BaseException`, which
+    would swallow the KeyboardInterrupt and let a long load (and the job after it) run on."""
+    if threading.current_thread() is not threading.main_thread() or (
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield  # signals reach only the main thread; a custom handler (or SIG_IGN) is left alone
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _texture_image(visual) -> np.ndarray | None:
