@@ -10,19 +10,39 @@ import torch
 
 from render3d.errors import InvalidMeshError, MeshIOError
 from render3d.io.meshes import _atomic_export
+from render3d.points.normals import pca_normals
+from render3d.points.spacing import knn_spacing
 from render3d.structures import Pointclouds
 
 POINT_SUFFIXES = (".ply", ".pcd", ".xyz", ".npy")
+# Default splat radius over the measured point spacing: disks overlap their neighbours' with room to spare
+# for the gaps of a random sampling (a unit sphere of 10k random points renders hole-free).
+RADIUS_SCALE = 1.5
+# Radius of points without neighbours to measure (a single point, or copies of one); Pointclouds' default.
+FALLBACK_RADIUS = 0.01
 
 
 def load_pointcloud(path: str | os.PathLike, radius: float | None = None,
-                    device: str | torch.device = "cpu") -> Pointclouds:
+                    device: str | torch.device = "cpu", estimate_normals: bool = False) -> Pointclouds:
     """Read a point cloud into a batch of one cloud.
 
     Colors (PLY red/green/blue, PCD rgb, XYZ/NPY columns 4-6) become features `[N, 3]` in [0, 1];
     normals (PLY/PCD nx, ny, nz; XYZ/NPY columns 7-9) become normals. A `[N, 3|6|9]` array is expected in
-    XYZ and NPY files. The splat radius defaults to half the median nearest-neighbour spacing estimate
-    `0.5 * diag / sqrt(N)` (diag = bounding-box diagonal), which closes the gaps of a surface sampling.
+    XYZ and NPY files.
+
+    The splat radius defaults, per point, to `RADIUS_SCALE` (1.5) times the cloud's own spacing there
+    (`knn_spacing`: mean distance to the 4 nearest distinct neighbours, median-smoothed), so neighbouring
+    disks overlap even across the gaps of a random sampling. A cloud of one point (or of copies of one
+    point) has no spacing and gets `FALLBACK_RADIUS`; renderers keep it visible with a screen-space
+    minimum radius (`PointsRasterSettings.min_radius_px`).
+
+    Args:
+        path: a .ply, .pcd, .xyz or .npy file.
+        radius: one world radius for every point instead of the measured spacing.
+        device: where the tensors go.
+        estimate_normals: when the file has no normals, estimate them from the points' neighbourhoods
+            (`render3d.points.normals.pca_normals`, oriented away from the centroid), so splats can lie
+            in the surface (`PointsRasterSettings.oriented`) and uncolored clouds can be shaded.
 
     Raises:
         MeshIOError: missing/unreadable file or unknown suffix.
@@ -48,14 +68,30 @@ def load_pointcloud(path: str | os.PathLike, radius: float | None = None,
         raise InvalidMeshError(f"{path}: file holds no points")
     if not np.isfinite(pts).all():
         raise InvalidMeshError(f"{path}: point coordinates contain NaN or inf")
-    if radius is None:
-        diag = float(np.linalg.norm(pts.max(0) - pts.min(0)))
-        radius = max(0.5 * diag / np.sqrt(pts.shape[0]), 1e-6)
+    points = torch.as_tensor(pts, dtype=torch.float32)
+    radii = default_radius(points) if radius is None else radius
+    if normals is None and estimate_normals:
+        estimated = pca_normals(points)
+        normals = None if estimated is None else estimated.numpy()
 
     def t(a):
         return None if a is None else [torch.as_tensor(a, dtype=torch.float32, device=device)]
 
-    return Pointclouds(t(pts), features=t(colors), normals=t(normals), radius=radius)
+    return Pointclouds(t(pts), features=t(colors), normals=t(normals),
+                       radius=[radii.to(device)] if isinstance(radii, torch.Tensor) else radii)
+
+
+def default_radius(points: torch.Tensor) -> torch.Tensor:
+    """`[N]` splat radii: `RADIUS_SCALE · knn_spacing(points)`, `FALLBACK_RADIUS` where there is no spacing.
+
+    Example:
+        >>> default_radius(torch.tensor([[0.0, 0, 0], [1, 0, 0]])).tolist()
+        [1.5, 1.5]
+        >>> default_radius(torch.zeros(3, 3)).tolist()
+        [0.01, 0.01, 0.01]
+    """
+    radius = RADIUS_SCALE * knn_spacing(points)
+    return torch.where(radius > 0, radius, torch.full_like(radius, FALLBACK_RADIUS))
 
 
 def _read_ply(path: Path):
@@ -70,8 +106,10 @@ def _read_ply(path: Path):
         raise MeshIOError(f"{path}: PLY holds neither points nor a mesh")
     raw = cloud.metadata.get("_ply_raw", {}).get("vertex", {}).get("data")
     normals = None
-    if raw is not None and all(k in raw.dtype.names for k in ("nx", "ny", "nz")):
-        normals = np.stack([raw["nx"], raw["ny"], raw["nz"]], 1).astype(np.float32)
+    # trimesh keeps binary PLY vertex data as a structured array and ASCII PLY data as a dict of columns
+    fields = () if raw is None else (raw.keys() if isinstance(raw, dict) else raw.dtype.names)
+    if all(k in fields for k in ("nx", "ny", "nz")):
+        normals = np.stack([np.asarray(raw[k]).reshape(-1) for k in ("nx", "ny", "nz")], 1).astype(np.float32)
     colors = None if colors is None else np.asarray(colors, dtype=np.float32)[:, :3] / 255.0
     return np.asarray(pts, dtype=np.float32), colors, normals
 

@@ -1,7 +1,8 @@
 """Z-buffered splatting of world-radius points into the K nearest points per pixel.
 
 Every point is a disk of its world radius facing the camera. Projected, it covers the pixels whose
-centers lie within `r_px = fx · r / z` (orthographic: `fx · r`) of its projected center.
+centers lie within `r_px = fx · r / z` (orthographic: `fx · r`) of its projected center, never less
+than `settings.min_radius_px`.
 
 The work is split in two so that it stays fast in pure PyTorch:
 
@@ -20,9 +21,11 @@ from __future__ import annotations
 import torch
 
 from render3d.cameras import Cameras
+from render3d.elementwise import sum_terms
 from render3d.errors import ShapeError
 from render3d.fragments import PointFragments
 from render3d.points.settings import PointsRasterSettings
+from render3d.points.surfels import ellipse_bounds, fragment_dists, project_surfels
 from render3d.structures import Pointclouds
 
 _DEFAULT_SETTINGS = PointsRasterSettings()
@@ -39,17 +42,20 @@ def _camera_maps(cameras: Cameras, dtype: torch.dtype) -> tuple[torch.Tensor, to
         row is not used, as in `Cameras.camera_to_pixels`).
     """
     K, R, t = (x.to(dtype) for x in (cameras.K, cameras.R, cameras.t))
+    # Rows of K[:2] @ [R | t] as element-wise sums in a fixed order: a batched matmul's rounding depends on
+    # the batch size and the CPU, and would make a camera's projection depend on the other cameras.
+    cols = 2 if cameras.orthographic else 3
+    rows = [sum_terms([K[:, i, k, None] * R[:, k] for k in range(cols)]) for i in range(2)]
+    offs = [sum_terms([K[:, i, k] * t[:, k] for k in range(cols)]) for i in range(2)]
     if cameras.orthographic:
-        M = torch.cat([K[:, :2, :2] @ R[:, :2], R[:, 2:]], 1)
-        off = torch.cat([(K[:, :2, :2] @ t[:, :2, None])[..., 0] + K[:, :2, 2], t[:, 2:]], 1)
-    else:
-        M = torch.cat([K[:, :2] @ R, R[:, 2:]], 1)
-        off = torch.cat([(K[:, :2] @ t[..., None])[..., 0], t[:, 2:]], 1)
+        offs = [offs[i] + K[:, i, 2] for i in range(2)]
+    M = torch.stack([*rows, R[:, 2]], 1)
+    off = torch.stack([*offs, t[:, 2]], 1)
     return M, off, K[:, 0, 0].abs()
 
 
 def _project(points: torch.Tensor, radius: torch.Tensor, M: torch.Tensor, off: torch.Tensor, fx: torch.Tensor,
-             orthographic: bool, znear: float) -> torch.Tensor:
+             orthographic: bool, znear: float, min_radius_px: float) -> torch.Tensor:
     """`points: [n, 3]`, `radius: [n]` → `[4, n]` rows u, v, z, r_px for one camera.
 
     Element-wise arithmetic only (no BLAS), so a subset of points projects to bit-identical values:
@@ -58,28 +64,45 @@ def _project(points: torch.Tensor, radius: torch.Tensor, M: torch.Tensor, off: t
     x, y, z_in = points.unbind(1)
     u, v, z = ((M[i, 0] * x + M[i, 1] * y + M[i, 2] * z_in) + off[i] for i in range(3))
     if orthographic:
-        return torch.stack([u, v, z, fx * radius])
+        return torch.stack([u, v, z, (fx * radius).clamp(min=min_radius_px)])
     # clamped so that dropped points behind the camera cannot put inf/NaN into gradients
     safe_z = z.clamp(min=znear)
-    return torch.stack([u / safe_z, v / safe_z, z, fx * radius / safe_z])
+    return torch.stack([u / safe_z, v / safe_z, z, (fx * radius / safe_z).clamp(min=min_radius_px)])
+
+
+def _disk_rows(points: torch.Tensor, normals: torch.Tensor | None, radius: torch.Tensor, cameras: Cameras, b: int,
+               maps: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+               settings: PointsRasterSettings) -> tuple[torch.Tensor, dict | None]:
+    """Selection rows of camera b's disks: `[4, n]` camera-facing, or `[9, n]` and surfel terms when oriented."""
+    if normals is None:
+        M, off, fx = maps
+        return _project(points, radius, M[b], off[b], fx[b], cameras.orthographic, settings.znear,
+                        settings.min_radius_px), None
+    dtype = points.dtype
+    return project_surfels(points, normals.to(dtype), radius, cameras.K[b].to(dtype), cameras.R[b].to(dtype),
+                           cameras.t[b].to(dtype), cameras.orthographic, settings.znear, settings.min_radius_px)
 
 
 def _boxes(uvzr: torch.Tensor, znear: float, H: int, W: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image-clipped pixel square that can hold each point's disk, from `uvzr: [4, n]`.
+    """Image-clipped pixel square that can hold each point's disk, from `uvzr: [4, n]` (or `[9, n]`).
 
-    Column x is covered when |x + 0.5 - u| < r: x in (u - r - 0.5, u + r - 0.5). The bounds are
-    widened by a small margin so that float rounding cannot drop a covered column; the exact test
-    happens per candidate pixel.
+    Column x is covered when |x + 0.5 - u| < r: x in (u - r - 0.5, u + r - 0.5) (an oriented disk: its
+    ellipse's extent). The bounds are widened by a small margin so that float rounding cannot drop a
+    covered column; the exact test happens per candidate pixel.
 
     Returns:
         `[2, n]` top-left pixel (x0, y0) as floats holding integers, and `[n]` long square side
         (0 for points that cover no pixel).
     """
-    u, v, z, r = uvzr
+    u, v, z, r = uvzr[:4]
+    ru = rv = r
+    if uvzr.shape[0] > 4:
+        du, dv, ru, rv = ellipse_bounds(uvzr[4:])
+        u, v, r = u + du, v + dv, torch.maximum(ru, rv)
     half = (0.5 - 1e-3 - 2e-6 * max(H, W)) - 2e-6 * r
-    x0, y0 = torch.floor(u - r + half).clamp_(min=0), torch.floor(v - r + half).clamp_(min=0)
-    x1 = torch.ceil(u + r - half).clamp_(max=W).sub_(x0)
-    y1 = torch.ceil(v + r - half).clamp_(max=H).sub_(y0)
+    x0, y0 = torch.floor(u - ru + half).clamp_(min=0), torch.floor(v - rv + half).clamp_(min=0)
+    x1 = torch.ceil(u + ru - half).clamp_(max=W).sub_(x0)
+    y1 = torch.ceil(v + rv - half).clamp_(max=H).sub_(y0)
     side = torch.maximum(x1, y1)
     side = torch.where((x1 > 0) & (y1 > 0) & (z >= znear), side, 0).long()
     return torch.stack([x0, y0]), side
@@ -95,15 +118,22 @@ def _hits(uvzr: torch.Tensor, lo: torch.Tensor, ids: torch.Tensor, ranks: torch.
     Returns:
         keys `[M]` int64 `pixel << rank_bits | rank`, pixel = y·W + x.
     """
-    u, v, _, r = uvzr.index_select(1, ids)
+    rows = uvzr.index_select(1, ids)
+    u, v, _, r = rows[:4]
     x0, y0 = lo.index_select(1, ids)
     steps = torch.arange(s, dtype=u.dtype, device=u.device)
     px, py = x0[:, None] + steps, y0[:, None] + steps
     # the very float expression of the differentiable recompute, so both agree on every hit
     dx, dy = px + 0.5 - u[:, None], py + 0.5 - v[:, None]
-    dx2 = (dx * dx).masked_fill_(px >= W, float("inf"))
-    dy2 = (dy * dy).masked_fill_(py >= H, float("inf"))
-    hit = (dy2[:, :, None] + dx2[:, None, :]) < (r * r)[:, None, None]
+    if rows.shape[0] > 4:  # oriented disks: inside the conic a U² + 2b UV + c V² + 2d U + 2e V < 1
+        a, b2, c, d2, e2 = (x[:, None] for x in rows[4:])
+        qx = ((a * dx + d2) * dx).masked_fill_(px >= W, float("inf"))
+        qy = ((c * dy + e2) * dy).masked_fill_(py >= H, float("inf"))
+        hit = (qy[:, :, None] + qx[:, None, :] + (b2 * dy)[:, :, None] * dx[:, None, :]) < 1
+    else:
+        dx2 = (dx * dx).masked_fill_(px >= W, float("inf"))
+        dy2 = (dy * dy).masked_fill_(py >= H, float("inf"))
+        hit = (dy2[:, :, None] + dx2[:, None, :]) < (r * r)[:, None, None]
     flat = hit.view(-1).nonzero()[:, 0]
     i = flat // (s * s)
     steps_l = torch.arange(s, device=ids.device)
@@ -238,15 +268,18 @@ def rasterize_points(
     """Splat every point as a disk of its world radius; keep the K nearest points per pixel.
 
     Args:
-        clouds: B point clouds, or one cloud seen by all B cameras. Radii are in world units.
+        clouds: B point clouds, or one cloud seen by all B cameras. Radii are in world units; normals
+            orient the disks when `settings.oriented`.
         cameras: B cameras sharing one H×W image size.
         settings: K (`points_per_pixel`), `znear` and the chunk size.
 
     Returns:
         `PointFragments` with `idx: [B, H, W, K]` packed point index (-1 empty), `zbuf: [B, H, W, K]`
-        camera z (-1 empty) and `dists: [B, H, W, K]` squared pixel distance to the projected
-        center over `r_px²` (in [0, 1) for hits, -1 empty), sorted near → far. `zbuf` and `dists`
-        are differentiable with respect to point positions, radii and camera tensors.
+        camera z of the disk center (-1 empty) and `dists: [B, H, W, K]` squared distance to the disk
+        center over the squared radius (in [0, 1) for hits, -1 empty): in screen pixels for
+        camera-facing disks, in the disk's plane for oriented ones (`settings.oriented`). Sorted near →
+        far. `zbuf` and `dists` are differentiable with respect to point positions, radii, normals
+        (oriented) and camera tensors.
 
     Raises:
         ShapeError: the numbers of clouds and cameras do not match, or they sit on different devices.
@@ -267,31 +300,38 @@ def rasterize_points(
     K = settings.points_per_pixel
     points = clouds.points_packed()
     radius = clouds.radius_packed().to(points.dtype)
-    M, off, fx = _camera_maps(cameras, points.dtype)
+    normals = clouds.normals_packed() if settings.oriented else None
+    maps = _camera_maps(cameras, points.dtype)
     sizes, firsts = clouds.num_points_per_cloud.tolist(), clouds.cloud_to_packed_first_idx.tolist()
-    where, point, rows = [], [], []
+    where, point, zs, dists = [], [], [], []
     for b in range(B):
         c = 0 if len(clouds) == 1 else b
         span = slice(firsts[c], firsts[c] + sizes[c])
         with torch.no_grad():
-            uvzr = _project(points[span], radius[span], M[b], off[b], fx[b], cameras.orthographic, settings.znear)
-            pixel, slot, kept = _select(uvzr, settings, H, W)
+            rows, _ = _disk_rows(points[span], None if normals is None else normals[span], radius[span], cameras, b,
+                                 maps, settings)
+            pixel, slot, kept = _select(rows, settings, H, W)
         kept = kept + firsts[c]
         # only the kept fragments enter the autograd graph
-        rows.append(_project(points.index_select(0, kept), radius.index_select(0, kept), M[b], off[b], fx[b],
-                             cameras.orthographic, settings.znear))
+        rows, surfels = _disk_rows(points.index_select(0, kept), None if normals is None else normals.index_select(
+            0, kept), radius.index_select(0, kept), cameras, b, maps, settings)
+        u, v, z, r = rows[:4]
+        px = (pixel % W).to(u.dtype) + 0.5
+        py = torch.div(pixel, W, rounding_mode="floor").to(u.dtype) + 0.5
+        if surfels is None:
+            dx, dy = px - u, py - v
+            dists.append((dy * dy + dx * dx) / (r * r))
+        else:
+            dists.append(fragment_dists(surfels, px, py))
         where.append((b * H * W + pixel) * K + slot)
         point.append(kept)
-    where_all, (u, v, z, r) = (torch.cat(where),), torch.cat(rows, 1)
-    pixel = where_all[0] // K
-    px = (pixel % W).to(u.dtype) + 0.5 - u
-    py = ((pixel // W) % H).to(u.dtype) + 0.5 - v
-    dists = (py * py + px * px) / (r * r)
+        zs.append(z)
+    where_all, z, dists = (torch.cat(where),), torch.cat(zs), torch.cat(dists)
     n_slots = B * H * W * K
     return PointFragments(
         idx=torch.full((n_slots,), -1, dtype=torch.long, device=points.device).index_put_(
             where_all, torch.cat(point)).view(B, H, W, K),
-        zbuf=torch.full((n_slots,), -1.0, dtype=u.dtype, device=u.device).index_put_(where_all, z).view(B, H, W, K),
-        dists=torch.full((n_slots,), -1.0, dtype=u.dtype, device=u.device).index_put_(where_all, dists).view(
+        zbuf=torch.full((n_slots,), -1.0, dtype=z.dtype, device=z.device).index_put_(where_all, z).view(B, H, W, K),
+        dists=torch.full((n_slots,), -1.0, dtype=z.dtype, device=z.device).index_put_(where_all, dists).view(
             B, H, W, K),
     )
