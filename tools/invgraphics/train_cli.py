@@ -1,0 +1,86 @@
+"""`neurender train inverse-graphics`: train the inverse-graphics encoder on multi-view sets (resumable).
+
+With the defaults it reproduces the shipped weights (`tools/invgraphics/weights/MODEL_CARD.md`):
+
+    neurender datagen --kind shapes --count 800 --views 4 --size 64 --seed 13 --out data/shapes
+    neurender datagen --kind heads --count 800 --views 4 --size 64 --seed 13 --out data/heads
+    neurender train inverse-graphics --data data/shapes --data data/heads --out runs/invgraphics \\
+        --export tools/invgraphics/weights/invgraphics.safetensors
+
+Only typer and the standard library load at import; the command imports torch when it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tools.errors import ToolError
+from tools.rundir import check_out_dir
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("inverse-graphics")
+    def train_inverse_graphics(
+        out: Path = typer.Option(..., "--out", help="run directory"),
+        data: list[Path] = typer.Option([], "--data", help="a multi-view set (datagen --kind shapes|heads, "
+                                                           "datagen --from-gan); repeat for several"),
+        kimg: float | None = typer.Option(None, help="length in thousands of samples [default: 40]"),
+        batch: int = typer.Option(8, help="samples per step (each renders 1 + --other-views views)"),
+        other_views: int = typer.Option(2, "--other-views", help="views per sample for multi-view consistency"),
+        level: int = typer.Option(3, help="template icosphere level (3: 642 vertices)"),
+        symmetric: bool = typer.Option(False, "--symmetric/--no-symmetric", help="left-right symmetric shapes "
+                                                                                 "and textures"),
+        lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate"),
+        vgg: Path | None = typer.Option(None, "--vgg", help="local torchvision VGG16 state dict: adds a "
+                                                           "perceptual loss"),
+        init: Path | None = typer.Option(None, "--init", help="start from these weights (fine-tuning; the model "
+                                                             "options then come from them)"),
+        repeat: list[int] = typer.Option([], "--repeat", help="per --data, how often its samples are listed "
+                                                              "(weighs small sets up) [default: 1 each]"),
+        resume: bool = typer.Option(False, "--resume", help="continue --out from its latest snapshot"),
+        seed: int = typer.Option(0, help="seeds the data order and every random draw"),
+        export: Path | None = typer.Option(None, "--export", help="write the final averaged encoder here as "
+                                                                 "weights (.safetensors + .json)"),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Train the inverse-graphics encoder through the differentiable renderer (reproduces the shipped weights)."""
+        from dataclasses import replace
+
+        from gan2d.nets.invgraphics import InverseGraphicsConfig
+        from tools.invgraphics.data import SetSpec
+        from tools.invgraphics.model import ModelConfig
+        from tools.invgraphics.task import TaskSettings
+        from tools.invgraphics.train import TrainRun, default_loop, export_weights, load_run, run_training
+
+        check_out_dir(out)
+        if resume:
+            run = load_run(out, kimg)
+        else:
+            if not data:
+                raise ToolError("give at least one --data multi-view set")
+            if not 0 <= level <= 4:
+                raise ToolError(f"--level must be within 0..4, got {level}")
+            if not 1 <= other_views <= 8:
+                raise ToolError(f"--other-views must be within 1..8, got {other_views}")
+            if vgg is not None and not vgg.is_file():
+                raise ToolError(f"--vgg {vgg}: no such file")
+            if repeat and (len(repeat) != len(data) or min(repeat) < 1):
+                raise ToolError(f"--repeat takes one count >= 1 per --data ({len(data)}), got {repeat}")
+            loop = replace(default_loop(), batch_size=batch, lr_g=lr, lr_d=lr, seed=seed, progress=progress,
+                           **({} if kimg is None else {"total_kimg": kimg}))
+            if init is not None:
+                from tools.invgraphics.weights import load_model
+
+                model = load_model(init)[0].config
+            else:
+                model = ModelConfig(InverseGraphicsConfig(num_verts=10 * 4**level + 2), level, symmetric)
+            counts = repeat or [1] * len(data)
+            run = TrainRun(tuple(SetSpec(str(d), repeat=r) for d, r in zip(data, counts, strict=True)), model, loop,
+                           TaskSettings(other_views=other_views), None if vgg is None else str(vgg),
+                           None if init is None else str(init))
+        result = run_training(run, out, resume)
+        typer.echo(f"{out}: {result.steps} steps, {result.nimg / 1000:.1f} kimg; last snapshot {result.last_snapshot}")
+        if export is not None:
+            typer.echo(f"weights: {export_weights(out, export)}")
