@@ -27,7 +27,7 @@ from render3d.io import (
 )
 from render3d.lights import AmbientLight, DirectionalLight, Lights
 from render3d.output import RenderOutput
-from render3d.render_settings import RenderSettings
+from render3d.render_settings import SHADINGS, RenderSettings
 from render3d.shading import Materials
 from render3d.structures import Meshes, Pointclouds
 from scenes.render import render_scene_file
@@ -53,6 +53,7 @@ class OrbitRenderJob:
             that produces the outputs).
         outputs: subset of rgb, depth, normal, mask.
         supersample: antialiasing factor for meshes.
+        shading: how meshes are lit ("phong", "lambert", or "unlit" vertex colors).
         batch: views rendered per batch (bounds memory).
     """
 
@@ -65,6 +66,7 @@ class OrbitRenderJob:
     outputs: tuple[str, ...] = OUTPUTS
     supersample: int = 2
     batch: int = 4
+    shading: str = "phong"
 
     def __post_init__(self) -> None:
         if not 8 <= self.size <= 4096:
@@ -80,6 +82,8 @@ class OrbitRenderJob:
         if self.backend != "auto" and self.backend not in backend_names():
             raise ToolError(f"unknown backend {self.backend!r}; registered: auto, {', '.join(backend_names())}")
         bad = [o for o in self.outputs if o not in OUTPUTS]
+        if self.shading not in SHADINGS:
+            raise ToolError(f"shading must be one of {', '.join(SHADINGS)}, got {self.shading!r}")
         if bad or not self.outputs:
             raise ToolError(f"--outputs must be a non-empty subset of {','.join(OUTPUTS)}; bad: {','.join(bad)}")
 
@@ -110,7 +114,7 @@ def render_request(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[Re
         ('render_points', ['alpha', 'depth', 'rgb'])
     """
     if isinstance(asset, Meshes):
-        task, settings = Task.RENDER_MESHES, RenderSettings("phong", WHITE, supersample=job.supersample)
+        task, settings = Task.RENDER_MESHES, RenderSettings(job.shading, WHITE, supersample=job.supersample)
     else:
         task, settings = Task.RENDER_POINTS, RenderSettings("unlit", WHITE)
     needs = {"rgb", "alpha"} | {BUFFERS[o] for o in job.outputs}
@@ -263,10 +267,16 @@ def register(app: typer.Typer) -> None:
         if can != job.outputs:
             lacking = ", ".join(o for o in job.outputs if o not in can)
             if outputs is not None:
-                raise ToolError(f"backend {job.backend!r} cannot produce {lacking} (it produces {', '.join(can)}); "
+                produces = ", ".join(producible_outputs(job.backend, OUTPUTS))
+                raise ToolError(f"backend {job.backend!r} cannot produce {lacking} (it produces {produces}); "
                                 "drop it from --outputs or choose another --backend")
             typer.echo(f"backend {job.backend!r} does not produce {lacking}; writing {', '.join(can)}")
             job = replace(job, outputs=can)
+        drawn = SHADINGS if job.backend == "auto" else backend_info(job.backend).capabilities.shadings
+        if job.shading not in drawn:  # e.g. an unlit-only renderer: its best model, said in one line
+            shading = next(s for s in ("lambert", "unlit") if s in drawn)
+            typer.echo(f"backend {job.backend!r} does not draw {job.shading} shading; rendering {shading}")
+            job = replace(job, shading=shading)
         with staged_dir(out) as stage:
             written = render_asset(asset, stage, job)
         typer.echo(f"wrote {len(written)} files to {out} (contact sheet: {out / 'sheet.png'})")

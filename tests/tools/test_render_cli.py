@@ -154,9 +154,44 @@ def test_every_available_backend_renders_through_the_cli(tmp_path, sphere_file, 
         both = (depth > 0) & (ref_depth > 0)
         assert both.sum() > 100 and np.quantile(np.abs(depth - ref_depth)[both], 0.99) < 1e-2
     assert (out / "normal_000.png").is_file() == ("normals" in filled)
+    if "phong" not in backend_info(backend).capabilities.shadings:
+        assert f"backend '{backend}' does not draw phong shading; rendering unlit" in stdout
+        assert json.loads((out / "config.json").read_text())["shading"] == "unlit"
     if "normals" not in filled:
         assert f"backend '{backend}' does not produce normal; writing rgb, depth, mask" in stdout
         assert main([*args, "--out", str(tmp_path / "bad"), "--outputs", "rgb,normal"]) == 2
         err = capsys.readouterr().err.strip()
         assert f"backend '{backend}' cannot produce normal" in err and len(err.splitlines()) == 1
         assert not (tmp_path / "bad").exists()
+
+
+class _UnlitOnly:
+    """A renderer that draws unlit only (like open3d), built on the reference so the test is fast."""
+
+    def render_meshes(self, meshes, cameras, lights=None, materials=None, settings=None):
+        assert settings.shading == "unlit", "the CLI must not ask an unlit-only backend for lit shading"
+        from render3d.backends import get_backend
+
+        return get_backend("torch").render_meshes(meshes, cameras, lights, materials, settings)
+
+
+def test_unlit_only_backend_renders_unlit_and_says_so(tmp_path, sphere_file, capsys, monkeypatch):
+    from render3d.backends import BackendInfo, Capabilities, Task, register_backend, registry
+
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    caps = Capabilities(tasks=frozenset({Task.RENDER_MESHES}), differentiable=False, devices=frozenset({"cpu"}),
+                        outputs=frozenset({"rgb", "alpha", "depth"}), shadings=frozenset({"unlit"}))
+    register_backend(BackendInfo("zz_unlit", caps, "test double", "-", lambda: None, _UnlitOnly))
+    try:
+        out = tmp_path / "out"
+        assert main(["render", str(sphere_file), "--out", str(out), "--size", "32", "--views", "1",
+                     "--backend", "zz_unlit"]) == 0
+    finally:
+        registry._probe.cache_clear()
+        registry._instance.cache_clear()
+    stdout = capsys.readouterr().out
+    assert "backend 'zz_unlit' does not draw phong shading; rendering unlit" in stdout
+    assert "backend 'zz_unlit' does not produce normal; writing rgb, depth, mask" in stdout
+    rgb = np.asarray(Image.open(out / "rgb_000.png")).astype(int)
+    inside = np.asarray(Image.open(out / "mask_000.png")) == 255  # fully covered (edges mix with white)
+    assert inside.sum() > 100 and np.abs(rgb[inside] - round(0.8 * 255)).max() <= 1  # the vertex color, unlit
