@@ -1,25 +1,23 @@
-"""The multi-view dataset engine: random samples rendered into one folder each, resumably, on all cores.
+"""The multi-view dataset engine: random samples rendered into one folder each, resumably, on all
+cores or on a Ray cluster.
 
 The output is a `neurender-multiview/1` folder (layout: `scenes/DATASET.md`; reader:
-`scenes.multiview.MultiviewDataset`). A sample folder either exists complete or not at all (it is
-written under `samples/.tmp-…` and renamed), so an interrupted run resumes by skipping the folders
-already there; temp folders left by a killed run are removed at the next start, and those of an
-interrupted one (Ctrl-C) on the way out. Sample i is drawn from a seed derived from (seed, i) only,
-so the files do not depend on the number of workers or on the order samples finish in.
+`scenes.multiview.MultiviewDataset`). The dataset is a `scenes.jobs` folder job: a sample folder
+either exists complete or not at all (written under `samples/.tmp-…` and renamed), so an
+interrupted run resumes by skipping the folders already there, whichever runner wrote them (this
+process, local workers, Ray workers). Sample i is drawn from a seed derived from (seed, i) only and
+rendered with one torch thread, so the files do not depend on the runner, the number of workers or
+the order samples finish in.
 
-A sample that raises is reported by index and seed and recorded in the index's `failed` list; the
-others are still rendered, and the run then raises `DatagenError` naming it. A re-run retries it.
+A sample that raises (or whose worker dies) is retried; one that fails every attempt is reported
+by index and seed and recorded in the index's `failed` list, the others are still rendered, and
+the run then raises `DatagenError` naming it. A re-run retries it.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
-import shutil
-import signal
-import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,13 +29,13 @@ from render3d.structures import Meshes
 from scenes.build import build_scene
 from scenes.errors import DatagenError
 from scenes.fileio import save_scene
+from scenes.jobs.driver import JobReport, Runner, run_job
+from scenes.jobs.folders import Failure, FolderJob, execute
+from scenes.jobs.local import local_runner
 from scenes.multiview import FORMAT, sample_name, write_index, write_views
 from scenes.outputs import write_json
 from scenes.render import render_built
 from scenes.samples import DEFAULT_POSES, KINDS, Kind, PoseRanges, Range, make_sample
-
-# A run whose first attempts all fail has a systematic problem (not one unlucky seed): stop there.
-ABORT_AFTER_FAILURES = 10
 
 
 def _check_range(name: str, r: Range | None, limit: float) -> str | None:
@@ -106,23 +104,6 @@ class DatagenConfig:
         return {**out, **{k: list(v) for k, v in asdict(self.pose_ranges()).items()}}
 
 
-@dataclass(frozen=True)
-class DatagenReport:
-    """What a run did: samples rendered now, skipped as already done, wall time, throughput."""
-
-    rendered: int
-    skipped: int
-    seconds: float
-
-    @property
-    def samples_per_second(self) -> float:
-        return self.rendered / self.seconds if self.seconds > 0 else 0.0
-
-
-class SampleError(DatagenError):
-    """One sample could not be generated; the message names its index and seed."""
-
-
 def sample_seed(seed: int, index: int) -> int:
     """The seed of sample `index` of a dataset seeded `seed` (independent streams per sample)."""
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] & 0x7FFFFFFF)
@@ -169,46 +150,44 @@ def _write_sample(cfg: DatagenConfig, index: int, seed: int, tmp: Path) -> None:
     save_scene(sample.spec, tmp / "scene.yaml")
 
 
-def render_sample(cfg: DatagenConfig, index: int, out_dir: Path) -> None:
-    """Render sample `index` into `out_dir/samples/<index>`, atomically (skips it if present).
+class DatagenJob(FolderJob):
+    """The dataset as a folder job: task i renders sample i into `out/samples/<id>`; `finish` writes
+    the index (the finished samples and the failed ones) and the gan2d image folder."""
+
+    preload = ("scenes.datagen",)
+
+    def __init__(self, cfg: DatagenConfig, out: Path) -> None:
+        self.cfg, self.out = cfg, Path(out)
+
+    def __len__(self) -> int:
+        return self.cfg.count
+
+    def folder(self, i: int) -> Path:
+        return self.out / "samples" / sample_name(i)
+
+    def describe(self, i: int) -> str:
+        return f"sample {sample_name(i)} (index {i}, seed {sample_seed(self.cfg.seed, i)})"
+
+    def write(self, i: int, tmp: Path) -> None:
+        _write_sample(self.cfg, i, sample_seed(self.cfg.seed, i), tmp)
+
+    def finish(self, failed: list[Failure]) -> None:
+        records = [{"id": sample_name(f.index), "index": f.index, "seed": sample_seed(self.cfg.seed, f.index),
+                    "error": f.error} for f in failed]
+        write_index(self.out, self.cfg.settings(), self.cfg.count, records)
+
+
+def render_sample(cfg: DatagenConfig, index: int, out_dir: Path) -> bool:
+    """Render sample `index` into `out_dir/samples/<index>`, atomically, here (skips it if present).
+
+    Returns:
+        True if it was written now, False if it was there.
 
     Raises:
-        SampleError: the sample failed (message: index, seed, reason); nothing of it is left.
-        DatagenError: the dataset folder cannot be written (disk full, permissions), or memory ran out.
+        TaskError: the sample failed (message: index, seed, reason); nothing of it is left.
+        JobError: the dataset folder cannot be written (disk full, permissions), or memory ran out.
     """
-    final = out_dir / "samples" / sample_name(index)
-    if final.is_dir():
-        return
-    seed = sample_seed(cfg.seed, index)
-    tmp = out_dir / "samples" / f".tmp-{sample_name(index)}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    where = f"sample {sample_name(index)} (index {index}, seed {seed})"
-    try:
-        _write_sample(cfg, index, seed, tmp)
-        os.replace(tmp, final)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError | MemoryError):
-            raise DatagenError(f"{where}: {type(e).__name__}: {e}") from e
-        if isinstance(e, Exception):
-            raise SampleError(f"{where}: {e}") from e
-        raise
-
-
-def _init_worker() -> None:
-    # Ctrl-C reaches every process of the terminal's group; only the parent handles it (it stops the
-    # pool and removes the workers' temp folders), so a worker never dies half-way through a write.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(1)
-
-
-def _work(job: tuple[DatagenConfig, int, str]) -> tuple[int, str | None]:
-    cfg, index, out = job
-    try:
-        render_sample(cfg, index, Path(out))
-    except SampleError as e:
-        return index, str(e)
-    return index, None
+    return execute(DatagenJob(cfg, out_dir), index)
 
 
 def _check_folder(cfg: DatagenConfig, out: Path) -> None:
@@ -226,51 +205,26 @@ def _check_folder(cfg: DatagenConfig, out: Path) -> None:
                                f"resume with the same settings or use another --out")
 
 
-def _sweep_temp(out: Path) -> None:
-    for stale in (out / "samples").glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-def _run(cfg: DatagenConfig, out: Path, todo: list[int]) -> Iterator[tuple[int, str | None]]:
-    """Render `todo`, yielding (index, error or None) as samples finish."""
-    if cfg.workers == 1 or len(todo) <= 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            for i in todo:
-                try:
-                    render_sample(cfg, i, out)
-                    yield i, None
-                except SampleError as e:
-                    yield i, str(e)
-        finally:
-            torch.set_num_threads(threads)
-        return
-    # A fork server that has imported the renderer but never run torch ops: workers start in
-    # milliseconds and do not inherit a started OpenMP pool (plain fork after torch ran can deadlock).
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["scenes.datagen"])
-    else:
-        ctx = mp.get_context("spawn")
-    with ctx.Pool(min(cfg.workers, len(todo)), initializer=_init_worker) as pool:
-        yield from pool.imap_unordered(_work, [(cfg, i, str(out)) for i in todo])
-
-
-def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = True) -> DatagenReport:
+def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = True, runner: Runner | None = None,
+             retries: int = 1, chunk: int = 1) -> JobReport:
     """Render every missing sample of the dataset, then write the index and image folder.
 
     Args:
         cfg: what to generate.
         out_dir: the dataset folder (created; an existing one of the same settings is resumed).
-        progress: show a progress bar.
+        progress: show a progress bar (samples done / failed / retried).
+        runner: where samples render (`scenes.jobs.ray_runner.RayRunner` for Ray); None: this
+            machine with `cfg.workers` processes.
+        retries: extra attempts of a sample that raised or whose worker died.
+        chunk: samples per task sent to a worker.
 
     Returns:
-        A `DatagenReport` with the throughput of this run.
+        A `scenes.jobs.driver.JobReport` of this run (samples written now, skipped, retried, time).
 
     Raises:
         DatagenError: `out_dir` holds a dataset with other settings; samples failed (each named,
-            all listed in `dataset.json` under `failed`); the folder cannot be written.
+            all listed in `dataset.json` under `failed`).
+        JobError: the folder cannot be written, or the first samples all failed.
         KeyboardInterrupt: after removing the unfinished samples' temp folders and writing the
             index of the finished ones.
 
@@ -278,37 +232,16 @@ def generate(cfg: DatagenConfig, out_dir: str | os.PathLike, progress: bool = Tr
         >>> cfg = DatagenConfig("shapes", count=2, views=2, size=32, workers=1)
         >>> report = generate(cfg, "/tmp/ds")  # doctest: +SKIP
     """
-    from tqdm import tqdm
-
     out = Path(out_dir)
     _check_folder(cfg, out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
-    _sweep_temp(out)  # left by a killed run: never a sample, never resumed from
-    todo = [i for i in range(cfg.count) if not (out / "samples" / sample_name(i)).is_dir()]
     write_json(out / "dataset.json", {"format": FORMAT, "settings": cfg.settings(),
                                       "complete": False, "samples": []})
-    start = time.perf_counter()
-    bar = tqdm(total=cfg.count, initial=cfg.count - len(todo), unit="sample", disable=not progress,
-               desc=f"datagen {cfg.kind}")
-    failed: list[dict] = []
-    done = 0
-    runner = _run(cfg, out, todo)
-    try:
-        for i, error in runner:
-            bar.update(1)
-            if error is None:
-                done += 1
-                continue
-            failed.append({"id": sample_name(i), "index": i, "seed": sample_seed(cfg.seed, i), "error": error})
-            bar.write(f"datagen: {error}")
-            if done == 0 and len(failed) >= ABORT_AFTER_FAILURES:
-                raise DatagenError(f"the first {len(failed)} samples all failed; stopping. First: {failed[0]['error']}")
-    finally:
-        runner.close()  # stops and joins the pool, if any
-        bar.close()
-        _sweep_temp(out)  # no worker is left: whatever is still a temp folder will never finish
-        write_index(out, cfg.settings(), cfg.count, sorted(failed, key=lambda f: f["index"]))
-    if failed:
-        raise DatagenError(f"{len(failed)} of {len(todo)} samples failed (listed in {out / 'dataset.json'}, "
-                           f"retried by a re-run); first: {failed[0]['error']}")
-    return DatagenReport(rendered=len(todo), skipped=cfg.count - len(todo), seconds=time.perf_counter() - start)
+    job = DatagenJob(cfg, out)
+    runner = runner or local_runner(cfg.workers)
+    report = run_job(job, runner, retries=retries, chunk=chunk, progress=progress,
+                     desc=f"datagen {cfg.kind}" + (" (ray)" if runner.name == "ray" else ""), unit="sample")
+    if report.failed:
+        raise DatagenError(f"{len(report.failed)} of {report.written + len(report.failed)} samples failed "
+                           f"(listed in {out / 'dataset.json'}, retried by a re-run); first: {report.failed[0].error}")
+    return report

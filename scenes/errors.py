@@ -14,3 +14,12 @@ class DatagenError(Render3DError, ValueError):
 
 class DatasetError(Render3DError, ValueError):
     """A multi-view dataset folder cannot be read: no index, another format, missing or broken files."""
+
+
+class JobError(Render3DError, RuntimeError):
+    """A batch job (datagen, batch renders) cannot go on: its output folder cannot be written, memory
+    ran out, its tasks keep failing, or the Ray cluster it was sent to cannot be reached."""
+
+
+class TaskError(JobError):
+    """One task of a batch job failed; the message names its input (sample index and seed, scene file)."""

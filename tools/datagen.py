@@ -11,11 +11,21 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from tools.batch.options import (
+    BatchCommand,
+    check_batch_options,
+    chunk_option,
+    make_runner,
+    ray_option,
+    retries_option,
+    workers_option,
+)
 from tools.errors import ToolError
 from tools.rundir import check_out_dir
 
 if TYPE_CHECKING:
-    from scenes.datagen import DatagenConfig, DatagenReport
+    from scenes.datagen import DatagenConfig
+    from scenes.jobs.driver import JobReport, Runner
 
 KIND_NAMES = "heads|shapes|scenes"
 
@@ -42,8 +52,12 @@ def parse_range(text: str | None, option: str) -> tuple[float, float] | None:
     return values[0], values[-1]
 
 
-def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True) -> DatagenReport:
+def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True, runner: Runner | None = None,
+                retries: int = 1, chunk: int = 1) -> JobReport:
     """Generate (or resume) a dataset; the library entry point behind the command.
+
+    Args:
+        runner: where samples render (None: `cfg.workers` local processes); see `tools.batch.options.make_runner`.
 
     Example:
         >>> cfg = DatagenConfig("shapes", count=2, views=2, size=32, workers=1)
@@ -52,11 +66,11 @@ def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True) -> Datagen
     from scenes.datagen import generate
 
     check_out_dir(out)
-    return generate(cfg, out, progress=progress)
+    return generate(cfg, out, progress=progress, runner=runner, retries=retries, chunk=chunk)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("datagen")
+    @app.command("datagen", cls=BatchCommand)
     def datagen_cmd(
         kind: str = typer.Option("heads", help=f"what to render: {KIND_NAMES}"),
         count: int = typer.Option(100, help="number of samples"),
@@ -64,7 +78,7 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(128, help="square image side in pixels"),
         out: Path = typer.Option(..., "--out", help="dataset folder (an existing one is resumed)"),
         seed: int = typer.Option(0, help="dataset seed"),
-        workers: int = typer.Option(2, help="parallel processes (one torch thread each); same files for any number"),
+        workers: int | None = workers_option(),
         supersample: int = typer.Option(2, help="anti-aliasing factor (1..4)"),
         yaw: str | None = typer.Option(None, help="camera yaw range LOW:HIGH in degrees [heads -60:60, "
                                                     "shapes/scenes -180:180]"),
@@ -77,15 +91,22 @@ def register(app: typer.Typer) -> None:
         weights: Path | None = typer.Option(None, "--weights", help="with --from-gan: generator checkpoint "
                                                                      "[default: the embedded faces generator]"),
         identities: int = typer.Option(100, help="with --from-gan: number of generated identities"),
+        ray: str | None = ray_option(),
+        retries: int = retries_option(),
+        chunk: int = chunk_option(),
     ) -> None:
         """Render a multi-view dataset: images, masks, depth, normals, cameras, poses, codes, meshes, an index.
 
         The folder is `neurender-multiview/1` (scenes/DATASET.md); read it back with
-        `scenes.multiview.MultiviewDataset`.
+        `scenes.multiview.MultiviewDataset`. The same seed gives the same files with any --workers,
+        with or without --ray.
         """
+        check_batch_options(workers, retries, chunk)
         ranges = {"yaw": parse_range(yaw, "--yaw"), "pitch": parse_range(pitch, "--pitch"),
                   "roll": parse_range(roll, "--roll")}
         if from_gan:
+            if ray is not None:
+                raise ToolError("--ray applies to rendered datasets, not --from-gan")
             from tools.faces.gan_datagen import GanDatagenConfig, run_gan_datagen
 
             cfg = GanDatagenConfig(identities, views, size, seed, ranges["yaw"] or (-40.0, 40.0),
@@ -95,9 +116,10 @@ def register(app: typer.Typer) -> None:
             return
         from scenes.datagen import DatagenConfig
 
-        cfg = DatagenConfig(kind=kind, count=count, views=views, size=size, seed=seed, workers=workers,
+        cfg = DatagenConfig(kind=kind, count=count, views=views, size=size, seed=seed, workers=workers or 2,
                             supersample=supersample, **ranges)
-        report = run_datagen(cfg, out, progress)
-        typer.echo(f"{out}: {report.rendered} rendered, {report.skipped} already done, "
-                   f"{report.seconds:.1f} s ({report.samples_per_second:.2f} samples/s); "
+        report = run_datagen(cfg, out, progress, make_runner(ray, workers), retries, chunk)
+        retried = f", {report.retried} retried" if report.retried else ""
+        typer.echo(f"{out}: {report.written} rendered, {report.skipped} already done{retried}, "
+                   f"{report.seconds:.1f} s ({report.per_second:.2f} samples/s); "
                    f"index {out / 'dataset.json'}, gan2d images {out / 'images'}")

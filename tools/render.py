@@ -31,6 +31,9 @@ from render3d.render_settings import SHADINGS, RenderSettings
 from render3d.shading import Materials
 from render3d.structures import Meshes, Pointclouds
 from scenes.render import render_scene_file
+from tools.batch.inputs import is_batch_input
+from tools.batch.options import BatchCommand, chunk_option, ray_option, retries_option, workers_option
+from tools.batch.render import render_batch_command
 from tools.errors import ToolError
 from tools.rundir import staged_dir
 
@@ -233,10 +236,11 @@ SCENE_SUFFIXES = (".yaml", ".yml", ".json", ".py")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("render")
+    @app.command("render", cls=BatchCommand)
     def render_cmd(
-        asset: Path = typer.Argument(..., help="scene file (.yaml .json .py), mesh (.obj .ply .glb .stl .off) or "
-                                               "point cloud (.ply .pcd .xyz .npy)"),
+        asset: Path = typer.Argument(..., help="scene file (.yaml .json .py), mesh (.obj .ply .glb .stl .off), "
+                                               "point cloud (.ply .pcd .xyz .npy), or a list (.txt) or quoted "
+                                               "glob of scene files rendered as one job into OUT/<name>/"),
         out: Path = typer.Option(..., "--out", help="output directory (a previous run there is replaced)"),
         size: int | None = typer.Option(None, help="image side in pixels [asset default: 256; scene: its own]"),
         views: int | None = typer.Option(None, help="number of orbit views [default: 8] (asset files)"),
@@ -247,8 +251,19 @@ def register(app: typer.Typer) -> None:
                                                       "[default: torch]"),
         outputs: str | None = typer.Option(None, help="subset of rgb,depth,normal,mask [default: all the backend "
                                                       "produces] (asset files)"),
+        ray: str | None = ray_option(),
+        workers: int | None = workers_option(),
+        retries: int = retries_option(),
+        chunk: int = chunk_option(),
     ) -> None:
         """Render a scene file, or a mesh / point cloud from N views on an orbit around its bounding-box center."""
+        if is_batch_input(asset):  # a scene list: one job of many scenes (tools.batch.render), resumable
+            return render_batch_command(asset, out, size=size, backend=backend, ray=ray, workers=workers,
+                                        retries=retries, chunk=chunk, orbit_flags={
+                                            "--views": views, "--elevation": elevation, "--distance": distance,
+                                            "--fov": fov, "--outputs": outputs})
+        if ray is not None or workers is not None:
+            raise ToolError("--ray and --workers apply to a scene list (a .txt file or a quoted glob)")
         if asset.suffix.lower() in SCENE_SUFFIXES:
             orbit_only = {"--views": views, "--elevation": elevation, "--distance": distance, "--fov": fov,
                           "--outputs": outputs}

@@ -36,7 +36,7 @@ def _project(cam: dict, pts: torch.Tensor) -> torch.Tensor:
 def test_sample_folder_is_complete_and_the_mesh_projects_into_the_mask(tmp_path: Path, kind: str) -> None:
     cfg = DatagenConfig(kind, count=1, views=2, size=48, workers=1, supersample=1)
     report = generate(cfg, tmp_path, progress=False)
-    assert report.rendered == 1 and report.skipped == 0
+    assert report.written == 1 and report.skipped == 0
     folder = tmp_path / "samples" / "000000"
     params = json.loads((folder / "params.json").read_text())
     cams = json.loads((folder / "cameras.json").read_text())["views"]
@@ -87,14 +87,14 @@ def test_resume_skips_finished_samples_and_finishes_the_rest(tmp_path: Path) -> 
     shutil.rmtree(tmp_path / "samples" / "000001")
     (tmp_path / "samples" / ".tmp-000002-999").mkdir()
     report = generate(cfg, tmp_path, progress=False)
-    assert (report.rendered, report.skipped) == (1, 2)
+    assert (report.written, report.skipped) == (1, 2)
     assert (tmp_path / "samples" / "000001" / "image_000.png").read_bytes() == first  # same seed, same pixels
     assert not list((tmp_path / "samples").glob(".tmp-*"))
     again = generate(cfg, tmp_path, progress=False)
-    assert (again.rendered, again.skipped) == (0, 3)
+    assert (again.written, again.skipped) == (0, 3)
     more = generate(DatagenConfig("shapes", count=4, views=1, size=24, workers=1, supersample=1), tmp_path,
                     progress=False)
-    assert (more.rendered, more.skipped) == (1, 3)  # a larger count extends the dataset
+    assert (more.written, more.skipped) == (1, 3)  # a larger count extends the dataset
 
 
 def test_resume_refuses_a_folder_with_other_settings(tmp_path: Path) -> None:
@@ -185,6 +185,6 @@ def test_head_poses_follow_the_requested_ranges_and_match_the_cameras(tmp_path: 
 def test_two_hundred_samples_of_every_kind_render(tmp_path: Path, kind: str) -> None:
     report = generate(DatagenConfig(kind, count=200, views=1, size=16, workers=2, supersample=1), tmp_path,
                       progress=False)
-    assert report.rendered == 200
+    assert report.written == 200
     index = json.loads((tmp_path / "dataset.json").read_text())
     assert index["complete"] and not index["failed"] and len(index["samples"]) == 200

@@ -14,7 +14,7 @@ import torch
 
 import scenes.datagen as datagen
 from scenes.datagen import DatagenConfig, generate, sample_seed
-from scenes.errors import DatagenError
+from scenes.errors import DatagenError, JobError
 
 CFG = DatagenConfig("shapes", count=4, views=1, size=16, workers=1, supersample=1)
 
@@ -53,7 +53,7 @@ def test_a_failing_sample_is_named_recorded_and_the_rest_still_render(tmp_path: 
         generate(CFG, tmp_path, progress=False)
     monkeypatch.undo()
     report = generate(CFG, tmp_path, progress=False)
-    assert (report.rendered, report.skipped) == (1, 3)
+    assert (report.written, report.skipped) == (1, 3)
     index = json.loads((tmp_path / "dataset.json").read_text())
     assert index["complete"] and index["failed"] == []
 
@@ -61,7 +61,7 @@ def test_a_failing_sample_is_named_recorded_and_the_rest_still_render(tmp_path: 
 def test_a_systematic_failure_stops_early(tmp_path: Path, monkeypatch) -> None:
     cfg = DatagenConfig("shapes", count=40, views=1, size=16, workers=1, supersample=1)
     _fail_for(monkeypatch, {sample_seed(0, i) for i in range(40)}, RuntimeError("broken"))
-    with pytest.raises(DatagenError, match="first 10 samples all failed"):
+    with pytest.raises(JobError, match="first 10 samples all failed"):
         generate(cfg, tmp_path, progress=False)
     assert len(json.loads((tmp_path / "dataset.json").read_text())["failed"]) == 10
 
@@ -83,7 +83,7 @@ def test_interrupt_removes_the_unfinished_sample_and_indexes_the_finished(tmp_pa
     index = json.loads((tmp_path / "dataset.json").read_text())
     assert [s["id"] for s in index["samples"]] == ["000000", "000001"] and not index["complete"]
     monkeypatch.undo()
-    assert generate(CFG, tmp_path, progress=False).rendered == 2
+    assert generate(CFG, tmp_path, progress=False).written == 2
 
 
 def test_a_killed_runs_temp_folder_is_removed_not_taken_for_a_sample(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_a_killed_runs_temp_folder_is_removed_not_taken_for_a_sample(tmp_path: P
     (stale / "params.json").write_text("{")
     report = generate(DatagenConfig("shapes", count=2, views=1, size=16, workers=1, supersample=1), tmp_path,
                       progress=False)
-    assert report.rendered == 2 and not stale.exists()
+    assert report.written == 2 and not stale.exists()
     assert json.loads((tmp_path / "samples" / "000001" / "params.json").read_text())["index"] == 1
 
 
