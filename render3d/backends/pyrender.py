@@ -32,6 +32,7 @@ surface facing the light shows its color), so intensities are scaled by π / 0.9
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import os
 import subprocess
@@ -92,8 +93,20 @@ def gl_platform() -> str:
                              "libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6")
 
 
+def _preload_triton() -> None:
+    """Load triton's LLVM before Mesa's.
+
+    torch imports triton lazily (through torch._dynamo, e.g. when the first optimizer is built); once
+    Mesa's libLLVM (llvmpipe, loaded with the GL context) is in the process, loading triton's own
+    LLVM segfaults the process. Loading triton first (~0.4 s, only where it is installed) avoids it.
+    """
+    if importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401
+
+
 def _pyrender() -> Any:
     gl_platform()
+    _preload_triton()
     import pyrender
 
     return pyrender

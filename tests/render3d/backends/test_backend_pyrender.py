@@ -163,3 +163,19 @@ def test_base_color_colors_meshes_without_colors_and_supersampling_antialiases()
     assert ss.alpha[0, 24, 15].item() == pytest.approx(16 - edge, abs=0.25 + 1e-6)
     assert plain.alpha[0, 24, 15].item() == 1.0  # one sample, at the center 15.5, inside the edge at 15.33
     assert ss.depth[0, 24, 15].item() == pytest.approx(3.0, abs=1e-3)  # averaged over covered sub-pixels only
+
+
+def test_torch_can_load_triton_after_a_pyrender_render():
+    """Mesa's LLVM (loaded with pyrender's GL context) and triton's LLVM (loaded by torch._dynamo, e.g. on
+    the first optimizer) in one process: the adapter loads triton first, or the process segfaults."""
+    code = ("import torch\n"
+            "from render3d import Cameras, Meshes\n"
+            "from render3d.backends import get_backend\n"
+            "m = Meshes([torch.tensor([[0.0, 0, 2], [1, 0, 2], [0, 1, 2]])], [torch.tensor([[0, 1, 2]])])\n"
+            "cams = Cameras(torch.tensor([[[8.0, 0, 8], [0, 8, 8], [0, 0, 1]]]), torch.eye(3)[None], torch.zeros(1, 3),"
+            " 16, 16)\n"
+            "assert get_backend('pyrender').render_meshes(m, cams).alpha.sum() > 0\n"
+            "torch.optim.Adam([torch.zeros(1, requires_grad=True)])\n"
+            "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
