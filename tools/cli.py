@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backends": ("tools.backends", "List rendering backends: available or not (and why), install, capabilities."),
     "datagen": ("tools.datagen", "Render a multi-view dataset: images, masks, depth, normals, cameras, index."),
     "reconstruct": ("tools.reconstruct", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
+    "invgraphics": ("tools.invgraphics.cli", "Predict a textured mesh and camera from one photo (learned encoder)."),
     "pc2img": ("tools.pc2img.cli", "Render point clouds / COLMAP models to photo-like images; per-scene fit."),
     "faces": ("tools.faces.cli", "Multi-view faces at requested yaw/pitch from seeds or a photo, pose-calibrated."),
     "view": ("tools.view.cli", "Show runs in a web viewer (meshes, clouds, cameras, images, curves) or as HTML."),
@@ -50,11 +51,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train faces": ("tools.faces.train_cli", "Train the faces generator, head analyzer, pose control, inverter."),
     "train pc2img": ("tools.pc2img.train_cli", "Train the pc2img stages on data-engine clouds (the shipped weights)."),
     "train inverse-graphics": ("tools.invgraphics.train_cli", "Train the image → mesh encoder through the renderer."),
+    "train neural-renderer": ("tools.invgraphics.train_cli", "Train the GAN's attribute mapping (StyleGAN-R)."),
     "bench render": ("tools.bench.render", "Time mesh and point rendering against the installed peers."),
     "bench gan": ("tools.bench.gan", "Time StyleGAN2 generator and discriminator passes."),
     "bench reconstruct": ("tools.bench.reconstruct", "Reconstruct synthetic shapes and score them."),
     "bench faces": ("tools.bench.faces", "Faces pose error per bin vs the estimator floor, identity drift, FD, speed."),
     "bench pc2img": ("tools.bench.pc2img", "pc2img quality vs density beside classical baselines, per-scene, speed."),
+    "bench invgraphics": ("tools.bench.invgraphics", "Learned inverse graphics vs optimization only, GAN renderer."),
 }
 # command groups → help
 GROUPS: dict[str, str] = {

@@ -136,10 +136,8 @@ class InverseGraphicsModel(nn.Module):
 
     def decode(self, out: dict[str, torch.Tensor], K: torch.Tensor) -> Prediction:
         """Raw network outputs (`InverseGraphicsNet.forward`) → `Prediction`, for inputs seen through `K: [B, 3, 3]`."""
-        cam = out["camera"]
-        scale = cam.new_tensor(CAMERA_SCALE)
-        distance = self.config.distance0 * torch.exp(cam[:, 3:4] / 4)
-        camera = torch.cat([cam[:, :3] * scale, distance], 1)
+        camera = self.decode_camera(out["camera"])
+        distance = camera[:, 3:]
         offsets, texture = out["offsets"], out["texture"]
         if self.config.symmetric:
             offsets, texture = self.template.symmetrize_offsets(offsets), symmetrize_texture(texture)
@@ -151,6 +149,17 @@ class InverseGraphicsModel(nn.Module):
         return Prediction(kappa[..., None] * local, self.faces, self.template.topology.to(self.faces.device),
                           self.dirs, texture, sh, camera,
                           out["shape_code"], out["texture_code"])
+
+    def decode_camera(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw camera head `[B, 4]` → (yaw°, pitch°, roll°, distance) `[B, 4]`."""
+        distance = self.config.distance0 * torch.exp(raw[:, 3:4] / 4)
+        return torch.cat([raw[:, :3] * raw.new_tensor(CAMERA_SCALE), distance], 1)
+
+    def attributes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What the GAN's attribute mapping consumes: camera `[B, 4]` (degrees, distance), shape code
+        `[B, S]` and texture code `[B, T]` of images `[B, 4, R, R]` (no intrinsics needed)."""
+        h = self.net.encode(images)
+        return self.decode_camera(h["camera"]), h["shape"], h["texture"]
 
     def forward(self, images: torch.Tensor, K: torch.Tensor) -> Prediction:
         """images `[B, 4, R, R]` (RGB and mask in [-1, 1]) seen through `K: [B, 3, 3]` → `Prediction`."""

@@ -84,3 +84,49 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{out}: {result.steps} steps, {result.nimg / 1000:.1f} kimg; last snapshot {result.last_snapshot}")
         if export is not None:
             typer.echo(f"weights: {export_weights(out, export)}")
+
+    @app.command("neural-renderer")
+    def train_neural_renderer(
+        out: Path = typer.Option(..., "--out", help="run directory"),
+        generator: Path | None = typer.Option(None, "--generator", help="generator checkpoint (.safetensors, .pkl, "
+                                                                       ".pt) [default: the faces job's embedded one]"),
+        encoder: Path | None = typer.Option(None, "--encoder", help="inverse-graphics weights [default: shipped]"),
+        kimg: float | None = typer.Option(None, help="length in thousands of generated samples [default: 20]"),
+        batch: int = typer.Option(8, help="samples per step"),
+        camera_layers: int = typer.Option(4, "--camera-layers", help="leading W+ layers the camera drives"),
+        lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate"),
+        resume: bool = typer.Option(False, "--resume", help="continue --out from its latest snapshot"),
+        seed: int = typer.Option(0, help="seeds every latent and requested camera"),
+        export: Path | None = typer.Option(None, "--export", help="write the final averaged mapping here"),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Train the GAN's attribute mapping: the generator renders encoded objects at requested cameras."""
+        from dataclasses import replace
+
+        from tools.invgraphics.neural_renderer_train import (
+            NeuralRendererRun,
+            default_loop,
+            export_mapping,
+            load_run,
+            run_training,
+        )
+        from tools.invgraphics.weights import DEFAULT_WEIGHTS
+
+        check_out_dir(out)
+        if resume:
+            run = load_run(out, kimg)
+        else:
+            if generator is None:
+                from tools.faces.bundle import GENERATOR, WEIGHTS_DIR
+
+                generator = WEIGHTS_DIR / GENERATOR
+            for name, path in (("--generator", generator), ("--encoder", encoder or DEFAULT_WEIGHTS)):
+                if not Path(path).is_file():
+                    raise ToolError(f"{name} {path}: no such file")
+            loop = replace(default_loop(), batch_size=batch, lr_g=lr, lr_d=lr, seed=seed, progress=progress,
+                           **({} if kimg is None else {"total_kimg": kimg}))
+            run = NeuralRendererRun(str(generator), str(encoder or DEFAULT_WEIGHTS), camera_layers, loop=loop)
+        result = run_training(run, out, resume)
+        typer.echo(f"{out}: {result.steps} steps, {result.nimg / 1000:.1f} kimg; last snapshot {result.last_snapshot}")
+        if export is not None:
+            typer.echo(f"weights: {export_mapping(out, export)}")

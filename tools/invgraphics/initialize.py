@@ -1,0 +1,52 @@
+"""The encoder's prediction as the starting point of `tools.reconstruct.fit` (`neurender reconstruct --learned`).
+
+The fit's frame has the camera on +Z at azimuth 0, looking at the origin from `distance` at
+`elevation`; `predict.in_photo_frame` moves the predicted mesh there, so the `Initialization` (offsets
+of the same icosphere, colors, camera) projects exactly as predicted. Colors are the texture under the
+predicted lighting, with a uniform white environment handed to the fit: what the photo shows, so the
+first step's color residual is the prediction's, and the fit re-separates albedo and light itself.
+`learned_fit_settings` is the short test-time fit that follows: one stage at the template's level, at
+full resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from tools.invgraphics.model import SH_Y00, InverseGraphicsModel
+from tools.invgraphics.predict import in_photo_frame, predict
+from tools.reconstruct.init import Initialization
+from tools.reconstruct.settings import FitSettings
+from tools.reconstruct.templates import icosphere
+
+LEARNED_STEPS = 50
+
+
+def learned_initialization(model: InverseGraphicsModel, image: torch.Tensor, mask: torch.Tensor,
+                           K: torch.Tensor) -> Initialization:
+    """Predict from one photo and express the prediction as a fit `Initialization`.
+
+    Args:
+        model: the encoder (e.g. `weights.load_model()`).
+        image: `[H, W, 3]` photo in [0, 1] (the fit's working image).
+        mask: `[H, W]` its mask.
+        K: `[3, 3]` its intrinsics.
+
+    Raises:
+        ToolError: an empty mask or bad shapes.
+    """
+    pred, _ = predict(model, image, mask, K)
+    mesh = in_photo_frame(pred)
+    level = model.config.level
+    sh = torch.zeros(9, 3)
+    sh[0] = 1.0 / SH_Y00
+    return Initialization(level=level, offsets=mesh.verts - icosphere(level).verts, colors=mesh.radiance,
+                          sh_coeffs=sh, scale=1.0, translation=torch.zeros(3), distance=mesh.distance,
+                          elevation=mesh.elevation)
+
+
+def learned_fit_settings(base: FitSettings, level: int, steps: int = LEARNED_STEPS) -> FitSettings:
+    """`base` turned into the short fit after a learned start: `steps` steps, one stage at `level`."""
+    return replace(base, steps=steps, levels=(level,), stage_fractions=(1.0,), half_res_stages=0)
