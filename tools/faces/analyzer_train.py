@@ -1,6 +1,9 @@
 """Train and evaluate the head analyzer on data-engine heads (ground-truth pose and identity codes).
 
 Minibatches mix head images (pose, face = 1, identity codes) with images without a face (face = 0).
+Heads come in pairs of two views of one identity: besides regressing the codes, the two descriptors are
+pulled together (a view-consistency loss), since the descriptor's job is to read the same head the same
+from any side.
 Augmentations make the analyzer read generated images as well as renders: horizontal flips (yaw
 negated; the procedural head is left-right symmetric, so its codes stay), small shifts, blur, noise and
 color jitter. Held-out errors come from a head set the analyzer never saw.
@@ -29,21 +32,27 @@ class AnalyzerTrainConfig:
     Args:
         steps: optimizer steps.
         batch: images per step (heads and negatives together).
+        resolution: side the encoder runs at (images are area-resampled to it).
         negative_fraction: share of images without a face in each batch.
         lr: peak learning rate.
         base_channels: encoder width at full resolution.
         max_channels: encoder channel cap.
-        pose_weight: weight of the pose loss against the face and identity losses.
+        pose_weight: weight of the pose loss against the face loss.
+        identity_weight: weight of the identity-code regression.
+        consistency_weight: weight of the two-view descriptor agreement.
         seed: seed of the initialization and every draw.
     """
 
-    steps: int = 2500
+    steps: int = 3000
     batch: int = 32
+    resolution: int = 64
     negative_fraction: float = 0.2
     lr: float = 2e-3
-    base_channels: int = 12
+    base_channels: int = 8
     max_channels: int = 128
     pose_weight: float = 4.0
+    identity_weight: float = 2.0
+    consistency_weight: float = 1.0
     seed: int = 0
 
 
@@ -72,6 +81,24 @@ def _code_stats(sets: list[HeadArrays]) -> tuple[torch.Tensor, torch.Tensor]:
     return codes.mean(0), codes.std(0).clamp(min=1e-4)
 
 
+def _views_by_identity(sets: list[HeadArrays]) -> torch.Tensor:
+    """`[I, V]` image indices (into the concatenated sets) of each identity's V views."""
+    rows, offset = [], 0
+    for s in sets:
+        for ident in torch.unique(s.identity):
+            rows.append(torch.nonzero(s.identity == ident)[:, 0] + offset)
+        offset += len(s)
+    views = min(len(r) for r in rows)
+    return torch.stack([r[:views] for r in rows])
+
+
+def _owners(members: torch.Tensor) -> torch.Tensor:
+    """`[N]` row of `members` holding each image index."""
+    owner = torch.full((int(members.max()) + 1,), -1, dtype=torch.long)
+    owner[members.flatten()] = torch.arange(members.shape[0]).repeat_interleave(members.shape[1])
+    return owner
+
+
 def train_analyzer(sets: list[HeadArrays], negatives: torch.Tensor, config: AnalyzerTrainConfig,
                    run_dir: str | Path | None = None, progress: bool = True) -> HeadAnalyzer:
     """Train a head analyzer on head sets plus face-free images (resumes from `run_dir` if it holds state).
@@ -89,16 +116,23 @@ def train_analyzer(sets: list[HeadArrays], negatives: torch.Tensor, config: Anal
     images = torch.cat([s.images for s in sets])
     pose = torch.cat([s.pose for s in sets])
     codes = torch.cat([s.codes for s in sets])
+    members = _views_by_identity(sets)
+    owner = _owners(members)
     mean, std = _code_stats(sets)
     torch.manual_seed(config.seed)
-    analyzer = HeadAnalyzer(MultiHeadEncoder(analyzer_config(images.shape[-1], config.base_channels,
+    analyzer = HeadAnalyzer(MultiHeadEncoder(analyzer_config(config.resolution, config.base_channels,
                                                              config.max_channels)), code_mean=mean, code_std=std)
     scale = torch.tensor(analyzer.pose_scale)
     n_neg = max(1, round(config.batch * config.negative_fraction))
-    n_pos = config.batch - n_neg
+    n_pair = (config.batch - n_neg) // 2
+    n_pos = 2 * n_pair
+    n_neg = config.batch - n_pos
 
     def batches(g: torch.Generator) -> tuple[torch.Tensor, ...]:
-        i = torch.randint(len(images), (n_pos,), generator=g)
+        first = torch.randint(len(images), (n_pair,), generator=g)
+        group = members[owner[first]]
+        other = group[torch.arange(n_pair), torch.randint(group.shape[1], (n_pair,), generator=g)]
+        i = torch.cat([first, other])
         j = torch.randint(len(negatives), (n_neg,), generator=g)
         flip = torch.rand(n_pos, generator=g) < 0.5
         pos_img = to_gan(images[i])
@@ -115,9 +149,11 @@ def train_analyzer(sets: list[HeadArrays], negatives: torch.Tensor, config: Anal
         face_t = torch.cat([torch.ones(n_pos), torch.zeros(n_neg)])
         l_pose = F.smooth_l1_loss(out["pose"][:n_pos], pose_t, beta=0.05)
         l_face = F.binary_cross_entropy_with_logits(out["face"][:, 0], face_t)
-        l_id = F.mse_loss(out["identity"][:n_pos], code_t)
-        loss = config.pose_weight * l_pose + l_face + l_id
-        return loss, {"pose": l_pose.item(), "face": l_face.item(), "id": l_id.item()}
+        ident = out["identity"][:n_pos]
+        l_id = F.mse_loss(ident, code_t)
+        l_same = F.mse_loss(ident[:n_pair], ident[n_pair:])
+        loss = config.pose_weight * l_pose + l_face + config.identity_weight * l_id + config.consistency_weight * l_same
+        return loss, {"pose": l_pose.item(), "face": l_face.item(), "id": l_id.item(), "same": l_same.item()}
 
     fit(analyzer, batches, loss_fn, FitConfig(steps=config.steps, lr=config.lr, warmup=min(200, config.steps // 10),
                                               seed=config.seed), run_dir, progress)

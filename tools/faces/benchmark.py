@@ -58,8 +58,13 @@ def ground_truth_sweep(analyzer: HeadAnalyzer, identities: int, size: int = 64, 
 
 
 def control_scores(G: StyleGenerator, reader: Reader, control: PoseControl, identities: int) -> dict[str, Any]:
-    """`evaluate_control` for every calibrated method."""
-    return {m: evaluate_control(G, reader, control, m, identities=identities) for m in control.calibrations}
+    """`evaluate_control` for every calibrated method, closed loop (3 corrections) and open loop (the
+    calibrated step alone: what the calibration is worth without the estimator in the loop)."""
+    out = {}
+    for m in control.calibrations:
+        out[m] = evaluate_control(G, reader, control, m, identities=identities)
+        out[f"{m} open-loop"] = evaluate_control(G, reader, control, m, identities=identities, iterations=0)
+    return out
 
 
 def real_sets(work: Path, identities: int, size: int = 64, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:

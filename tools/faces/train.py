@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from gan2d.checkpoint import load_checkpoint, load_network
 from render3d.io import atomic_write
 from tools.errors import ToolError
@@ -84,8 +86,14 @@ def stage_analyzer(run: Path, opts: FacesTrainOptions, progress: bool = True) ->
     if final.is_file():
         return load_analyzer(final)[1]["scores"]
     size = opts.size
-    neg_train = negatives(opts.analyzer_negatives, size, seed=opts.analyzer.seed)
-    neg_val = negatives(max(50, opts.analyzer_negatives // 4), size, seed=opts.analyzer.seed + 1000)
+    cache = out / "negatives.pt"  # rendering them is a good part of the stage: keep them across a resume
+    if cache.is_file():
+        neg_train, neg_val = torch.load(cache, weights_only=True)
+    else:
+        neg_train = negatives(opts.analyzer_negatives, size, seed=opts.analyzer.seed)
+        neg_val = negatives(max(50, opts.analyzer_negatives // 4), size, seed=opts.analyzer.seed + 1000)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache, lambda p: torch.save((neg_train, neg_val), p))
     sets = [load_head_arrays(run / "heads_pose"), load_head_arrays(run / "heads_gan")]
     analyzer = train_analyzer(sets, neg_train, opts.analyzer, out, progress)
     scores = evaluate_analyzer(analyzer, load_head_arrays(run / "heads_pose_val"), neg_val)
