@@ -50,7 +50,9 @@ class FitConfig:
         lr_features: Adam learning rate of the per-point features.
         lr_nets: Adam learning rate of the stages.
         ssim_weight: weight of `1 - SSIM` beside L1.
-        seed: seeds the view order.
+        crop: each step trains on a random `crop`² window of one view (the splat is shaded whole), so
+            steps are cheap; None uses whole views.
+        seed: seeds the view order and crops.
     """
 
     descriptors: int = 6
@@ -59,11 +61,12 @@ class FitConfig:
     lr_features: float = 0.01
     lr_nets: float = 2e-4
     ssim_weight: float = 0.2
+    crop: int | None = 64
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.descriptors < 0 or self.seconds <= 0 or self.max_steps < 1 or self.lr_features <= 0 \
-                or self.lr_nets < 0 or self.ssim_weight < 0:
+                or self.lr_nets < 0 or self.ssim_weight < 0 or (self.crop is not None and self.crop < 16):
             raise ToolError(f"bad fit settings: {self}")
 
 
@@ -128,9 +131,9 @@ def fit_scene(model: Pc2ImgModel, cloud: PreparedCloud, views: PhotoViews, confi
         k = int(rng.integers(len(train)))
         v = train[k]
         buffers = shade_multichannel(frags[k], feats, cloud.normals, settings)
-        stages = fitted(net_input(buffers))
+        x, target = _window(net_input(buffers), views.images[v], config.crop, rng)
+        stages = fitted(x)
         image = composite(stages.rgb, stages.alpha, views.background[v])
-        target = views.images[v]
         loss = (image - target).abs().mean() + config.ssim_weight * ssim_loss(image * 2 - 1, target * 2 - 1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -138,7 +141,7 @@ def fit_scene(model: Pc2ImgModel, cloud: PreparedCloud, views: PhotoViews, confi
         with torch.no_grad():  # colors stay colors: the feed-forward stages read them as such
             feats[:, :3].clamp_(0, 1)
         if step % 25 == 0:
-            curve.append([step, round(time.perf_counter() - t0, 2), round(float(loss), 5)])
+            curve.append([step, round(time.perf_counter() - t0, 2), round(float(loss.detach()), 5)])
         step += 1
         bar.update(1)
     bar.close()
@@ -150,6 +153,17 @@ def fit_scene(model: Pc2ImgModel, cloud: PreparedCloud, views: PhotoViews, confi
     if holdout:
         report["holdout"] = evaluate_holdout(model, cloud, fitted, learned, views, holdout)
     return fitted, learned, report
+
+
+def _window(x: torch.Tensor, target: torch.Tensor, crop: int | None,
+            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same random `crop`² window of the net input and the photo (both `[1, C, H, W]`)."""
+    H, W = x.shape[2:]
+    if crop is None or (crop >= H and crop >= W):
+        return x, target
+    h, w = min(crop, H), min(crop, W)
+    y0, x0 = int(rng.integers(H - h + 1)), int(rng.integers(W - w + 1))
+    return x[:, :, y0:y0 + h, x0:x0 + w], target[:, :, y0:y0 + h, x0:x0 + w]
 
 
 @torch.no_grad()

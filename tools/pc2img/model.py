@@ -3,7 +3,8 @@
 InvSfM's three stages (Pittaluga et al. 2019) on the project's cores: the splat is
 `render3d.points.multichannel`, the nets are `gan2d` pixel-unshuffled U-Nets (or a SPADE refiner).
 
-- visibility: splat channels → one logit per pixel: is the nearest splatted point really seen?
+- visibility: splat channels → one logit per pixel: is the nearest splatted point really seen? (trained
+  on its own target only: its output enters the next stages detached)
 - coarse: channels + visibility → RGB + alpha.
 - refiner: channels + visibility + coarse → RGB + alpha (trained adversarially).
 
@@ -137,7 +138,9 @@ class Pc2ImgModel(nn.Module):
         occ = channels[:, :1]
         logits = self.visibility(channels)
         vis = torch.sigmoid(logits) * occ
-        x = torch.cat([channels, vis * 2 - occ], 1)
+        # detached: the visibility stage learns visibility (from its own target), not whatever helps the
+        # image losses downstream (InvSfM trains VisibNet on its own too)
+        x = torch.cat([channels, (vis * 2 - occ).detach()], 1)
         coarse = self.coarse(x)
         if self.config.refiner_arch == "unet":
             refined = self.refiner(torch.cat([x, coarse], 1))

@@ -112,10 +112,10 @@ def run_pc2img(job: Pc2ImgJob, out: str | os.PathLike) -> list[Path]:
         cams, where = job_cameras(job, cloud.points, None)
         has_colors, has_normals = True, cloud.normals is not None
     else:
-        weights = Path(job.weights) if job.weights else DEFAULT_WEIGHTS
-        model, extra = load_weights(weights)
         scene = load_input(job.source)
         cams, where = job_cameras(job, scene.points, scene.cameras)
+        weights = Path(job.weights) if job.weights else DEFAULT_WEIGHTS
+        model, extra = load_weights(weights)
         t0 = time.perf_counter()
         cloud = prepare_cloud(scene.points, scene.colors, scene.normals, model.config.splat, model.config.spacing_k)
         has_colors, has_normals = scene.colors is not None, scene.normals is not None

@@ -38,7 +38,7 @@ PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 class TrainData:
     """The generated training set: `counts` samples per data-engine kind, `views` GT views at `size`²."""
 
-    counts: dict[str, int] = field(default_factory=lambda: {"shapes": 500, "heads": 150, "scenes": 300})
+    counts: dict[str, int] = field(default_factory=lambda: {"shapes": 500, "heads": 150, "scenes": 150})
     views: int = 6
     size: int = 128
     seed: int = 0

@@ -32,7 +32,7 @@ def _counts(text: str) -> dict[str, int]:
         try:
             out[kind.strip()] = int(n)
         except ValueError:
-            raise ToolError(f"--counts must look like shapes=500,heads=250,scenes=500, got {text!r}") from None
+            raise ToolError(f"--counts must look like shapes=500,heads=150,scenes=150, got {text!r}") from None
     return out
 
 
@@ -42,11 +42,11 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="run directory"),
         data: Path | None = typer.Option(None, "--data", help="training-data folder (generated when missing) "
                                                              "[default: OUT/data]"),
-        kimg: float | None = typer.Option(None, help="length in thousands of training crops [default: 60]"),
+        kimg: float | None = typer.Option(None, help="length in thousands of training crops [default: 40]"),
         batch: int = typer.Option(12, help="batch size"),
         crop: int = typer.Option(64, help="training crop side in pixels (0: whole views)"),
         resume: bool = typer.Option(False, "--resume", help="continue --out from its latest snapshot"),
-        counts: str = typer.Option("shapes=500,heads=150,scenes=300", help="data-engine samples per kind"),
+        counts: str = typer.Option("shapes=500,heads=150,scenes=150", help="data-engine samples per kind"),
         views: int = typer.Option(6, help="ground-truth views per sample"),
         size: int = typer.Option(128, help="ground-truth view side in pixels"),
         refiner: RefinerChoice = typer.Option(RefinerChoice.unet, help="refiner architecture"),
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
                 data=str(data if data is not None else out / "data"),
                 model=Pc2ImgConfig(refiner_arch=refiner.value),
                 loss=Pc2ImgLossConfig(perceptual_weight=perceptual_weight if vgg else 0.0),
-                train=TrainConfig(total_kimg=kimg or 60.0, batch_size=batch, lr_g=lr_g, lr_d=lr_d,
+                train=TrainConfig(total_kimg=kimg or 40.0, batch_size=batch, lr_g=lr_g, lr_d=lr_d,
                                   betas_g=(0.5, 0.99), betas_d=(0.0, 0.99), ema_kimg=0.5, seed=seed,
                                   num_workers=workers, log_every=10, sample_every_kimg=sample_kimg,
                                   checkpoint_every_kimg=snap_kimg, progress=progress),
