@@ -119,6 +119,9 @@ def run_training(run: TrainRun, out: Path, resume: bool = False) -> RunResult:
     perceptual = _perceptual(run.perceptual)
     train_set = MultiviewViews(run.sets, "train")
     held = MultiviewViews(run.sets, "heldout")
+    if train_set.size != run.model.net.resolution:
+        raise ToolError(f"the training views are {train_set.size}² but the network reads {run.model.net.resolution}²; "
+                        "render the sets at the network's resolution")
     model = InverseGraphicsModel(run.model)
     if run.init is not None and not resume:
         start, _ = load_model(run.init)
