@@ -27,6 +27,7 @@ from render3d.io import (
 )
 from render3d.lights import AmbientLight, DirectionalLight, Lights
 from render3d.output import RenderOutput
+from render3d.points.shading import with_default_colors
 from render3d.render_settings import SHADINGS, RenderSettings
 from render3d.shading import Materials
 from render3d.structures import Meshes, Pointclouds
@@ -149,7 +150,11 @@ def render_orbit(asset: Meshes | Pointclouds, job: OrbitRenderJob) -> tuple[Rend
     Raises:
         BackendUnavailable: the backend is missing or cannot serve the request (e.g. an output it does not fill).
     """
-    cameras = orbit_cameras(asset.bounding_boxes()[0], job)
+    bbox = asset.bounding_boxes()[0]
+    if isinstance(asset, Pointclouds):
+        asset = with_default_colors(asset)  # white points would vanish on the white background
+        bbox = bbox + asset.radius_packed().max() * torch.tensor([[-1.0], [1.0]])  # frame disks; 1 point has no box
+    cameras = orbit_cameras(bbox, job)
     settings, request = render_request(asset, job)
     backend = select_backend(request, job.backend).backend
     parts: list[RenderOutput] = []
@@ -182,11 +187,11 @@ def load_asset(path: Path) -> Meshes | Pointclouds:
         try:
             return load_mesh(path)
         except InvalidMeshError:  # a PLY that holds only vertices is a point cloud
-            return load_pointcloud(path)
+            return load_pointcloud(path, estimate_normals=True)
     if suffix in MESH_SUFFIXES:
         return load_mesh(path)
     if suffix in POINT_SUFFIXES:
-        return load_pointcloud(path)
+        return load_pointcloud(path, estimate_normals=True)
     raise ToolError(f"{path}: unknown asset type {suffix!r}; meshes: {', '.join(MESH_SUFFIXES)}; "
                     f"point clouds: {', '.join(POINT_SUFFIXES)}")
 

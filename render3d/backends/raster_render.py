@@ -81,6 +81,6 @@ def render_points_by_rasterizing(rasterize: PointRasterize, clouds: Pointclouds,
     settings = RenderSettings() if settings is None else settings
     s = settings.supersample
     cams = supersampled_cameras(cameras, s) if s > 1 else cameras
-    fragments = rasterize(clouds, cams, PointsRasterSettings(znear=settings.znear))
+    fragments = rasterize(clouds, cams, PointsRasterSettings.hole_free(znear=settings.znear))
     out = points_image(fragments, clouds, alpha_composite, _background(settings, fragments.zbuf.device))
     return downsample_output(out, s, fragments.mask)

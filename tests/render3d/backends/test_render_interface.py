@@ -13,7 +13,7 @@ from render3d import Cameras, Meshes, Pointclouds, look_at
 from render3d.backends import Task, backend_info, backend_names, get_backend, unavailable_reason
 from render3d.blend import SoftBlendSettings
 from render3d.lights import AmbientLight, DirectionalLight, Lights
-from render3d.points import PointsRasterizer, PointsRenderer
+from render3d.points import PointsRasterizer, PointsRasterSettings, PointsRenderer
 from render3d.raster import MeshRasterizer, RasterSettings
 from render3d.render_settings import RenderSettings
 from render3d.renderer import MeshRenderer
@@ -74,7 +74,7 @@ def test_reference_render_tasks_equal_the_modules_they_twin():
         assert torch.equal(task.fragments.pix_to_face, module.fragments.pix_to_face)
     clouds = Pointclouds(meshes.verts_list(), features=meshes.vert_colors_list(), radius=0.03)
     task = REF.render_points(clouds, cams, RenderSettings(background=(0.0, 0.5, 1.0)))
-    module = PointsRenderer(PointsRasterizer(), "alpha", (0.0, 0.5, 1.0))(clouds, cams)
+    module = PointsRenderer(PointsRasterizer(PointsRasterSettings.hole_free()), "alpha", (0.0, 0.5, 1.0))(clouds, cams)
     for name in ("rgb", "alpha", "depth"):
         assert torch.equal(getattr(task, name), getattr(module, name)), name
     assert task.alpha.sum() > 1000 and task.normals is None
