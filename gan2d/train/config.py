@@ -38,6 +38,9 @@ class TrainConfig:
     Args:
         total_kimg: stop after this many thousand real images.
         batch_size: global minibatch; split evenly over processes.
+        micro_batch: images per forward/backward pass; each process accumulates the gradients of
+            `batch_size / (processes × micro_batch)` of them per step, so the global batch and the
+            trained weights do not depend on the process count (None: one pass per process per step).
         lr_g: generator Adam learning rate.
         lr_d: discriminator Adam learning rate (a different value gives TTUR).
         betas_g: generator Adam betas.
@@ -56,6 +59,7 @@ class TrainConfig:
 
     total_kimg: float = 100.0
     batch_size: int = 16
+    micro_batch: int | None = None
     lr_g: float = 0.0025
     lr_d: float = 0.0025
     betas_g: tuple[float, float] = (0.0, 0.99)
@@ -75,6 +79,8 @@ class TrainConfig:
         check_finite(self)
         if self.total_kimg <= 0 or self.batch_size <= 0:
             raise ConfigError(f"total_kimg and batch_size must be positive, got {self.total_kimg}, {self.batch_size}")
+        if self.micro_batch is not None and not 0 < self.micro_batch <= self.batch_size:
+            raise ConfigError(f"micro_batch must be within 1..batch_size ({self.batch_size}), got {self.micro_batch}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ConfigError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}")
         for name in ("betas_g", "betas_d"):

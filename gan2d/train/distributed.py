@@ -3,6 +3,8 @@
 Gradients are averaged with one flattened all-reduce per phase instead of wrapping networks in
 DistributedDataParallel, because the regularization phases differentiate through gradients
 (R1, path length), which DDP's bucketing hooks do not support.
+Under torchrun the process group meets through `gan2d.train.elastic.attempt_store`, so workers
+that torchrun restarts (elastic runs) never read the addresses of the workers they replace.
 """
 
 from __future__ import annotations
@@ -53,7 +55,14 @@ def init_distributed(device: str | None = None) -> DistInfo:
     if world <= 1:
         return DistInfo(0, 1, dev)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        from gan2d.train.elastic import attempt_store
+
+        backend = "nccl" if use_cuda else "gloo"
+        store = attempt_store()
+        if store is None:  # launched some other way: the standard env:// rendezvous
+            dist.init_process_group(backend=backend)
+        else:
+            dist.init_process_group(backend=backend, store=store, rank=int(os.environ["RANK"]), world_size=world)
     return DistInfo(dist.get_rank(), dist.get_world_size(), dev)
 
 
@@ -64,9 +73,19 @@ def shutdown_distributed() -> None:
 
 
 def average_gradients(module: nn.Module, info: DistInfo) -> None:
-    """Average the gradients of `module`'s trainable parameters over processes (missing grads count as 0)."""
+    """Average the gradients of `module`'s trainable parameters over processes.
+
+    A parameter with a gradient on some process counts as 0 on the others; one with a gradient on
+    none keeps none, as in a single process, so the optimizer skips it there too (an R1 penalty
+    reaches no output bias: Adam must not move it with momentum on some process counts only).
+    """
     params = [p for p in module.parameters() if p.requires_grad]
     if not info.distributed or not params:
+        return
+    has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=info.device)
+    dist.all_reduce(has)
+    params = [p for p, n in zip(params, has.tolist(), strict=True) if n > 0]
+    if not params:
         return
     flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
     dist.all_reduce(flat)

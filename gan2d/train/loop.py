@@ -5,9 +5,18 @@ A task supplies networks, optimizers and an ordered list of `Phase`s (StyleGAN2:
 due (a phase with `interval=k` runs on steps 0, k, 2k, …: lazy regularization), then updates the
 generator EMA, logs, writes samples and snapshots.
 
-Exact resume: the data order is a pure function of (seed, images seen) and every step reseeds
-torch's RNG from (seed, step, rank), so a run resumed from a snapshot draws the same latents,
-noise and augmentations as an uninterrupted one and ends with bit-identical weights on CPU.
+Exact resume: the data order is a pure function of (seed, images seen) and every phase reseeds
+torch's RNG from (seed, step, phase, micro-batch), so a run resumed from a snapshot draws the same
+latents, noise and augmentations as an uninterrupted one and ends with bit-identical weights on CPU.
+
+The global batch does not depend on the number of processes: each step splits `batch_size` into
+`batch_size / micro_batch` micro-batches, numbered across processes (process r runs micro-batches
+r·a … r·a + a − 1, accumulating their gradients, with a = micro-batches per process). Micro-batch m
+holds the same items and draws the same random numbers whatever the process count, buffers are
+averaged over micro-batches as over processes (`gan2d.train.accumulate`), so P processes × a rounds
+train the same weights as 1 × P·a, up to float rounding; an elastic restart on fewer or more
+processes continues the same run. Every item is seen once per epoch by exactly one process
+(`gan2d.data.sampler.InfiniteSampler`).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +34,7 @@ from torch import nn
 
 from gan2d.data.sampler import InfiniteSampler
 from gan2d.errors import ConfigError
+from gan2d.train.accumulate import as_separate_processes
 from gan2d.train.config import TrainConfig
 from gan2d.train.distributed import (
     DistInfo,
@@ -34,6 +44,7 @@ from gan2d.train.distributed import (
     barrier,
     broadcast_module,
 )
+from gan2d.train.elastic import is_elastic_restart, mark_elastic_run
 from gan2d.train.ema import ema_beta, update_ema
 from gan2d.train.reporting import StatsWriter, save_image_grid
 from gan2d.train.snapshot import LoopState, latest_snapshot, load_snapshot, save_snapshot
@@ -94,16 +105,36 @@ class RunResult:
     rank: int = 0
 
 
-def step_seed(seed: int, step: int, rank: int) -> int:
-    """The torch seed of one step on one process (distinct per step and rank, stable across resumes)."""
-    return (seed * 1_000_003 + step * 7919 + rank * 104_729) % (2**63 - 1)
+def micro_seed(seed: int, step: int, phase: int, micro: int) -> int:
+    """The torch seed of one phase on one micro-batch of one step (the micro-batch numbered across
+    processes): distinct per draw, the same whatever the process count, stable across resumes."""
+    return (seed * 1_000_003 + step * 7919 + phase * 6_700_417 + micro * 104_729) % (2**63 - 1)
 
 
-def _batches(dataset: torch.utils.data.Dataset, config: TrainConfig, info: DistInfo, start: int) -> Iterator[Batch]:
-    sampler = InfiniteSampler(len(dataset), config.seed, info.rank, info.world_size, start)
+def split_batch(config: TrainConfig, info: DistInfo) -> tuple[int, int]:
+    """(micro-batch size, micro-batches per process) of a step.
+
+    Raises:
+        ConfigError: `batch_size` does not split evenly into processes × micro-batches.
+    """
+    if config.batch_size % info.world_size:
+        raise ConfigError(f"batch_size {config.batch_size} is not divisible by {info.world_size} processes")
+    share = config.batch_size // info.world_size
+    micro = config.micro_batch or share
+    if share % micro:
+        raise ConfigError(f"batch_size {config.batch_size} over {info.world_size} processes is {share} per process, "
+                          f"not a multiple of micro_batch {micro}")
+    return micro, share // micro
+
+
+def _batches(dataset: torch.utils.data.Dataset, config: TrainConfig, info: DistInfo, start: int,
+             micro: int) -> Iterator[Batch]:
+    # One block of the global stream per process per step: its share of the global batch.
+    sampler = InfiniteSampler(len(dataset), config.seed, info.rank, info.world_size, start,
+                              chunk=config.batch_size // info.world_size)
     loader = torch.utils.data.DataLoader(
         dataset,
-        batch_size=config.batch_size // info.world_size,
+        batch_size=micro,
         sampler=sampler,
         num_workers=config.num_workers,
         pin_memory=info.device.type == "cuda",
@@ -113,16 +144,26 @@ def _batches(dataset: torch.utils.data.Dataset, config: TrainConfig, info: DistI
         yield tuple(t.to(info.device, non_blocking=True) for t in batch)
 
 
-def _run_phase(phase: Phase, task: GANTask, batch: Batch, config: TrainConfig, info: DistInfo) -> dict[str, float]:
+def _run_phase(phase: Phase, task: GANTask, batches: Sequence[Batch], config: TrainConfig, info: DistInfo,
+               seeds: Sequence[int] | None = None) -> dict[str, float]:
+    """One optimizer step of `phase` over this process' micro-batches (gradients accumulated, then
+    averaged over processes); `seeds[a]` seeds torch's RNG before micro-batch a's loss."""
     # Freeze the other phases' networks: no wasted parameter gradients when G's loss runs through D.
     for other in {id(p.module): p.module for p in task.phases}.values():
         other.requires_grad_(other is phase.module)
     phase.optimizer.zero_grad(set_to_none=True)
     autocast = config.mixed_precision and phase.mixed_precision and info.device.type == "cuda"
-    ctx = torch.autocast("cuda", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
-    with ctx:
-        loss, stats = phase.loss(batch)
-    loss.backward()
+
+    def micro_step(a: int) -> dict[str, torch.Tensor]:
+        if seeds is not None:
+            torch.manual_seed(seeds[a])
+        with torch.autocast("cuda", dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
+            loss, stats = phase.loss(batches[a])
+        (loss / len(batches)).backward()  # the mean over micro-batches, as over processes
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in stats.items()}}
+
+    parts = as_separate_processes([*task.networks.values(), *task.aux.values()], len(batches), micro_step)
+    stats = {k: torch.stack([torch.as_tensor(p[k], dtype=torch.float64) for p in parts]).mean() for k in parts[0]}
     average_gradients(phase.module, info)
     params = [p for p in phase.module.parameters() if p.grad is not None]
     for p in params:
@@ -130,12 +171,12 @@ def _run_phase(phase: Phase, task: GANTask, batch: Batch, config: TrainConfig, i
     if config.grad_clip is not None and params:
         stats = {**stats, "grad_norm": torch.nn.utils.clip_grad_norm_(params, config.grad_clip)}
     phase.optimizer.step()
-    return {f"{phase.name}/{k}": float(v.detach()) for k, v in {"loss": loss, **stats}.items()}
+    return {f"{phase.name}/{k}": float(v.detach()) for k, v in stats.items()}
 
 
 def _restore(task: GANTask, run_dir: Path, resume: bool) -> tuple[LoopState, Path | None]:
     snapshot = latest_snapshot(run_dir / "checkpoints")
-    if resume:
+    if resume or (snapshot is not None and is_elastic_restart(run_dir)):
         if snapshot is None:
             raise ConfigError(f"nothing to resume: {run_dir / 'checkpoints'} holds no snapshot")
         return load_snapshot(snapshot, task.networks, task.optimizers, task.aux), snapshot
@@ -182,20 +223,24 @@ def train(
     Returns:
         A `RunResult`.
 
+    A worker restarted by torchrun's elastic agent (`gan2d.train.distributed.is_elastic_restart`)
+    resumes from the latest snapshot without being asked to.
+
     Raises:
-        ConfigError: batch size not divisible by the process count, `resume` without a snapshot, or
-            a run directory that already holds snapshots when not resuming.
+        ConfigError: batch size not divisible into processes × micro-batches, `resume` without a
+            snapshot, or a run directory that already holds snapshots when not resuming.
     """
     info = info or DistInfo()
     run_dir = Path(run_dir)
-    if config.batch_size % info.world_size:
-        raise ConfigError(f"batch_size {config.batch_size} is not divisible by {info.world_size} processes")
+    micro, rounds = split_batch(config, info)
     state, snapshot = _restore(task, run_dir, resume)
+    resume = resume or snapshot is not None
     _place(task, info)
 
     stats_writer = None
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        mark_elastic_run(run_dir)
         (run_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2))
         stats_writer = StatsWriter(run_dir / "stats.jsonl", state.step if resume else None)
     total = config.total_images
@@ -211,14 +256,14 @@ def train(
     last: dict[str, float] = {}
     last_snapshot = snapshot
     t0 = time.perf_counter()
-    batches = _batches(dataset, config, info, state.nimg)
+    batches = _batches(dataset, config, info, state.nimg, micro)
+    first = info.rank * rounds  # this process' first micro-batch of every step
     while state.nimg < total:
-        batch = next(batches)
-        # Seed after fetching: creating the DataLoader iterator draws from the global RNG on the first step only.
-        torch.manual_seed(step_seed(config.seed, state.step, info.rank))
-        for phase in task.phases:
+        micro_batches = [next(batches) for _ in range(rounds)]
+        for p, phase in enumerate(task.phases):
             if state.step % phase.interval == 0:
-                for k, v in _run_phase(phase, task, batch, config, info).items():
+                seeds = [micro_seed(config.seed, state.step, p, first + a) for a in range(rounds)]
+                for k, v in _run_phase(phase, task, micro_batches, config, info, seeds).items():
                     accum.setdefault(k, []).append(v)
         for module in [*task.networks.values(), *task.aux.values()]:
             average_buffers(module, info)

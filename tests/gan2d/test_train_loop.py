@@ -169,14 +169,15 @@ def test_grad_clip_nan_guard_and_ttur():
     opt = torch.optim.SGD(lin.parameters(), lr=1.0)
     before = torch.cat([p.detach().flatten() for p in lin.parameters()])
     phase = Phase("G_main", lin, opt, lambda batch: (1e6 * lin(batch[0]).sum(), {}))
-    task = SimpleNamespace(phases=[phase])
-    stats = _run_phase(phase, task, (torch.ones(2, 3),), _cfg(total_kimg=1, grad_clip=0.01), DistInfo())
+    task = SimpleNamespace(phases=[phase], networks={"G": lin}, aux={})
+    stats = _run_phase(phase, task, [(torch.ones(2, 3),)], _cfg(total_kimg=1, grad_clip=0.01), DistInfo())
     after = torch.cat([p.detach().flatten() for p in lin.parameters()])
     assert (after - before).norm().item() == pytest.approx(0.01, rel=1e-4)  # SGD step = clipped gradient
     assert stats["G_main/grad_norm"] > 1e5  # the reported norm is the one before clipping
 
     nan_phase = Phase("D_main", lin, opt, lambda batch: (lin(batch[0]).sum() * float("nan"), {}))
-    _run_phase(nan_phase, SimpleNamespace(phases=[nan_phase]), (torch.ones(1, 3),), _cfg(total_kimg=1), DistInfo())
+    _run_phase(nan_phase, SimpleNamespace(phases=[nan_phase], networks={"D": lin}, aux={}), [(torch.ones(1, 3),)],
+               _cfg(total_kimg=1), DistInfo())
     assert all(torch.isfinite(p).all() for p in lin.parameters())  # NaN gradients are zeroed, not applied
 
     cfg = _cfg(total_kimg=1, lr_g=0.001, lr_d=0.004, betas_g=(0.5, 0.9), betas_d=(0.0, 0.99))
