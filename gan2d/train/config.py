@@ -79,8 +79,9 @@ class TrainConfig:
         check_finite(self)
         if self.total_kimg <= 0 or self.batch_size <= 0:
             raise ConfigError(f"total_kimg and batch_size must be positive, got {self.total_kimg}, {self.batch_size}")
-        if self.micro_batch is not None and not 0 < self.micro_batch <= self.batch_size:
-            raise ConfigError(f"micro_batch must be within 1..batch_size ({self.batch_size}), got {self.micro_batch}")
+        if self.micro_batch is not None and not (0 < self.micro_batch <= self.batch_size
+                                                 and self.batch_size % self.micro_batch == 0):
+            raise ConfigError(f"micro_batch must divide batch_size ({self.batch_size}), got {self.micro_batch}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ConfigError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}")
         for name in ("betas_g", "betas_d"):

@@ -55,8 +55,9 @@ def test_micro_seeds_and_split_errors() -> None:
         split_batch(TrainConfig(batch_size=8), DistInfo(0, 3))
     with pytest.raises(ConfigError, match="6 per process, not a multiple of micro_batch 4"):
         split_batch(TrainConfig(batch_size=12, micro_batch=4), DistInfo(0, 2))
-    with pytest.raises(ConfigError, match=r"micro_batch must be within 1\.\.batch_size"):
-        TrainConfig(batch_size=4, micro_batch=8)
+    for bad in (8, 3, 0):
+        with pytest.raises(ConfigError, match=r"micro_batch must divide batch_size \(4\)"):
+            TrainConfig(batch_size=4, micro_batch=bad)
 
 
 def test_micro_batches_update_buffers_as_separate_processes() -> None:

@@ -52,6 +52,10 @@ class Device(StrEnum):
 Out = Annotated[Path, typer.Option("--out", help="run directory")]
 Kimg = Annotated[float | None, typer.Option(help="length in thousands of training images [default: 100]")]
 Batch = Annotated[int, typer.Option(help="global batch size")]
+MicroBatch = Annotated[int | None, typer.Option("--micro-batch", help="images per pass; each process accumulates "
+                                                "batch / (processes x micro-batch) of them, so the global batch and "
+                                                "the weights do not depend on the process count [default: batch / "
+                                                "processes]")]
 Resume = Annotated[bool, typer.Option("--resume", help="continue --out from its latest snapshot")]
 LrG = Annotated[float, typer.Option("--lr-g", help="generator learning rate")]
 LrD = Annotated[float, typer.Option("--lr-d", help="discriminator learning rate")]
@@ -65,10 +69,11 @@ Progress = Annotated[bool, typer.Option("--progress/--no-progress")]
 
 def _resumed_run(out: Path, resume: bool, kimg: float | None) -> StyleGAN2Run | RefinerRun | None:
     """The saved run when resuming, None for a fresh run; checks `--out` either way and writes nothing."""
+    from gan2d.train.elastic import is_elastic_restart
     from tools.train.runs import load_run_config
 
     check_out_dir(out)
-    if resume:
+    if resume or (is_elastic_restart(out) and (out / "checkpoints" / "latest").is_file()):  # torchrun restart
         return load_run_config(out, kimg)
     if (out / "checkpoints" / "latest").is_file():
         raise ToolError(f"{out} already holds a training run; pass --resume or choose a new --out")
@@ -82,12 +87,12 @@ def _required(data: Path | None) -> Path:
 
 
 def _loop(kimg: float | None, batch: int, lr_g: float, lr_d: float, seed: int, workers: int, sample_kimg: float,
-          snap_kimg: float, progress: bool) -> LoopOptions:
+          snap_kimg: float, progress: bool, micro_batch: int | None = None) -> LoopOptions:
     from tools.train.runs import LoopOptions
 
     # Only an absent --kimg takes the default: an explicit 0 stays 0 and is refused as not positive.
-    return LoopOptions(100.0 if kimg is None else kimg, batch, lr_g, lr_d, seed, workers, sample_kimg, snap_kimg,
-                       progress)
+    return LoopOptions(100.0 if kimg is None else kimg, batch, micro_batch, lr_g, lr_d, seed, workers, sample_kimg,
+                       snap_kimg, progress)
 
 
 def _report(result: RunResult) -> None:
@@ -105,6 +110,7 @@ def register(train_app: typer.Typer) -> None:
         resolution: int = typer.Option(64, help="training resolution (power of two)"),
         kimg: Kimg = None,
         batch: Batch = 16,
+        micro_batch: MicroBatch = None,
         resume: Resume = False,
         cond: bool = typer.Option(False, "--cond", help="class-conditional (labels from dataset.json)"),
         mirror: bool = typer.Option(False, "--mirror", help="add horizontally flipped images"),
@@ -135,7 +141,7 @@ def register(train_app: typer.Typer) -> None:
             opts = StyleGAN2Options(resolution, cond, mirror, tuple(p.strip() for p in diffaug.split(",") if p.strip()),
                                     gamma, pl_weight, ema_kimg, z_dim, w_dim, mapping_layers, channel_base,
                                     channel_max)
-            loop = _loop(kimg, batch, lr_g, lr_d, seed, workers, sample_kimg, snap_kimg, progress)
+            loop = _loop(kimg, batch, lr_g, lr_d, seed, workers, sample_kimg, snap_kimg, progress, micro_batch)
             run = stylegan2_run(_required(data), opts, loop)
         elif not isinstance(run, StyleGAN2Run):
             raise ToolError(f"{out} holds a refiner run; use `neurender train refiner --resume`")
@@ -149,6 +155,7 @@ def register(train_app: typer.Typer) -> None:
         arch: Arch = typer.Option(Arch.spade, help="generator"),
         kimg: Kimg = None,
         batch: Batch = 8,
+        micro_batch: MicroBatch = None,
         resume: Resume = False,
         mirror: bool = typer.Option(False, "--mirror", help="add horizontally flipped pairs"),
         base_channels: int = typer.Option(64, "--base-channels", help="generator width"),
@@ -179,7 +186,7 @@ def register(train_app: typer.Typer) -> None:
         if run is None:
             opts = RefinerOptions(resolution, arch.value, mirror, base_channels, d_channels, num_scales, d_norm.value,
                                   vae, adv.value, fm_weight, l1_weight, vgg, vgg_depth, perceptual_weight)
-            loop = _loop(kimg, batch, lr_g, lr_d, seed, workers, sample_kimg, snap_kimg, progress)
+            loop = _loop(kimg, batch, lr_g, lr_d, seed, workers, sample_kimg, snap_kimg, progress, micro_batch)
             run = refiner_run(_required(data), opts, loop)
         elif not isinstance(run, RefinerRun):
             raise ToolError(f"{out} holds a StyleGAN2 run; use `neurender train stylegan2 --resume`")

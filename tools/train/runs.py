@@ -34,6 +34,7 @@ class LoopOptions:
 
     kimg: float = 100.0
     batch: int = 16
+    micro_batch: int | None = None
     lr_g: float = 0.0025
     lr_d: float = 0.0025
     seed: int = 0
@@ -44,7 +45,8 @@ class LoopOptions:
 
     def train_config(self, ema_kimg: float, betas: tuple[float, float] = (0.0, 0.99)) -> TrainConfig:
         """The loop settings, with the task's EMA half-life and Adam betas (both networks)."""
-        return TrainConfig(total_kimg=self.kimg, batch_size=self.batch, lr_g=self.lr_g, lr_d=self.lr_d,
+        return TrainConfig(total_kimg=self.kimg, batch_size=self.batch, micro_batch=self.micro_batch,
+                           lr_g=self.lr_g, lr_d=self.lr_d,
                            betas_g=betas, betas_d=betas, ema_kimg=ema_kimg, seed=self.seed,
                            num_workers=self.workers, sample_every_kimg=self.sample_kimg,
                            checkpoint_every_kimg=self.snap_kimg, progress=self.progress)
