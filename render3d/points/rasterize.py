@@ -14,6 +14,9 @@ The work is split in two so that it stays fast in pure PyTorch:
 2. Only the kept points are projected again with autograd (bit-identical arithmetic) to give
    `dists` and `zbuf`, so gradients reach point positions, radii and cameras, and the autograd
    graph grows with the fragments, not with the points.
+
+Threading: set `OMP_WAIT_POLICY=PASSIVE` before torch loads on machines shared with other work
+(see `render3d/THREADING.md`).
 """
 
 from __future__ import annotations
@@ -61,13 +64,14 @@ def _project(points: torch.Tensor, radius: torch.Tensor, M: torch.Tensor, off: t
     Element-wise arithmetic only (no BLAS), so a subset of points projects to bit-identical values:
     the differentiable recompute of the kept fragments agrees exactly with the selection.
     """
-    x, y, z_in = points.unbind(1)
-    u, v, z = ((M[i, 0] * x + M[i, 1] * y + M[i, 2] * z_in) + off[i] for i in range(3))
+    p = points.T
+    # the three rows at once (few, large kernels): row i = ((M_i0 x + M_i1 y) + M_i2 z) + off_i
+    uvz = M[:, 0:1] * p[0:1] + M[:, 1:2] * p[1:2] + M[:, 2:3] * p[2:3] + off[:, None]
     if orthographic:
-        return torch.stack([u, v, z, (fx * radius).clamp(min=min_radius_px)])
+        return torch.cat([uvz, (fx * radius).clamp(min=min_radius_px)[None]])
     # clamped so that dropped points behind the camera cannot put inf/NaN into gradients
-    safe_z = z.clamp(min=znear)
-    return torch.stack([u / safe_z, v / safe_z, z, (fx * radius / safe_z).clamp(min=min_radius_px)])
+    safe_z = uvz[2:].clamp(min=znear)
+    return torch.cat([uvz[:2] / safe_z, uvz[2:], (fx * radius / safe_z[0]).clamp(min=min_radius_px)[None]])
 
 
 def _disk_rows(points: torch.Tensor, normals: torch.Tensor | None, radius: torch.Tensor, cameras: Cameras, b: int,

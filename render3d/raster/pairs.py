@@ -2,9 +2,10 @@
 
 A hand-written autograd function: the forward keeps no per-pair graph (the backward recomputes the
 few terms it needs, in chunks) and the backward scatters closed-form gradients into per-face
-tensors. Per-pair arithmetic runs on contiguous columns, each column of a per-face table gathered
-with its own `index_select` (the fastest gather on CPU), because reductions over tiny trailing
-dimensions are slow in PyTorch. This keeps soft rasterization (millions of pairs) within memory and
+tensors. Per-pair arithmetic runs on contiguous rows of a `[32, pairs]` gather of a per-face table
+(one `index_select`), because reductions over tiny trailing dimensions are slow in PyTorch; the four
+polygon edges are handled together as `[4, pairs]` blocks (few, large kernels: each is one OpenMP
+parallel region, see `render3d/THREADING.md`). This keeps soft rasterization (millions of pairs) within memory and
 several times faster than plain autograd.
 """
 
@@ -30,7 +31,7 @@ def _face_table(edges: torch.Tensor, depth: torch.Tensor, poly: torch.Tensor) ->
 
 def _pair_terms(table: torch.Tensor, inst: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> dict:
     """Per-pair terms shared by forward and backward, each a `[c]` column (or list of columns)."""
-    T = [col.index_select(0, inst) for col in table]
+    T = table.index_select(1, inst)  # every column in one gather: [32, c], rows contiguous
     w = [torch.addcmul(T[_E + 3 * i + 2], T[_E + 3 * i], u).addcmul_(T[_E + 3 * i + 1], v) for i in range(3)]
     inv_s = (w[0] + w[1] + w[2]).reciprocal_()
     b = [wi * inv_s for wi in w]
@@ -41,23 +42,18 @@ def _pair_terms(table: torch.Tensor, inst: torch.Tensor, u: torch.Tensor, v: tor
     c = [bi.clamp(min=0) for bi in b]
     inv_c = (c[0] + c[1] + c[2]).reciprocal_()
     z_clip = torch.addcmul(c[0] * zc[0], c[1], zc[1]).addcmul_(c[2], zc[2]).mul_(inv_c)
-    d2s, ts, rxs, rys = [], [], [], []
-    for e in range(4):
-        abx, aby = T[_AB + 2 * e], T[_AB + 2 * e + 1]
-        apx, apy = u - T[_A + 2 * e], v - T[_A + 2 * e + 1]
-        t = (apx * abx).addcmul_(apy, aby).mul_(T[_INV + e]).clamp_(0, 1)
-        rx, ry = apx.addcmul_(t, abx, value=-1), apy.addcmul_(t, aby, value=-1)
-        d2s.append(torch.addcmul(rx * rx, ry, ry))
-        ts.append(t)
-        rxs.append(rx)
-        rys.append(ry)
-    d2, edge = torch.stack(d2s).min(0)
+    # the four polygon edges at once, as [4, c] blocks: a quarter of the kernels of an edge loop
+    a, ab = T[_A:_A + 8].view(4, 2, -1), T[_AB:_AB + 8].view(4, 2, -1)
+    abx, aby = ab[:, 0], ab[:, 1]
+    apx, apy = u - a[:, 0], v - a[:, 1]
+    t = (apx * abx).addcmul_(apy, aby).mul_(T[_INV:_INV + 4]).clamp_(0, 1)
+    rx, ry = apx.addcmul_(t, abx, value=-1), apy.addcmul_(t, aby, value=-1)
+    d2, edge = torch.addcmul(rx * rx, ry, ry).min(0)
     pick = edge[None]
     inside = (b[0] >= 0) & (b[1] >= 0) & (b[2] >= 0)
     return {"b": b, "inv_s": inv_s, "zc": zc, "z": z, "c": c, "inv_c": inv_c, "z_clip": z_clip,
-            "d": d2.sqrt_(), "edge": edge,
-            "sign": torch.where(inside, -1.0, 1.0).to(u.dtype), "t": torch.stack(ts).gather(0, pick)[0],
-            "rx": torch.stack(rxs).gather(0, pick)[0], "ry": torch.stack(rys).gather(0, pick)[0]}
+            "d": d2.sqrt_(), "edge": edge, "sign": torch.where(inside, -1.0, 1.0).to(u.dtype),
+            "t": t.gather(0, pick)[0], "rx": rx.gather(0, pick)[0], "ry": ry.gather(0, pick)[0]}
 
 
 class _EvaluatePairs(torch.autograd.Function):

@@ -3,6 +3,9 @@
 Two stages: a discrete one (`select_pairs`, no autograd) picks the K nearest faces listed at every
 pixel; a differentiable one recomputes barycentrics, depth and signed distance for just those
 pairs from the face geometry, so gradients reach vertex positions and camera K/R/t.
+
+Threading: set `OMP_WAIT_POLICY=PASSIVE` before torch loads on machines shared with other work
+(see `render3d/THREADING.md`).
 """
 
 from __future__ import annotations
