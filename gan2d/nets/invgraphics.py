@@ -32,7 +32,9 @@ class InverseGraphicsConfig:
     """Network settings.
 
     Args:
-        num_verts: template vertices the shape decoder displaces (3 offsets each).
+        num_verts: template vertices the shape decoder displaces.
+        offset_channels: numbers per vertex: 3 (a free offset) or 1 (a displacement along the template's
+            direction, which keeps a star-shaped surface and is easier to learn).
         in_channels: input channels (RGB + mask: 4).
         resolution: input side (power of two >= 8).
         base_channels: trunk channels at full resolution, doubled per halving up to `max_channels`.
@@ -47,6 +49,7 @@ class InverseGraphicsConfig:
     """
 
     num_verts: int = 642
+    offset_channels: int = 3
     in_channels: int = 4
     resolution: int = 64
     base_channels: int = 24
@@ -63,6 +66,8 @@ class InverseGraphicsConfig:
         th, tw = self.texture_size
         if th < 8 or th & (th - 1) or tw != 2 * th:
             raise ConfigError(f"texture_size must be (h, 2h) with h a power of two >= 8, got {self.texture_size}")
+        if self.offset_channels not in (1, 3):
+            raise ConfigError(f"offset_channels must be 1 or 3, got {self.offset_channels}")
         if min(self.num_verts, self.shape_dim, self.texture_dim, self.hidden, self.texture_channels) < 1:
             raise ConfigError(f"InverseGraphicsConfig values must be positive: {self}")
         self.trunk()  # validates resolution, channels and norm
@@ -140,7 +145,7 @@ class InverseGraphicsNet(nn.Module):
         self.config = c = config or InverseGraphicsConfig()
         self.trunk = MultiHeadEncoder(c.trunk())
         self.shape_decoder = nn.Sequential(nn.Linear(c.shape_dim, c.hidden), nn.LeakyReLU(0.2),
-                                           nn.Linear(c.hidden, 3 * c.num_verts))
+                                           nn.Linear(c.hidden, c.offset_channels * c.num_verts))
         self.texture_decoder = TextureDecoder(c.texture_dim, c.texture_size, c.texture_channels)
         # Start from the template itself, a mid-grey texture and neutral camera/light/placement: the
         # renderer then sees a plausible object from step 0 instead of a random spiky one.
@@ -159,8 +164,8 @@ class InverseGraphicsNet(nn.Module):
         return self.trunk(images)
 
     def decode_shape(self, shape_code: torch.Tensor) -> torch.Tensor:
-        """`[B, S]` → per-vertex offsets `[B, V, 3]`."""
-        return self.shape_decoder(shape_code).view(-1, self.config.num_verts, 3)
+        """`[B, S]` → per-vertex offsets `[B, V, offset_channels]`."""
+        return self.shape_decoder(shape_code).view(-1, self.config.num_verts, self.config.offset_channels)
 
     def decode_texture(self, texture_code: torch.Tensor) -> torch.Tensor:
         """`[B, T]` → texture map `[B, 3, th, tw]` in (0, 1)."""

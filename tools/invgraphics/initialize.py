@@ -11,6 +11,7 @@ full resolution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -50,3 +51,19 @@ def learned_initialization(model: InverseGraphicsModel, image: torch.Tensor, mas
 def learned_fit_settings(base: FitSettings, level: int, steps: int = LEARNED_STEPS) -> FitSettings:
     """`base` turned into the short fit after a learned start: `steps` steps, one stage at `level`."""
     return replace(base, steps=steps, levels=(level,), stage_fractions=(1.0,), half_res_stages=0)
+
+
+def learned_start(base: FitSettings, steps: int | None = None,
+                  weights: str | None = None) -> tuple[Callable[[torch.Tensor, torch.Tensor, torch.Tensor],
+                                                                Initialization], FitSettings]:
+    """What `neurender reconstruct --learned` needs: a function of the working (image, mask, K) giving the
+    learned `Initialization`, and the short fit's settings (`steps`, default `LEARNED_STEPS`).
+
+    Raises:
+        ToolError: missing or unusable weights (checked now, before any work).
+    """
+    from tools.invgraphics.weights import load_model
+
+    model, _ = load_model(weights)
+    settings = learned_fit_settings(base, model.config.level, LEARNED_STEPS if steps is None else steps)
+    return (lambda image, mask, K: learned_initialization(model, image.cpu(), mask.cpu(), K.cpu())), settings

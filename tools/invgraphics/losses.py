@@ -34,6 +34,7 @@ class LossWeights:
         mv_color: L1 color at the other views.
         perceptual: VGG perceptual (input and other views), when a VGG is given.
         camera: camera supervision of the input view.
+        moments: projected mean/spread against the mask's (keeps far-off meshes in reach).
         laplacian: smoothness of the deformation (Laplacian of the offsets).
         edge: spread of edge lengths (keeps triangles even).
         normal: normal consistency of neighbouring faces.
@@ -46,7 +47,8 @@ class LossWeights:
     mv_color: float = 1.0
     perceptual: float = 0.1
     camera: float = 0.5
-    laplacian: float = 2.0
+    moments: float = 0.2
+    laplacian: float = 0.5
     edge: float = 1.0
     normal: float = 0.05
     refine: float = 0.05
@@ -109,6 +111,36 @@ def multiview_terms(pred: Prediction, source: torch.Tensor, targets: torch.Tenso
     rgb, alpha = pred.repeat(M).render(cams, background.reshape(B * M, 3), settings)
     terms = image_terms(rgb, alpha, images.reshape(B * M, H, W, 3), masks.reshape(B * M, H, W), perceptual)
     return {f"mv_{k}": v for k, v in terms.items()}
+
+
+def moment_terms(pred: Prediction, cameras: Cameras, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Where and how large the object is: projected-vertex mean and spread against the mask's.
+
+    Contour silhouettes pass gradients only within a few pixels of the rendered outline, so a mesh
+    far off the mask (or out of the frame) gets none; this term always pulls it back. Units: image
+    sides. (Surface points of a sphere project with a spread 1.15× that of its disc; the weight is
+    small, so the silhouette term settles the exact outline.)
+
+    Args:
+        pred: B predictions.
+        cameras: their B cameras.
+        mask: `[B, H, W]` masks.
+
+    Returns:
+        {"moments"}.
+    """
+    H, W = mask.shape[1:]
+    side = mask.new_tensor([W, H])
+    uv = cameras.project(pred.verts)[..., :2] / side
+    v, u = torch.meshgrid(torch.arange(H, device=mask.device) + 0.5, torch.arange(W, device=mask.device) + 0.5,
+                          indexing="ij")
+    pix = torch.stack([u, v], -1).reshape(1, -1, 2) / side
+    w = mask.reshape(mask.shape[0], -1, 1)
+    area = w.sum(1).clamp(min=1.0)
+    m_mean = (w * pix).sum(1) / area
+    m_std = ((w * (pix - m_mean[:, None]) ** 2).sum(1) / area).sqrt()
+    p_mean, p_std = uv.mean(1), uv.std(1)
+    return {"moments": (p_mean - m_mean).abs().mean() + (p_std - m_std).abs().mean()}
 
 
 def angle_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@ Units. The mesh lives in the object's canonical frame, centred on the point the 
 size is measured in `κ = distance · (R/2) / f`, half the input image's side at the object's
 distance, so the same prediction fits the image whatever the focal length and distance: the network
 sizes the object relative to the frame and the camera head only decides perspective and viewpoint.
-`verts = κ · (scale · (template/2 + offsets) + translation)`.
+`verts = κ · (scale · (template/2 + offsets) + translation)`; with radial offsets (one number o per
+vertex) `template/2 + offsets = exp(o) · template/2`.
 
 Camera head → (yaw, pitch, roll) in degrees and distance (see `tools.invgraphics.camera`): yaw =
 60·c₀, pitch = 30·c₁, roll = 10·c₂, distance = `distance0 · exp(c₃ / 4)`; lighting: SH radiance
@@ -139,6 +140,8 @@ class InverseGraphicsModel(nn.Module):
         camera = self.decode_camera(out["camera"])
         distance = camera[:, 3:]
         offsets, texture = out["offsets"], out["texture"]
+        if offsets.shape[-1] == 1:  # log-radius along the template's directions: star-shaped, never inverted
+            offsets = 0.5 * torch.expm1(offsets) * self.dirs
         if self.config.symmetric:
             offsets, texture = self.template.symmetrize_offsets(offsets), symmetrize_texture(texture)
         place = out["placement"]

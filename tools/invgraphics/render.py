@@ -35,7 +35,7 @@ class SoftRenderSettings:
         backend: rasterizer backend (any that lists faces within a blur radius; see `MeshRasterizer`).
     """
 
-    sigma: float = 0.7
+    sigma: float = 1.0
     backend: str = "torch"
 
 

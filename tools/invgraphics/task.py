@@ -29,6 +29,7 @@ from tools.invgraphics.losses import (
     camera_terms,
     image_terms,
     mesh_terms,
+    moment_terms,
     multiview_terms,
     weighted_total,
 )
@@ -147,7 +148,9 @@ class InverseGraphicsTask:
         # Shape sets have no facing direction: their input camera is "straight ahead" by definition.
         ahead = torch.cat([torch.zeros_like(src[:, :3]), src[:, 3:]], 1)
         terms = camera_terms(pred.camera, torch.where(canonical[:, None], src, ahead))
-        rgb, alpha = pred.render(pred.input_cameras(K_a, H), background[rows, a], s.render)
+        cams_a = pred.input_cameras(K_a, H)
+        rgb, alpha = pred.render(cams_a, background[rows, a], s.render)
+        terms.update(moment_terms(pred, cams_a, mask_a))
         terms.update(image_terms(rgb, alpha, img_a, mask_a, self.perceptual))
         pick = (rows[:, None], others)
         terms.update(multiview_terms(pred, src, params[pick], K[pick], images[pick], masks[pick], background[pick],

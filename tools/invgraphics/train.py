@@ -19,6 +19,7 @@ from gan2d.train.snapshot import latest_snapshot
 from render3d.io import atomic_write
 from tools.errors import ToolError
 from tools.invgraphics.data import MultiviewViews, SetSpec, check_roots
+from tools.invgraphics.evaluate import evaluate
 from tools.invgraphics.losses import LossWeights
 from tools.invgraphics.model import InverseGraphicsModel, ModelConfig
 from tools.invgraphics.render import SoftRenderSettings
@@ -136,8 +137,21 @@ def run_training(run: TrainRun, out: Path, resume: bool = False) -> RunResult:
     return train(task, train_set, run.loop, out, resume=resume)
 
 
+def heldout_scores(run: TrainRun, model: InverseGraphicsModel) -> dict:
+    """Held-out scores of `model` on each of the run's sets and on all together (`evaluate.evaluate`)."""
+    out = {}
+    for spec in run.sets:
+        res = evaluate(model, MultiviewViews([spec], "heldout"))
+        res.pop("rows")
+        out[Path(spec.root).name] = res
+    n = sum(r["samples"] for r in out.values())
+    out["heldout"] = {k: sum(r[k] * r["samples"] for r in out.values()) / n for k in ("input_iou", "novel_iou")}
+    return out
+
+
 def export_weights(run_dir: Path, dest: Path, extra: dict | None = None) -> Path:
-    """Write the latest snapshot's averaged encoder as shipped weights (`dest`, safetensors + JSON config).
+    """Write the latest snapshot's averaged encoder as shipped weights (`dest`, safetensors + JSON config),
+    with its held-out scores in the extras.
 
     Raises:
         ToolError: no snapshot in `run_dir`.
@@ -146,8 +160,8 @@ def export_weights(run_dir: Path, dest: Path, extra: dict | None = None) -> Path
     if snap is None:
         raise ToolError(f"{run_dir} holds no training snapshot to export")
     model = load_snapshot_model(snap)
-    run = json.loads((run_dir / RUN_FILE).read_text())
-    info = {"snapshot": snap.name, "train_run": run, **(extra or {})}
+    run = load_run(run_dir)
+    info = {"snapshot": snap.name, "train_run": run.to_dict(), "scores": heldout_scores(run, model), **(extra or {})}
     path = save_model(dest, model, info)
     atomic_write(dest.with_suffix(".json"), lambda p: p.write_text(json.dumps(
         {"model": model.config.to_dict(), **info}, indent=2)))

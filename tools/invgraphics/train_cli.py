@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         level: int = typer.Option(3, help="template icosphere level (3: 642 vertices)"),
         symmetric: bool = typer.Option(False, "--symmetric/--no-symmetric", help="left-right symmetric shapes "
                                                                                  "and textures"),
+        radial: bool = typer.Option(True, "--radial/--free", help="vertices move along the template's normals "
+                                                                 "(star-shaped surfaces), or freely in 3D"),
         lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate"),
         vgg: Path | None = typer.Option(None, "--vgg", help="local torchvision VGG16 state dict: adds a "
                                                            "perceptual loss"),
@@ -75,7 +77,8 @@ def register(app: typer.Typer) -> None:
 
                 model = load_model(init)[0].config
             else:
-                model = ModelConfig(InverseGraphicsConfig(num_verts=10 * 4**level + 2), level, symmetric)
+                net = InverseGraphicsConfig(num_verts=10 * 4**level + 2, offset_channels=1 if radial else 3)
+                model = ModelConfig(net, level, symmetric)
             counts = repeat or [1] * len(data)
             run = TrainRun(tuple(SetSpec(str(d), repeat=r) for d, r in zip(data, counts, strict=True)), model, loop,
                            TaskSettings(other_views=other_views), None if vgg is None else str(vgg),

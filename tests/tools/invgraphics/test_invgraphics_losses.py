@@ -66,7 +66,7 @@ def _sphere_prediction(radius: torch.Tensor, template: SphereTemplate, two_tone:
 @pytest.mark.parametrize("frame", ["canonical", "viewer"])
 def test_multiview_consistency_is_lowest_at_the_true_object_and_finds_it(frame: str) -> None:
     template = SphereTemplate.build(2)
-    size, M = 32, 2
+    size, M = 48, 2
     K = intrinsics_from_fov(35, size, size)[None, None].expand(1, M, 3, 3)
     source = torch.tensor([[20.0, 10.0, 0.0, 3.0]])
     targets = torch.tensor([[[80.0, 10.0, 0.0, 3.0], [-40.0, 25.0, 0.0, 3.0]]])
@@ -145,3 +145,35 @@ def test_network_refuses_wrong_inputs() -> None:
     net = InverseGraphicsNet(InverseGraphicsConfig(num_verts=12, resolution=16, base_channels=4, max_channels=8,
                                                    texture_size=(8, 16)))
     assert InverseGraphicsConfig.from_dict(net.config.to_dict()) == net.config
+
+
+def test_radial_offsets_move_vertices_along_the_template_normals() -> None:
+    net = InverseGraphicsConfig(num_verts=162, offset_channels=1, resolution=16, base_channels=8, max_channels=16,
+                                shape_dim=8, texture_dim=8, hidden=16, texture_size=(8, 16), texture_channels=16)
+    model = InverseGraphicsModel(ModelConfig(net, level=2)).eval().requires_grad_(False)
+    out = model.net(torch.randn(2, 4, 16, 16))
+    assert out["offsets"].shape == (2, 162, 1)
+    out["offsets"] = torch.randn(2, 162, 1)  # large: a linear displacement would turn vertices inside out
+    out["placement"] = torch.zeros(2, 4)
+    pred = model.decode(out, intrinsics_from_fov(30, 16, 16)[None].expand(2, 3, 3))
+    # Every vertex stays on the ray of its template direction (log-radius: never through the centre).
+    cos = torch.nn.functional.cosine_similarity(pred.verts, model.template.verts[None], dim=-1)
+    assert float(cos.min()) > 0.9999
+
+
+def test_moment_term_pulls_a_far_off_mesh_back() -> None:
+    from tools.invgraphics.losses import moment_terms
+
+    template = SphereTemplate.build(2)
+    K = intrinsics_from_fov(35, 32, 32)[None]
+    cams = Cameras(K, *orbit_extrinsics(torch.tensor([[0.0, 0.0, 0.0, 3.0]])), 32, 32)
+    mask = torch.zeros(1, 32, 32)
+    mask[:, 8:24, 8:24] = 1.0
+    centred = _sphere_prediction(torch.tensor(0.5), template)
+    shift = torch.tensor([2.5, 0.0, 0.0], requires_grad=True)
+    far = _sphere_prediction(torch.tensor(0.5), template)
+    far.verts = far.verts + shift  # out of the frame: no silhouette gradient at all
+    loss = moment_terms(far, cams, mask)["moments"]
+    loss.backward()
+    assert float(loss) > 5 * float(moment_terms(centred, cams, mask)["moments"])
+    assert float(shift.grad[0]) > 0  # descending moves it back toward x = 0
