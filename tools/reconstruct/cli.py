@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -94,14 +95,16 @@ def working_inputs(photo: torch.Tensor, mask: torch.Tensor, K0: torch.Tensor, si
     return small[..., :3].clamp(0, 1), (small[..., 3] > 0.5).float(), K
 
 
-def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initialization | None = None,
+def reconstruct(image_path: str | Path, job: ReconstructJob,
+                init: Initialization | Callable[..., Initialization] | None = None,
                 show_progress: bool = True) -> dict:
     """Reconstruct a textured mesh from one photo and write the run directory.
 
     Args:
         image_path: PNG/JPEG (RGB, RGBA with alpha as the mask, grayscale).
         job: run settings.
-        init: optional learned initialization.
+        init: optional learned initialization, or a function of the working (image, mask, K) giving one
+            (`tools.invgraphics.initialize.learned_start`).
         show_progress: draw a progress bar with the current silhouette IoU.
 
     Returns:
@@ -121,6 +124,9 @@ def reconstruct(image_path: str | Path, job: ReconstructJob, init: Initializatio
     if mask.sum() < 16:
         raise ToolError(f"no object found: the object covers fewer than 16 pixels at --size {job.size}")
     check_inputs(job.fit)
+    if callable(init):
+        init = init(image, mask, K)
+        notes = [*notes, "started from the inverse-graphics encoder's prediction (--learned)"]
     out = check_out_dir(job.out, replace=True)
     config = {"image": str(image_path), "mask_source": source, "K_source": k_source, "K_photo": K0.tolist(),
               "K_working": K.tolist(),
@@ -182,7 +188,9 @@ def register(app: typer.Typer) -> None:
         K: str | None = typer.Option(None, "--K", help="intrinsics fx,fy,cx,cy in the photo's pixels"),
         out: Path = typer.Option(Path("runs/reconstruct"), "--out", help="run directory"),
         size: int = typer.Option(128, "--size", help="working resolution (long side)"),
-        steps: int = typer.Option(200, "--steps", help="optimization steps"),
+        steps: int | None = typer.Option(None, "--steps", help="optimization steps [default: 200; 50 with --learned]"),
+        learned: bool = typer.Option(False, "--learned", help="start from the inverse-graphics encoder's prediction "
+                                     "(shipped weights), then a short fit"),
         template: str = typer.Option("auto", "--template", help="starting shape: silhouette (the mask inflated, "
                                      "holes kept) | sphere (a surface of revolution) | ellipsoid | a mesh file | "
                                      "auto (sphere for masks one run per row, else silhouette)"),
@@ -197,13 +205,18 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="random seed"),
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
-        settings = FitSettings(steps=steps, template=template, symmetry=symmetry.value, prior=prior.value,
-                               elevation=elevation, backend=backend.value,
+        settings = FitSettings(steps=200 if steps is None else steps, template=template, symmetry=symmetry.value,
+                               prior=prior.value, elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
+        init = None
+        if learned:
+            from tools.invgraphics.initialize import learned_start
+
+            init, settings = learned_start(settings, steps)
         job = ReconstructJob(out=str(out), mask=None if mask is None else str(mask), segment=segment.value,
                              box=parse_box(box), fov=fov, K=_parse_intrinsics(K),
                              size=size, device=device.value, seed=seed, fit=settings)
-        metrics = reconstruct(image, job)
+        metrics = reconstruct(image, job, init)
         for note in metrics["notes"]:
             typer.echo(f"note: {note}", err=True)
         typer.echo(f"input-view IoU {metrics['input_iou']:.3f}, PSNR {metrics['textured_psnr']:.1f} dB, "
