@@ -97,7 +97,7 @@ def neural_renderer_scores(encoder: InverseGraphicsModel, generator: Path | None
     """`score_renderer` with the named (default: shipped) generator and mapping, plus a Markdown table."""
     from tools.invgraphics.run import load_neural_renderer
 
-    renderer = load_neural_renderer(encoder, generator, mapping)
+    renderer, notes = load_neural_renderer(encoder, generator, mapping)
     analyzer, extra = _analyzer()
     scores = score_renderer(renderer, analyzer, identities)
     floor = (extra.get("scores") or {}).get("noise_floor")
@@ -107,5 +107,5 @@ def neural_renderer_scores(encoder: InverseGraphicsModel, generator: Path | None
     md = (f"\nGAN as renderer ({identities} identities): median |yaw error| {scores['median_abs_yaw_error']:.2f}° "
           f"(worst bin {scores['max_bin_median']:.2f}°), analyzer noise floor {floor}\n\n"
           + markdown_table(header, table))
-    return {**scores, "noise_floor": floor, "markdown": md}
+    return {**scores, "noise_floor": floor, "notes": notes, "markdown": md}
 

@@ -23,16 +23,16 @@ def _strip(images: torch.Tensor) -> torch.Tensor:
     return torch.cat(list(images), 1)
 
 
-def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None):
+def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None, encoder_path: Path | None = None):
     """The GAN renderer for `encoder`: the generator (default: the faces job's embedded one) and the
-    attribute mapping (default: shipped), with warnings when they were not trained together.
+    attribute mapping (default: shipped), and notes when they were not trained together.
 
     Raises:
-        ToolError: missing or unusable files.
+        ToolError: missing or unusable files, or a mapping whose sizes do not fit them.
     """
     from tools.invgraphics.neural_renderer import NeuralRenderer
-    from tools.invgraphics.neural_renderer_train import load_generator, load_mapping
-    from tools.invgraphics.weights import WEIGHTS_DIR
+    from tools.invgraphics.neural_renderer_train import check_pair, load_generator, load_mapping
+    from tools.invgraphics.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
     if generator is None:
         from tools.faces.bundle import GENERATOR
@@ -41,14 +41,14 @@ def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None):
         generator = FACES / GENERATOR
     mapping = mapping or WEIGHTS_DIR / "neural_renderer.safetensors"
     G = load_generator(generator)
-    M, _ = load_mapping(mapping)
+    M, extra = load_mapping(mapping)
     if M.config.w_dim != G.w_dim or M.config.num_ws != G.num_ws:
         raise ToolError(f"--mapping {mapping} maps to W+ [{M.config.num_ws}, {M.config.w_dim}], the generator "
                         f"takes [{G.num_ws}, {G.w_dim}]")
     c = encoder.config.net
     if (M.config.shape_dim, M.config.texture_dim) != (c.shape_dim, c.texture_dim):
         raise ToolError(f"--mapping {mapping} reads codes of another encoder")
-    return NeuralRenderer(G, M, encoder)
+    return NeuralRenderer(G, M, encoder), check_pair(extra, generator, encoder_path or DEFAULT_WEIGHTS)
 
 
 def run_invgraphics(photo: Path, out: Path, mask: Path | None = None, fov: float | None = None,
@@ -72,7 +72,10 @@ def run_invgraphics(photo: Path, out: Path, mask: Path | None = None, fov: float
     K, k_source = photo_intrinsics(photo, W, H, None, fov)
     if obj.sum() < 16:
         raise ToolError(f"no object found in {photo}: the mask covers fewer than 16 pixels")
-    neural = load_neural_renderer(model, generator, mapping) if renderer in ("gan", "both") else None
+    neural = None
+    if renderer in ("gan", "both"):
+        neural, pair_notes = load_neural_renderer(model, generator, mapping, weights)
+        notes = [*notes, *pair_notes]
     t0 = time.perf_counter()
     pred, _ = predict(model, image, obj, K)
     seconds = time.perf_counter() - t0
