@@ -14,16 +14,44 @@ from __future__ import annotations
 import torch
 
 
+class _Transform(torch.autograd.Function):
+    """`transform` with the gradient of a matmul: the backward's rounding is free to differ by shape, and
+    the element-wise form's autograd (tiny broadcast reductions, slice scatters) costs several times more."""
+
+    @staticmethod
+    def forward(ctx, p: torch.Tensor, M: torch.Tensor, offset: torch.Tensor | None) -> torch.Tensor:
+        # row i: ((x · M_i0 + y · M_i1) + z · M_i2) + offset_i, all three rows at once
+        out = p[..., 0:1] * M[..., :, 0] + p[..., 1:2] * M[..., :, 1] + p[..., 2:3] * M[..., :, 2]
+        if offset is not None:
+            out = out + offset
+        ctx.save_for_backward(p, M)
+        ctx.offset_shape = None if offset is None else offset.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        p, M = ctx.saved_tensors
+        gp = gM = go = None
+        if ctx.needs_input_grad[0]:
+            gp = (g.unsqueeze(-2) @ M).squeeze(-2).sum_to_size(p.shape)
+        if ctx.needs_input_grad[1]:
+            gM = (g.unsqueeze(-1) * p.unsqueeze(-2)).sum_to_size(M.shape)
+        if ctx.offset_shape is not None and ctx.needs_input_grad[2]:
+            go = g.sum_to_size(ctx.offset_shape)
+        return gp, gM, go
+
+
 def transform(p: torch.Tensor, M: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
     """`M @ p (+ offset)` for points `p: [..., 3]`, matrices `M: [..., 3, 3]` and offsets `[..., 3]`, broadcast.
+
+    Differentiable in all three (the backward is a matmul: only the forward values need to be
+    shape-independent).
 
     Example:
         >>> transform(torch.tensor([1.0, 2, 3]), torch.eye(3) * 2, torch.ones(3)).tolist()
         [3.0, 5.0, 7.0]
     """
-    # row i: ((x · M_i0 + y · M_i1) + z · M_i2) + offset_i, all three rows at once
-    out = p[..., 0:1] * M[..., :, 0] + p[..., 1:2] * M[..., :, 1] + p[..., 2:3] * M[..., :, 2]
-    return out if offset is None else out + offset
+    return _Transform.apply(p, M, offset)
 
 
 def cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -33,8 +61,9 @@ def cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         >>> cross(torch.tensor([1.0, 0, 0]), torch.tensor([0.0, 1, 0])).tolist()
         [0.0, 0.0, 1.0]
     """
-    yzx, zxy = [1, 2, 0], [2, 0, 1]
-    return a[..., yzx] * b[..., zxy] - a[..., zxy] * b[..., yzx]
+    # rolls, not index lists: their backward is a roll too, not a scatter-add
+    a_yzx, a_zxy, b_yzx, b_zxy = a.roll(-1, -1), a.roll(1, -1), b.roll(-1, -1), b.roll(1, -1)
+    return a_yzx * b_zxy - a_zxy * b_yzx
 
 
 def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
