@@ -1,10 +1,11 @@
 """Head masks of generated images by background keying.
 
-The embedded generator learned the head sets' plain background (`tools.faces.headset.BACKGROUND`), so a
-pixel whose color stays within `tolerance` of it is background. The mask is the connected foreground
-region touching the image center, with its holes filled, softened to the pixel's distance from the
-background color over one more tolerance. Its agreement with the true masks of rendered heads is
-measured by `tools.bench.faces` (mask IoU on held-out renders).
+The embedded generator learned the head sets' plain background, so a pixel whose color stays within
+`tolerance` of the background color is background; that color is read per image as the median of its
+border pixels (a generator's gray is close to, not exactly, the renders' gray), unless given. The mask
+is the connected foreground region touching the image center, with its holes filled, softened to the
+pixel's distance from the background color over one more tolerance. Its agreement with the true masks
+of rendered heads is measured by `tools.bench.faces` (mask IoU on held-out renders).
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from tools.faces.headset import BACKGROUND
 
-
-def key_masks(images: torch.Tensor, background: tuple[float, float, float] = BACKGROUND, tolerance: float = 0.06
+def key_masks(images: torch.Tensor, background: tuple[float, float, float] | None = None, tolerance: float = 0.06
               ) -> torch.Tensor:
     """`[B, 3, H, W]` images in [-1, 1] → `[B, H, W]` masks in [0, 1] (1 = head).
 
@@ -27,7 +26,13 @@ def key_masks(images: torch.Tensor, background: tuple[float, float, float] = BAC
         9.0
     """
     rgb = ((images.detach().float().cpu() + 1) / 2).permute(0, 2, 3, 1).numpy()
-    dist = np.abs(rgb - np.asarray(background, dtype=np.float32)).max(-1)
+    if background is None:
+        border = np.concatenate([rgb[:, :2].reshape(len(rgb), -1, 3), rgb[:, -2:].reshape(len(rgb), -1, 3),
+                                 rgb[:, :, :2].reshape(len(rgb), -1, 3), rgb[:, :, -2:].reshape(len(rgb), -1, 3)], 1)
+        bg = np.median(border, axis=1)[:, None, None, :]
+    else:
+        bg = np.asarray(background, dtype=np.float32)
+    dist = np.abs(rgb - bg).max(-1)
     out = np.zeros(dist.shape, dtype=np.float32)
     for i, d in enumerate(dist):
         fg = d > tolerance
