@@ -18,6 +18,8 @@ Where things live:
   multi-view datasets with ground-truth cameras, poses, depth, masks and meshes;
   `scenes.multiview`: that `neurender-multiview/1` layout (`scenes/DATASET.md`), its writers and
   `MultiviewDataset`, which reads it back as tensors and render3d cameras.
+- `scenes.jobs`: batch jobs of independent tasks that each write one folder atomically (datagen, batch
+  renders): resume, retries, progress, run here, on local processes or on Ray (`scenes.jobs.ray_runner`).
 - `scenes.budget`: the memory a render needs, checked before building (huge scenes are refused).
 
 Example:

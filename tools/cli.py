@@ -58,6 +58,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench faces": ("tools.bench.faces", "Faces pose error per bin vs the estimator floor, identity drift, FD, speed."),
     "bench pc2img": ("tools.bench.pc2img", "pc2img quality vs density beside classical baselines, per-scene, speed."),
     "bench invgraphics": ("tools.bench.invgraphics", "Learned inverse graphics vs optimization only, GAN renderer."),
+    "bench distributed": ("tools.bench.distributed", "Datagen / batch render / per-task overhead locally and on Ray; "
+                          "training on 1 vs 2 processes."),
 }
 # command groups → help
 GROUPS: dict[str, str] = {

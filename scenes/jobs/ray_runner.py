@@ -31,6 +31,26 @@ from scenes.jobs.local import run_chunk
 LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 
 
+def init_ray(address: str | None = None, workers: int | None = None) -> None:
+    """Join the Ray cluster at `address`, or start a local instance with `workers` CPUs (None: all).
+
+    Raises:
+        JobError: the cluster cannot be reached or the instance cannot start (one line, why).
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report sent over the network
+    # Its one-time notice that the (local, token-protected) instance is token-protected is not news on
+    # a progress console; real warnings still come through.
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+    if address is None:
+        kwargs.update(num_cpus=workers or os.cpu_count(), object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, ValueError, RuntimeError, TimeoutError) as e:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise JobError(f"cannot start or reach {where}: {' '.join(str(e).split())[:300]}") from None
+
+
 def _ray_chunk(job: FolderJob, chunk: list[int]) -> list[Outcome]:
     import torch
 
@@ -66,18 +86,7 @@ class RayRunner:
     def _connect(self) -> None:
         if ray.is_initialized():  # a caller's own Ray session (a test fixture, a notebook): use it, keep it
             return
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report sent over the network
-        # Its one-time notice that the (local, token-protected) instance is token-protected is not news on
-        # a progress console; real warnings still come through.
-        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
-        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
-        if self.address is None:
-            kwargs.update(num_cpus=self.workers or os.cpu_count(), object_store_memory=LOCAL_OBJECT_STORE_BYTES)
-        try:
-            ray.init(address=self.address, **kwargs)
-        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as e:
-            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            raise JobError(f"cannot start or reach {where}: {' '.join(str(e).split())[:300]}") from None
+        init_ray(self.address, self.workers)
         self._started = True
 
     def start(self, job: FolderJob) -> int:

@@ -16,6 +16,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from tools.batch.inputs import is_batch_input
+from tools.batch.options import BatchCommand, chunk_option, ray_option, retries_option, workers_option
 from tools.errors import ToolError
 from tools.rundir import check_out_dir
 
@@ -41,10 +43,11 @@ def register(app: typer.Typer) -> None:
                         help="Render point clouds / COLMAP models to photo-like images; fit per-scene models.")
     app.add_typer(group, name="pc2img")
 
-    @group.command("render")
+    @group.command("render", cls=BatchCommand)
     def render_cmd(
         source: Path = typer.Argument(..., help="point cloud (.ply/.pcd/.xyz/.npy), COLMAP sparse model folder, "
-                                                "or a fitted scene folder"),
+                                                "or a fitted scene folder; a list (.txt) or quoted glob of them "
+                                                "renders each into OUT/<name>/ as one resumable job"),
         out: Path = typer.Option(..., "--out", help="run directory (replaced whole)"),
         cameras: Path | None = typer.Option(None, "--cameras", help="cameras.json as `neurender render` writes it"),
         views: int = typer.Option(4, "--views", help="orbit views (without --cameras / COLMAP images)"),
@@ -53,13 +56,23 @@ def register(app: typer.Typer) -> None:
                                                              "side [default: 256 for orbits, cameras as given]"),
         weights: Path | None = typer.Option(None, "--weights", help="pc2img weights [default: shipped]"),
         background: str = typer.Option("1,1,1", "--background", help="R,G,B in [0, 1]"),
+        ray: str | None = ray_option(),
+        workers: int | None = workers_option(),
+        retries: int = retries_option(),
+        chunk: int = chunk_option(),
     ) -> None:
         """Splat → learned visibility → coarse → refined images for each camera."""
         from tools.pc2img.render import Pc2ImgJob, parse_background, run_pc2img
 
-        check_out_dir(out, replace=True)
         job = Pc2ImgJob(str(source), str(cameras) if cameras else None, views, elevation, size,
                         str(weights) if weights else None, parse_background(background))
+        if is_batch_input(source):  # many clouds as one job (tools.batch.pc2img), locally or on Ray
+            from tools.batch.pc2img import pc2img_batch_command
+
+            return pc2img_batch_command(source, out, job, ray=ray, workers=workers, retries=retries, chunk=chunk)
+        if ray is not None or workers is not None:
+            raise ToolError("--ray and --workers apply to a list (.txt) or quoted glob of clouds")
+        check_out_dir(out, replace=True)
         files = run_pc2img(job, out)
         typer.echo(f"{out}: {sum(1 for f in files if f.name.startswith('image_'))} views, sheet {out / 'sheet.png'}")
 

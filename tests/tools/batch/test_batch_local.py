@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools.batch.helpers import write_clouds_and_weights
 from tools.batch.inputs import expand_inputs, is_batch_input, output_names
 from tools.batch.options import expand_ray_flag, make_runner
 from tools.cli import main
@@ -98,6 +99,21 @@ def test_render_scene_list_writes_single_render_folders_names_failures_and_resum
     assert json.loads((out / "batch.json").read_text())["failed"] == []
     assert main(["render", f"{scenes}/*.yaml", "--out", str(out), "--size", "32"]) == 2
     assert "holds a batch made with {'size': None" in capsys.readouterr().err
+
+
+def test_pc2img_cloud_list_writes_single_run_folders(tmp_path: Path, capsys) -> None:
+    weights = write_clouds_and_weights(tmp_path)
+    common = ["--views", "2", "--size", "32", "--weights", str(weights)]
+    assert main(["pc2img", f"{tmp_path}/c*.ply", "--out", str(tmp_path / "batch"), "--workers", "1", *common]) == 0
+    assert "2 clouds rendered, 0 already done" in capsys.readouterr().out
+    assert main(["pc2img", str(tmp_path / "c1.ply"), "--out", str(tmp_path / "single"), *common]) == 0
+    batch, single = _tree(tmp_path / "batch" / "c1"), _tree(tmp_path / "single")
+    assert batch.keys() == single.keys() and len(batch) >= 2 * 4 + 3
+    assert all(batch[k] == single[k] for k in batch if k.endswith(".png"))  # config.json holds timings
+    index = json.loads((tmp_path / "batch" / "batch.json").read_text())
+    assert [i["name"] for i in index["inputs"]] == ["c0", "c1"] and index["settings"]["views"] == 2
+    assert main(["pc2img", f"{tmp_path}/c*.ply", "--out", str(tmp_path / "batch"), *common[:2]]) == 2
+    assert "holds a batch made with" in capsys.readouterr().err  # other settings (the shipped weights)
 
 
 @pytest.mark.parametrize(("argv", "reason"), [

@@ -4,7 +4,6 @@ retried then reported, a killed worker's task reruns, a rerun of a finished job 
 `neurender render SCENE_LIST --ray` / `datagen --ray` / the pc2img batch write what a local run writes."""
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -15,10 +14,11 @@ import pytest
 from scenes.datagen import DatagenConfig, DatagenJob, generate
 from scenes.jobs.driver import run_job
 from scenes.jobs.local import InlineRunner
+from tests.tools.batch.helpers import write_clouds_and_weights
 from tools.cli import main
 
 ray = pytest.importorskip("ray")
-from scenes.jobs.ray_runner import RayRunner  # noqa: E402 - needs Ray
+from scenes.jobs.ray_runner import RayRunner, init_ray  # noqa: E402 - needs Ray
 
 CFG = DatagenConfig("shapes", count=4, views=1, size=16, workers=1, supersample=1)
 SCENE = """version: 1
@@ -32,9 +32,7 @@ render: {{width: 20, height: 20, supersample: 1, outputs: [rgb, depth, mask]}}
 
 @pytest.fixture(scope="module")
 def ray_instance():
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
-             object_store_memory=100 * 2**20)
+    init_ray(None, workers=2)  # what `--ray` alone starts
     # Workers cannot import this test module (pytest put its folder on this process' path only): send
     # the test job by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -140,20 +138,11 @@ def test_render_scene_list_on_ray_is_the_local_batch(ray_instance, tmp_path: Pat
 
 
 def test_pc2img_batch_on_ray_is_the_local_batch(ray_instance, tmp_path: Path) -> None:
-    import torch
-    import trimesh
-
-    from render3d.io import save_pointcloud
-    from render3d.structures import Pointclouds
     from tools.batch.pc2img import run_pc2img_batch
     from tools.pc2img.render import Pc2ImgJob
 
-    for k, mesh in enumerate((trimesh.creation.icosphere(2), trimesh.creation.box())):
-        pts, _ = trimesh.sample.sample_surface_even(mesh, 600, seed=k)
-        colors = torch.rand(len(pts), 3, generator=torch.Generator().manual_seed(k))
-        save_pointcloud(tmp_path / f"c{k}.ply", Pointclouds([torch.tensor(pts, dtype=torch.float32)],
-                                                            features=[colors]))
-    template = Pc2ImgJob("", views=2, size=32)
+    weights = write_clouds_and_weights(tmp_path)
+    template = Pc2ImgJob("", views=2, size=32, weights=str(weights))
     local = run_pc2img_batch(str(tmp_path / "c*.ply"), tmp_path / "local", template, InlineRunner(),
                              progress=False)
     remote = run_pc2img_batch(str(tmp_path / "c*.ply"), tmp_path / "ray", template, RayRunner(workers=2),
