@@ -108,10 +108,10 @@ def _render_job(root: Path, views: int, size: int) -> Callable[[Path, int], Fold
 
 
 def time_jobs(workload: str, make: Callable[[Path, int], FolderJob], n: int, warmup: int, root: Path,
-              console: Console) -> list[dict]:
+              console: Console, runners: tuple[tuple[str, int], ...] = RUNNERS) -> list[dict]:
     """Run `make(folder, n)` on every runner, warm (after a job of `warmup` tasks on it); one record each."""
     records = []
-    for kind, workers in RUNNERS:
+    for kind, workers in runners:
         runner = _runner(kind, workers)
         start = time.perf_counter()
         run_job(make(root / f"{workload}-{kind}{workers}-warmup", warmup), runner, progress=False)
