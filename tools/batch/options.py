@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 LOCAL = "local"
 _ADDRESS = re.compile(r"^(auto|local|ray://\S+|[\w.\-]+:\d+|\[[0-9a-fA-F:]+\]:\d+)$")
 
+# No square brackets in help texts: typer's rich help reads them as markup and drops them.
 RAY_HELP = ("run the tasks on Ray: alone, a local Ray instance with --workers CPUs; or the cluster at ADDRESS "
-            "(auto, HOST:PORT, ray://HOST:PORT) [default: this machine, no Ray]")
+            "(auto, HOST:PORT, ray://HOST:PORT). Default: this machine, no Ray")
 
 
 def ray_option() -> Any:
@@ -32,7 +33,7 @@ def ray_option() -> Any:
 
 def workers_option() -> Any:
     return typer.Option(None, "--workers", help="tasks at once: local processes, or Ray CPUs for a local instance "
-                                                "(on a cluster: at most this many) [default: 2; cluster: all]")
+                                                "(on a cluster: at most this many). Default: 2; on a cluster, all")
 
 
 def retries_option() -> Any:
