@@ -3,7 +3,8 @@
 The official networks are imported from a source tree the user names (`--official-src`, e.g. a checkout
 of NVlabs/stylegan2-ada-pytorch); nothing of it is part of this project. Both sides get the same weights
 (the parameter layouts are identical), the same inputs and the same thread count, and their runs are
-interleaved (ours, official, ours, …) so load changes hit both alike. Workloads as in `bench gan`: G
+interleaved (ours, official, ours, …) so load changes hit both alike; process CPU time is recorded beside
+wall time, since on a shared machine it is the steadier of the two. Workloads as in `bench gan`: G
 forward (eval, const noise), G training step (train mode, random noise, backward of a loss on the images,
 Adam step), D training step (logistic loss on reals, backward, Adam step). Configs: StyleGAN2-ADA "auto"
 at 64² batch 4 (channel_base 16384, 2 mapping layers) and the embedded faces generator's at batch 8.
@@ -95,27 +96,30 @@ def compare(src: Path, repeats: int = 7, configs: tuple[str, ...] = tuple(CONFIG
         ours, theirs = _workloads(g, d, z, real, False), _workloads(og, od, z, real, True)
         for work in ours:
             ours[work](), theirs[work]()  # warm-up
-            t_ours, t_off, ratios = [], [], []
+            t_ours, t_off, ratios, cpu_ratios = [], [], [], []
             for _ in range(repeats):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 ours[work]()
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 theirs[work]()
-                t2 = time.perf_counter()
+                t2, c2 = time.perf_counter(), time.process_time()
                 t_ours.append(t1 - t0)
                 t_off.append(t2 - t1)
                 ratios.append((t1 - t0) / (t2 - t1))
+                cpu_ratios.append((c1 - c0) / max(c2 - c1, 1e-9))
             records.append({"config": name, "workload": work, "batch": cfg["batch"],
                             "ours_s": statistics.median(t_ours),
                             "official_s": statistics.median(t_off), "ratio": statistics.median(ratios),
+                            "cpu_ratio": statistics.median(cpu_ratios),
                             "load1": os.getloadavg()[0], "threads": torch.get_num_threads()})
     return records
 
 
 def markdown(records: list[dict[str, Any]]) -> str:
-    """Table of `compare` records (ratio = ours / official, median of interleaved pairs)."""
+    """Table of `compare` records (ratios = ours / official, medians over interleaved pairs; wall and CPU)."""
     from tools.bench.harness import markdown_table
 
     rows = [[r["config"], r["workload"], str(r["batch"]), f"{1000 * r['ours_s']:.1f}", f"{1000 * r['official_s']:.1f}",
-             f"{r['ratio']:.3f}", f"{r['load1']:.2f}"] for r in records]
-    return markdown_table(["config", "workload", "batch", "ours ms", "official ms", "ours/official", "load1"], rows)
+             f"{r['ratio']:.3f}", f"{r['cpu_ratio']:.3f}", f"{r['load1']:.2f}"] for r in records]
+    return markdown_table(["config", "workload", "batch", "ours ms", "official ms", "wall ours/official",
+                           "CPU ours/official", "load1"], rows)
