@@ -6,7 +6,8 @@ of the same icosphere, colors, camera) projects exactly as predicted. Colors are
 predicted lighting, with a uniform white environment handed to the fit: what the photo shows, so the
 first step's color residual is the prediction's, and the fit re-separates albedo and light itself.
 `learned_fit_settings` is the short test-time fit that follows: one stage at the template's level, at
-full resolution.
+full resolution, with a 10× lighter deformation prior than the inflation start's (the prior keeps the
+start's Laplacian; a learned start is a guess to be corrected, not an exact inflation to be kept).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tools.reconstruct.settings import FitSettings
 from tools.reconstruct.templates import icosphere
 
 LEARNED_STEPS = 50
+LEARNED_LAPLACIAN = 2.0
 
 
 def learned_initialization(model: InverseGraphicsModel, image: torch.Tensor, mask: torch.Tensor,
@@ -49,8 +51,10 @@ def learned_initialization(model: InverseGraphicsModel, image: torch.Tensor, mas
 
 
 def learned_fit_settings(base: FitSettings, level: int, steps: int = LEARNED_STEPS) -> FitSettings:
-    """`base` turned into the short fit after a learned start: `steps` steps, one stage at `level`."""
-    return replace(base, steps=steps, levels=(level,), stage_fractions=(1.0,), half_res_stages=0)
+    """`base` turned into the short fit after a learned start: `steps` steps, one stage at `level`,
+    deformation prior `LEARNED_LAPLACIAN`."""
+    return replace(base, steps=steps, levels=(level,), stage_fractions=(1.0,), half_res_stages=0,
+                   w_laplacian=LEARNED_LAPLACIAN)
 
 
 def learned_start(base: FitSettings, steps: int | None = None,
