@@ -12,8 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from gan2d.budget import build_within
 from gan2d.checkpoint import load_checkpoint, save_checkpoint
 from gan2d.errors import CheckpointError, ConfigError
@@ -45,7 +43,8 @@ def load_model(path: str | os.PathLike | None = None) -> tuple[InverseGraphicsMo
         raise ToolError(f"inverse-graphics weights not found: {path}{hint}")
     try:
         kind, config, state, extra = load_checkpoint(path)
-        if kind not in (KIND, "E_ema", f"{InverseGraphicsModel.__module__}.{InverseGraphicsModel.__qualname__}"):
+        # A training snapshot names its networks by class path; exported weights by KIND.
+        if kind not in (KIND, f"{InverseGraphicsModel.__module__}.{InverseGraphicsModel.__qualname__}"):
             raise CheckpointError(f"{path} holds a {kind!r}, not inverse-graphics weights")
         cfg = ModelConfig.from_dict(config)
         model = build_within(lambda: InverseGraphicsModel(cfg), sum(t.numel() for t in state.values()),
@@ -64,6 +63,3 @@ def load_snapshot_model(snapshot: str | os.PathLike) -> InverseGraphicsModel:
     """
     return load_model(Path(snapshot) / "E_ema.safetensors")[0]
 
-
-def parameter_count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
