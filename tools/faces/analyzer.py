@@ -8,8 +8,11 @@ Three heads share one `gan2d.nets.regressor.MultiHeadEncoder` trunk (one forward
 - `face`: a logit, > 0 when the image shows a head (trained against data-engine shapes and scenes,
   photos without people and plain backgrounds); `--from-photo` refuses images without a face.
 - `identity`: the head's shape and appearance codes (`HeadParams.shape_code()` +
-  `appearance_code()`), standardized over the training set. It is the identity descriptor: views of
-  one head should give one descriptor, whatever the pose.
+  `appearance_code()`), standardized over the training set. The identity descriptor is their
+  projection onto the `identity_projection` directions: a linear discriminant analysis of the codes
+  predicted for several views of each training head (the directions along which different heads
+  differ most relative to how one head's views differ), so that a descriptor reads the same head the
+  same from any side and ignores the codes the encoder cannot read at this resolution.
 
 Images are gan2d images `[B, 3, H, W]` in [-1, 1]; other sizes are resampled to the encoder's.
 """
@@ -45,6 +48,7 @@ class HeadAnalyzer(nn.Module):
         encoder: the multi-head encoder (heads `pose`, `face`, `identity`).
         pose_scale: degrees of (yaw, pitch) per unit of the `pose` head (targets are degrees / scale).
         code_mean, code_std: `[CODE_DIM]` standardization of the identity codes.
+        identity_projection: `[CODE_DIM, K]` descriptor directions (default: all codes, K = CODE_DIM).
 
     Example:
         >>> a = HeadAnalyzer(MultiHeadEncoder(analyzer_config(resolution=16))).eval()
@@ -53,7 +57,8 @@ class HeadAnalyzer(nn.Module):
     """
 
     def __init__(self, encoder: MultiHeadEncoder, pose_scale: tuple[float, float] = (60.0, 30.0),
-                 code_mean: torch.Tensor | None = None, code_std: torch.Tensor | None = None) -> None:
+                 code_mean: torch.Tensor | None = None, code_std: torch.Tensor | None = None,
+                 identity_projection: torch.Tensor | None = None) -> None:
         super().__init__()
         heads = dict(encoder.config.heads)
         if heads != {"pose": 2, "face": 1, "identity": CODE_DIM}:
@@ -62,6 +67,10 @@ class HeadAnalyzer(nn.Module):
         self.pose_scale = (float(pose_scale[0]), float(pose_scale[1]))
         self.register_buffer("code_mean", torch.zeros(CODE_DIM) if code_mean is None else code_mean.float())
         self.register_buffer("code_std", torch.ones(CODE_DIM) if code_std is None else code_std.float())
+        proj = torch.eye(CODE_DIM) if identity_projection is None else identity_projection.float()
+        if proj.ndim != 2 or proj.shape[0] != CODE_DIM:
+            raise ConfigError(f"identity_projection must be [{CODE_DIM}, K], got {tuple(proj.shape)}")
+        self.register_buffer("identity_projection", proj)
 
     @property
     def resolution(self) -> int:
@@ -85,18 +94,24 @@ class HeadAnalyzer(nn.Module):
         return self.encoder(self.prepare(images))
 
     def analyze(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{"pose": `[B, 2]` (yaw, pitch) degrees, "face": `[B]` probability, "identity": `[B, CODE_DIM]`}."""
+        """{"pose": `[B, 2]` (yaw, pitch) degrees, "face": `[B]` probability, "identity": `[B, K]` descriptors,
+        "codes": `[B, CODE_DIM]` standardized codes}."""
         out = self(images)
         scale = torch.tensor(self.pose_scale, device=images.device)
-        return {"pose": out["pose"] * scale, "face": torch.sigmoid(out["face"][:, 0]), "identity": out["identity"]}
+        return {"pose": out["pose"] * scale, "face": torch.sigmoid(out["face"][:, 0]),
+                "identity": out["identity"] @ self.identity_projection, "codes": out["identity"]}
 
     def pose(self, images: torch.Tensor) -> torch.Tensor:
         """`[B, 2]` estimated (yaw, pitch) in degrees."""
         return self.analyze(images)["pose"]
 
     def identity(self, images: torch.Tensor) -> torch.Tensor:
-        """`[B, CODE_DIM]` identity descriptors (standardized shape + appearance codes)."""
-        return self(images)["identity"]
+        """`[B, K]` identity descriptors (projected standardized shape + appearance codes)."""
+        return self(images)["identity"] @ self.identity_projection
+
+    def codes(self, images: torch.Tensor) -> torch.Tensor:
+        """`[B, CODE_DIM]` estimated head codes in their own units (shape fields, then colors)."""
+        return self(images)["identity"] * self.code_std + self.code_mean
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """`[B, feature_dim]` shared trunk features (the embedding of the analyzer Fréchet distance)."""
@@ -104,7 +119,8 @@ class HeadAnalyzer(nn.Module):
 
     def to_config(self) -> dict[str, Any]:
         """JSON config that rebuilds this analyzer (weights aside)."""
-        return {"encoder": self.encoder.config.to_dict(), "pose_scale": list(self.pose_scale)}
+        return {"encoder": self.encoder.config.to_dict(), "pose_scale": list(self.pose_scale),
+                "identity_dim": int(self.identity_projection.shape[1])}
 
 
 def save_analyzer(path: str | os.PathLike, analyzer: HeadAnalyzer, extra: dict[str, Any] | None = None) -> Path:
@@ -123,7 +139,8 @@ def load_analyzer(path: str | os.PathLike) -> tuple[HeadAnalyzer, dict[str, Any]
         raise CheckpointError(f"{path} holds a {kind!r} checkpoint, not a head analyzer")
     try:
         encoder = MultiHeadEncoder(MultiHeadEncoderConfig.from_dict(config["encoder"]))
-        analyzer = HeadAnalyzer(encoder, tuple(config["pose_scale"]))
+        k = int(config.get("identity_dim", CODE_DIM))
+        analyzer = HeadAnalyzer(encoder, tuple(config["pose_scale"]), identity_projection=torch.zeros(CODE_DIM, k))
         analyzer.load_state_dict(state, strict=True)
     except (KeyError, TypeError, ConfigError, RuntimeError) as e:
         raise CheckpointError(f"{path}: head analyzer weights do not fit their config ({e})") from e

@@ -22,7 +22,7 @@ from gan2d.nets.regressor import MultiHeadEncoder
 from gan2d.train.supervised import FitConfig, fit
 from tools.faces.analyzer import HeadAnalyzer, analyzer_config
 from tools.faces.analyzer_data import HeadArrays
-from tools.faces.metrics import binned_errors
+from tools.faces.metrics import binned_errors, identity_drift
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class AnalyzerTrainConfig:
         pose_weight: weight of the pose loss against the face loss.
         identity_weight: weight of the identity-code regression.
         consistency_weight: weight of the two-view descriptor agreement.
+        identity_dim: discriminant directions kept in the identity descriptor.
         seed: seed of the initialization and every draw.
     """
 
@@ -53,6 +54,7 @@ class AnalyzerTrainConfig:
     pose_weight: float = 4.0
     identity_weight: float = 2.0
     consistency_weight: float = 1.0
+    identity_dim: int = 6
     seed: int = 0
 
 
@@ -180,11 +182,12 @@ def evaluate_analyzer(analyzer: HeadAnalyzer, held_out: HeadArrays, negatives: t
     """
     out = analyze_batched(analyzer, held_out.images)
     neg = analyze_batched(analyzer, negatives)
+    views = int((held_out.identity == held_out.identity[0]).sum())
     err = (out["pose"] - held_out.pose).abs()
     inside = ((held_out.pose[:, 0] >= yaw_range[0]) & (held_out.pose[:, 0] <= yaw_range[1])
               & (held_out.pose[:, 1] >= pitch_range[0]) & (held_out.pose[:, 1] <= pitch_range[1]))
     target = (held_out.codes - analyzer.code_mean) / analyzer.code_std
-    r2 = 1 - ((out["identity"] - target) ** 2).mean(0) / target.var(0).clamp(min=1e-8)
+    r2 = 1 - ((out["codes"] - target) ** 2).mean(0) / target.var(0).clamp(min=1e-8)
     return {
         "held_out_images": len(held_out),
         "noise_floor": {"yaw_median_abs": float(err[inside, 0].median()), "pitch_median_abs":
@@ -193,7 +196,31 @@ def evaluate_analyzer(analyzer: HeadAnalyzer, held_out: HeadArrays, negatives: t
         "face_accuracy": {"heads": float((out["face"] > 0.5).float().mean()),
                           "non_faces": float((neg["face"] <= 0.5).float().mean())},
         "identity_r2_mean": float(r2.mean()),
+        "identity_drift_real": identity_drift(out["identity"].reshape(-1, views, out["identity"].shape[1]))["drift"],
+        "identity_dim": int(analyzer.identity_projection.shape[1]),
     }
+
+
+@torch.no_grad()
+def fit_identity_projection(analyzer: HeadAnalyzer, sets: list[HeadArrays], dim: int = 6) -> torch.Tensor:
+    """`[CODE_DIM, dim]` linear discriminant directions of the analyzer's predicted codes over the views of
+    each head in `sets` (sets the analyzer's `identity_projection` and returns it).
+
+    The directions maximize between-head variance relative to within-head (across-view) variance: the
+    leading generalized eigenvectors of (S_between, S_within), scaled so within-head variance is 1.
+    """
+    members = _views_by_identity(sets)
+    images = torch.cat([s.images for s in sets])
+    codes = analyze_batched(analyzer, images)["codes"].double()[members]  # [I, V, CODE_DIM]
+    centered = codes - codes.mean(1, keepdim=True)
+    s_within = torch.einsum("ivk,ivl->kl", centered, centered) / (codes.shape[0] * codes.shape[1])
+    s_between = torch.cov(codes.mean(1).T)
+    eye = torch.eye(codes.shape[2], dtype=torch.float64)
+    inv_chol = torch.linalg.inv(torch.linalg.cholesky(s_within + 1e-4 * eye))
+    _, vecs = torch.linalg.eigh(inv_chol @ s_between @ inv_chol.T)
+    proj = (inv_chol.T @ vecs[:, -dim:].flip(1)).float()
+    analyzer.identity_projection = proj
+    return proj
 
 
 def config_dict(config: AnalyzerTrainConfig) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def render_sample(cfg: GanDatagenConfig, index: int, models: FacesModels, contro
                               "shape_code": [], "appearance_code": [], "assets": []}
     if models.analyzer is not None:
         ident = models.analyzer.identity(result.images)
-        codes = (ident.mean(0) * models.analyzer.code_std + models.analyzer.code_mean).tolist()
+        codes = models.analyzer.codes(result.images).mean(0).tolist()
         params["shape_code"], params["appearance_code"] = codes[:14], codes[14:]
         reference = control.report.get("identity_spread")
         if reference:

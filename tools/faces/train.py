@@ -26,7 +26,13 @@ from render3d.io import atomic_write
 from tools.errors import ToolError
 from tools.faces.analyzer import load_analyzer, save_analyzer
 from tools.faces.analyzer_data import load_head_arrays, negatives
-from tools.faces.analyzer_train import AnalyzerTrainConfig, config_dict, evaluate_analyzer, train_analyzer
+from tools.faces.analyzer_train import (
+    AnalyzerTrainConfig,
+    config_dict,
+    evaluate_analyzer,
+    fit_identity_projection,
+    train_analyzer,
+)
 from tools.faces.bundle import ANALYZER, CONTROL, INVERTER, load_control
 from tools.faces.control import PoseControl
 from tools.faces.evaluate import build_control
@@ -96,6 +102,7 @@ def stage_analyzer(run: Path, opts: FacesTrainOptions, progress: bool = True) ->
         atomic_write(cache, lambda p: torch.save((neg_train, neg_val), p))
     sets = [load_head_arrays(run / "heads_pose"), load_head_arrays(run / "heads_gan")]
     analyzer = train_analyzer(sets, neg_train, opts.analyzer, out, progress)
+    fit_identity_projection(analyzer, sets, opts.analyzer.identity_dim)
     scores = evaluate_analyzer(analyzer, load_head_arrays(run / "heads_pose_val"), neg_val)
     extra = {"trained_on": ["heads_pose", "heads_gan"], "held_out": "heads_pose_val",
              "config": config_dict(opts.analyzer), "negatives": opts.analyzer_negatives, "scores": scores}
