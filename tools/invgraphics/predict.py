@@ -2,8 +2,8 @@
 
 The network was trained on views whose principal point is the image centre, objects around it. A
 photo is therefore cut square around its principal point (exact: the crop is the same camera with a
-new focal length), just large enough that the mask fills `fill` of it, and resampled to the
-network's resolution; pixels outside the photo take its background color.
+new focal length), just large enough that the mask fills `fill` of it but no wider than the photo
+allows, and resampled to the network's resolution; pixels outside the photo take its background color.
 
 `in_photo_frame` re-expresses the prediction in the frame `tools.reconstruct` fits in: the camera on
 an orbit of the origin at azimuth 0 (+Z), the predicted distance and elevation, the photo's K; the
@@ -82,7 +82,10 @@ def input_crop(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, resolut
         raise ToolError("the mask is empty: no object to predict")
     cx, cy = float(K[0, 2]), float(K[1, 2])
     reach = max(float((xs + 0.5 - cx).abs().max()), float((ys + 0.5 - cy).abs().max())) + 0.5
-    half = max(reach / fill, 2.0)
+    # Never wider than the photo around its principal point: an object the frame cuts (a head's neck)
+    # would otherwise shrink into a border of invented background, unlike anything seen in training.
+    inside = min(cx, W - cx, cy, H - cy)
+    half = max(min(reach / fill, inside) if inside >= 2.0 else reach / fill, 2.0)
     bg = background_color(image, mask)
     # Sample at an integer multiple of R and box-filter down, so a large crop does not alias.
     s = max(1, math.ceil(2 * half / resolution))
