@@ -1,8 +1,10 @@
 """`neurender bench reconstruct`: single-image reconstruction quality and speed on procedural shapes.
 
-Two sets: "easy" (`tools.reconstruct.synthetic.shapes`, 11 smooth genus-0 shapes) and "hard"
+Three sets: "easy" (`tools.reconstruct.synthetic.shapes`, 11 smooth genus-0 shapes), "hard"
 (`tools.reconstruct.synthetic_hard.hard_shapes`: thin parts, concavities, genus 1, assemblies,
-a bunny-like shape, camera elevations 0°–50°). Each ground-truth shape is photographed from a known
+a bunny-like shape, camera elevations 0°–50°) and "check"
+(`tools.reconstruct.synthetic_check.check_shapes`: held-out shapes of the hard set's kinds, for
+telling a general prior from one fitted to the hard set). Each ground-truth shape is photographed from a known
 camera; `fit` reconstructs it from that photo and its alpha mask, knowing only the field of view.
 The reconstruction is mapped into the ground truth's frame through the two input cameras (a
 single view fixes everything but the depth scale, taken from the centroid depths), refined by a
@@ -29,9 +31,10 @@ from tools.reconstruct.fit import FitSettings, fit
 from tools.reconstruct.render import hard_mask
 from tools.reconstruct.settings import Prior, Symmetry
 from tools.reconstruct.synthetic import SyntheticShape, photo_camera, render_photo, shapes
+from tools.reconstruct.synthetic_check import check_shapes
 from tools.reconstruct.synthetic_hard import hard_shapes
 
-SETS = {"easy": shapes, "hard": hard_shapes}
+SETS = {"easy": shapes, "hard": hard_shapes, "check": check_shapes}
 
 
 def _iou(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -137,7 +140,7 @@ def register(bench_app: typer.Typer) -> None:
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior of the fit"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen-side prior of the fit"),
         template: str = typer.Option("auto", "--template", help="starting shape of the fit"),
-        sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard"),
+        sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard, check"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),
     ) -> None:

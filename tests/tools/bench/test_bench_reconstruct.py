@@ -46,3 +46,20 @@ def test_hard_set_quality_on_three_shapes():
     assert min(r["input_iou"] for r in rows) >= 0.97
     assert np.mean([r["novel_iou"] for r in rows]) >= 0.75
     assert np.mean([r["chamfer"] for r in rows]) <= 0.03
+
+
+def test_check_set_holds_new_shapes_of_the_hard_kinds_with_their_genus():
+    from render3d.topology import MeshTopology
+    from tools.reconstruct.synthetic_check import check_shapes
+    from tools.reconstruct.synthetic_hard import _table as hard_table
+
+    check = check_shapes()
+    names = [s.name for s in check]
+    assert len(names) == 8 and len(set(names)) == 8
+    assert not set(names) & ({s.name for s in shapes()} | {row[0] for row in hard_table()})  # held out from both
+    genus = {}
+    for s in check:
+        v, f = s.mesh.verts_packed(), s.mesh.faces_packed()
+        chi = len(v) - MeshTopology.from_meshes(s.mesh).edges.shape[0] + len(f)
+        genus[s.name] = (2 - chi) // 2
+    assert genus == {"stool": 0, "bench": 0, "dog": 0, "person": 0, "wheel": 1, "teapot": 1, "lamp": 0, "shelf": 3}
