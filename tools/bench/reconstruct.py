@@ -113,7 +113,7 @@ def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none", nam
             for name in sets if any(r["set"] == name for r in rows)}
     return {"rows": rows, "mean": mean, "settings": {"size": size, "steps": settings.steps,
                                                      "symmetry": settings.symmetry, "prior": settings.prior,
-                                                     "template": settings.template,
+                                                     "template": settings.template, "rings": settings.rings,
                                                      "torch_threads": torch.get_num_threads()}}
 
 
@@ -140,6 +140,7 @@ def register(bench_app: typer.Typer) -> None:
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior of the fit"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen-side prior of the fit"),
         template: str = typer.Option("auto", "--template", help="starting shape of the fit"),
+        rings: bool = typer.Option(True, "--rings/--no-rings", help="ring prior of the fit"),
         sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard, check"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),
@@ -148,7 +149,7 @@ def register(bench_app: typer.Typer) -> None:
         if not 16 <= size <= 1024:
             raise ToolError(f"--size must be within 16..1024, got {size}")
         names = None if shapes_opt is None else [n.strip() for n in shapes_opt.split(",") if n.strip()]
-        settings = FitSettings(steps=steps, symmetry=symmetry.value, prior=prior.value, template=template)
+        settings = FitSettings(steps=steps, symmetry=symmetry.value, prior=prior.value, template=template, rings=rings)
         result = run_benchmark(size, steps, names=names, sets=tuple(x.strip() for x in sets.split(",") if x.strip()),
                                settings=settings)
         md = markdown_table(result)

@@ -152,7 +152,7 @@ def reconstruct(image_path: str | Path, job: ReconstructJob,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source,
                "K_source": k_source, "template": res.template,
-               "priors": describe_priors(job.fit, res.template), "notes": notes}
+               "priors": describe_priors(job.fit, res.template, res.rings), "notes": notes}
     # Written into a staging folder swapped in whole on success: a failed or interrupted write leaves
     # --out as it was (nothing partial, no stale files of an earlier run).
     with staged_dir(out) as stage:
@@ -192,12 +192,15 @@ def register(app: typer.Typer) -> None:
         learned: bool = typer.Option(False, "--learned", help="start from the inverse-graphics encoder's prediction "
                                      "(shipped weights), then a short fit"),
         template: str = typer.Option("auto", "--template", help="starting shape: silhouette (the mask inflated, "
-                                     "holes kept) | sphere (a surface of revolution) | ellipsoid | a mesh file | "
-                                     "auto (sphere for masks one run per row, else silhouette)"),
+                                     "holes kept) | revolution (the mask's outline, round rows) | sphere (a "
+                                     "surface of revolution) | ellipsoid | a mesh file | auto (sphere or "
+                                     "revolution for masks one run per row, else silhouette)"),
         symmetry: Symmetry = typer.Option(Symmetry.none, "--symmetry", help="mirror prior: x (left-right), "
                                           "z (front-back)"),
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen side: keep the inflated start's "
                                     "depth profile, or a thin-plate smooth back"),
+        rings: bool = typer.Option(True, "--rings/--no-rings", help="an elliptical hole is a circular ring seen "
+                                   "at a slant (tyres, hoops, rings)"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
         perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
         backend: RasterBackend = typer.Option(RasterBackend.auto, "--backend", help="rasterizer the fit runs on"),
@@ -206,7 +209,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
         settings = FitSettings(steps=200 if steps is None else steps, template=template, symmetry=symmetry.value,
-                               prior=prior.value, elevation=elevation, backend=backend.value,
+                               prior=prior.value, rings=rings, elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
         init = None
         if learned:

@@ -29,12 +29,15 @@ from tools.reconstruct.init import Initialization, bbox_ellipsoid, inflate
 from tools.reconstruct.losses import image_terms, shape_terms, weighted_total
 from tools.reconstruct.refine import face_errors, refine, worst_faces
 from tools.reconstruct.render import fit_render, hard_fragments, hard_mask, shade_vertices, view_camera
+from tools.reconstruct.rows import row_convex, thin_rows
 from tools.reconstruct.settings import TEMPLATE_KINDS, FitSettings
-from tools.reconstruct.silhouette import row_convex, silhouette_mesh
+from tools.reconstruct.silhouette import silhouette_mesh
 from tools.reconstruct.state import FitState, StageShape
 from tools.reconstruct.templates import Template, icosphere, load_template, subdivide, with_verts
 
 WARMUP_STEPS = 10
+# "auto" leaves the sphere template for the revolution on the outline when this share of rows is thin.
+THIN_ROWS = 0.2
 
 
 @dataclass
@@ -56,6 +59,7 @@ class FitResult:
         psnr: color PSNR (dB) of the shaded fit on the mask.
         seconds: wall time of the fit.
         template: the template the fit started from ("auto" resolved).
+        rings: holes the ring prior slanted (see `tools.reconstruct.rings`).
     """
 
     verts: torch.Tensor
@@ -72,6 +76,7 @@ class FitResult:
     psnr: float = 0.0
     seconds: float = 0.0
     template: str = ""
+    rings: int = 0
 
     def meshes(self) -> Meshes:
         return Meshes([self.verts], [self.faces], vert_colors=[self.albedo])
@@ -81,32 +86,40 @@ class FitResult:
 
 
 def _start_template(settings: FitSettings, init: Initialization | None, image: torch.Tensor, mask: torch.Tensor,
-                    K: torch.Tensor, distance: float, elevation: float) -> tuple[Template, str]:
-    """The first stage's template in world units, and how later stages add resolution: "subdivide"
-    (icospheres), "refine" (the silhouette template: where the error is) or "fixed" (mesh files)."""
+                    K: torch.Tensor, distance: float, elevation: float) -> tuple[Template, str, int]:
+    """The first stage's template in world units, how later stages add resolution ("subdivide"
+    (icospheres), "refine" (silhouette templates: where the error is) or "fixed" (mesh files)), and
+    how many holes the ring prior slanted."""
     cam = view_camera(K, mask.shape[1], mask.shape[0], distance, elevation)
     kind = resolve_template(settings.template, mask)
     if init is not None and init.offsets is not None:
         t = icosphere(init.level)
         translation = torch.zeros(3) if init.translation is None else init.translation
-        return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide"
-    if kind == "silhouette":
-        return silhouette_mesh(mask, cam, settings.edge_px, image).template, "refine"
+        return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide", 0
+    if kind in ("silhouette", "revolution"):
+        sm = silhouette_mesh(mask, cam, settings.edge_px, image, rings=settings.rings,
+                             profile="rows" if kind == "revolution" else "disk")
+        return sm.template, "refine", sm.rings
     if kind in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])
         place = inflate if kind == "sphere" else bbox_ellipsoid
-        return with_verts(t, place(t.sphere, mask, cam)), "subdivide"
+        return with_verts(t, place(t.sphere, mask, cam)), "subdivide", 0
     t = load_template(settings.template, settings.levels[0])
     # Stretch the mesh per axis onto the mask's box ellipsoid, so its outline starts near the mask's.
     unit_box = t.verts / t.verts.abs().amax(0).clamp(min=1e-8)
-    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed"
+    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed", 0
 
 
 def resolve_template(template: str, mask: torch.Tensor) -> str:
     """The template "auto" stands for on this mask (see `FitSettings.template`); others unchanged."""
     if template != "auto":
         return template
-    return "sphere" if row_convex(mask.detach().cpu().numpy() > 0.5) else "silhouette"
+    m = mask.detach().cpu().numpy() > 0.5
+    if not row_convex(m):
+        return "silhouette"
+    # The icosphere's edges are about a tenth of the object across: a long part thinner than that
+    # (a lamp's pole) it cannot follow, the revolution on the exact outline can.
+    return "revolution" if thin_rows(m) > THIN_ROWS else "sphere"
 
 
 def _mean_color(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -143,7 +156,7 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
     if mask.sum() < 4:
         raise ToolError("fit needs a mask with an object in it")
     t0 = time.perf_counter()
-    state, template, growth = _start(image, mask, K, settings, init)
+    state, template, growth, rings = _start(image, mask, K, settings, init)
     n_stages = len(settings.levels) if growth != "fixed" else 1
     fractions = settings.stage_fractions[:n_stages]
     budget = [max(1, round(settings.steps * f / sum(fractions))) for f in fractions]
@@ -159,7 +172,9 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
         target = StageTarget.at(image, mask, K, 2 if half else 1, settings.sigma)
         shape = StageShape.start(template, settings.symmetry, keep_edge_lengths=growth == "refine")
         template = run_stage(state, shape, target, settings, budget[stage], progress, perceptual)
-    return _result(state, template, image, mask, K, settings, time.perf_counter() - t0)
+    res = _result(state, template, image, mask, K, settings, time.perf_counter() - t0)
+    res.rings = rings
+    return res
 
 
 def _refine_where_wrong(state: FitState, template: Template, image: torch.Tensor, mask: torch.Tensor,
@@ -205,16 +220,16 @@ class StageTarget:
 
 
 def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitSettings,
-           init: Initialization | None) -> tuple[FitState, Template, str]:
-    """The pose/lighting/camera state, the first stage's template (object frame, with albedo) and
-    how it grows (see `_start_template`)."""
+           init: Initialization | None) -> tuple[FitState, Template, str, int]:
+    """The pose/lighting/camera state, the first stage's template (object frame, with albedo), how
+    it grows and the rings slanted (see `_start_template`)."""
     ys, xs = torch.nonzero(mask > 0.5, as_tuple=True)
     r_px = 0.5 * max(float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1))
     # Convention: the object has radius about 1, so the camera sits at f / r_px.
     distance = init.distance if init is not None and init.distance else float(K[0, 0]) / r_px
     dev = image.device
     el0 = init.elevation if init is not None and init.elevation is not None else settings.elevation
-    template, growth = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(), distance, el0)
+    template, growth, rings = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(), distance, el0)
     template = Template(*(None if x is None else x.to(dev) for x in (template.verts, template.faces, template.sphere,
                                                                        template.colors)))
     world0 = template.verts
@@ -228,7 +243,7 @@ def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: F
     if init is not None and init.sh_coeffs is not None:
         sh = init.sh_coeffs.clone().to(dev)
     state = FitState.create(scale0, center.float().to(dev), sh, distance, el0)
-    return state, with_verts(template, base, albedo), growth
+    return state, with_verts(template, base, albedo), growth, rings
 
 
 def _result(state: FitState, template: Template, image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor,

@@ -34,6 +34,7 @@ class TemplateKind(enum.StrEnum):
 
     auto = "auto"
     silhouette = "silhouette"
+    revolution = "revolution"
     sphere = "sphere"
     ellipsoid = "ellipsoid"
 
@@ -59,10 +60,12 @@ class FitSettings:
             with offsets starts at its own level and is subdivided once per further stage).
         stage_fractions: share of the steps each stage gets (same length as levels).
         half_res_stages: how many leading stages run at half the working resolution.
-        template: a `TemplateKind` name or a mesh path. "auto": "sphere" when every row of the mask
-            is one run and it has no holes (what a surface of revolution fits: vases, eggs), else
-            "silhouette". "silhouette": the mask's own outline, holes
-            included, inflated into a closed surface (see `tools.reconstruct.inflate`); "sphere": an
+        template: a `TemplateKind` name or a mesh path. "auto": a surface of revolution when every
+            row of the mask is one run and it has no holes (vases, eggs, lamps): "sphere", or
+            "revolution" when a fifth of the rows are thinner than a tenth of the object (a pole
+            the sphere's edges cannot follow); else "silhouette". "silhouette": the mask's own
+            outline, holes included, inflated into a closed surface (`tools.reconstruct.silhouette`);
+            "revolution": the same outline with every row's cross-section a circle; "sphere": an
             icosphere placed on a surface of revolution fitting the mask; "ellipsoid": the mask's box
             ellipsoid; a mesh file is stretched onto that ellipsoid.
         symmetry: "x" adds a mirror-symmetry prior across the object's x = 0 plane (the vertical plane
@@ -70,6 +73,8 @@ class FitSettings:
             across its z = 0 plane (facing the camera: the unseen back mirrors the front); "none" adds none.
             Shape only for "z" (the back's colors come from the texture bake), shape and albedo for "x".
         prior: the unseen side's shape prior (`Prior`).
+        rings: the ring prior of the outline templates: a hole whose outline is an ellipse is a
+            circular ring seen at a slant (`tools.reconstruct.rings`).
         refine: split the faces where the silhouette or color error concentrates between stages
             (silhouette template; icosphere templates are subdivided uniformly instead).
         edge_px: target edge length, in working-resolution pixels, of the silhouette template.
@@ -90,6 +95,7 @@ class FitSettings:
     template: str = "auto"
     symmetry: str = "none"
     prior: str = "inflation"
+    rings: bool = True
     refine: bool = True
     edge_px: float = 4.0
     fit_camera: bool = True
@@ -133,19 +139,23 @@ class FitSettings:
                 "perceptual": self.w_perceptual}
 
 
-def describe_priors(settings: FitSettings, template: str | None = None) -> str:
+def describe_priors(settings: FitSettings, template: str | None = None, rings: int = 0) -> str:
     """The priors that shaped the unseen side, in words (the report and metrics.json name them).
 
     Args:
         settings: the fit's settings.
         template: the template the fit resolved "auto" to (default: `settings.template`).
+        rings: holes the ring prior slanted.
 
     Example:
-        >>> describe_priors(FitSettings(template="silhouette", symmetry="x"))
-        'silhouette inflation (round cross-sections) + keep its depth profile + left-right symmetry'
+        >>> describe_priors(FitSettings(template="silhouette", symmetry="x"), rings=1)  # doctest: +NORMALIZE_WHITESPACE
+        'silhouette inflation (round cross-sections, 1 elliptical hole a slanted circle)
+         + keep its depth profile + left-right symmetry'
     """
     template = template or settings.template
-    start = {"silhouette": "silhouette inflation (round cross-sections)", "sphere": "surface of revolution",
+    slanted = f", {rings} elliptical hole{'s' if rings > 1 else ''} a slanted circle" if rings else ""
+    start = {"silhouette": f"silhouette inflation (round cross-sections{slanted})",
+             "revolution": "surface of revolution on the outline", "sphere": "surface of revolution",
              "ellipsoid": "box ellipsoid"}.get(template, f"template {Path(template).name}")
     unseen = {"inflation": "keep its depth profile", "smooth": "thin-plate smooth back"}[settings.prior]
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]

@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 
 from render3d.cameras import Cameras
 from tools.errors import ToolError
+from tools.reconstruct.rings import RingRelief, find_rings
 from tools.reconstruct.templates import Template
 
 # Holes smaller than this many pixels are mask noise, not topology.
@@ -41,12 +42,14 @@ class SilhouetteMesh:
         front: `[V]` bool, the vertex lies on the camera's side of the centre plane (or on the outline).
         partner: `[V]` index of the vertex on the other sheet at the same pixel (itself on the outline).
         holes: number of holes kept (the genus of the surface).
+        rings: number of holes the ring prior slanted.
     """
 
     template: Template
     front: torch.Tensor
     partner: torch.Tensor
     holes: int
+    rings: int = 0
 
 
 def _loops(mask: np.ndarray) -> list[np.ndarray]:
@@ -116,23 +119,6 @@ def local_thickness(mask: np.ndarray, levels: int = 32) -> tuple[np.ndarray, np.
         near = ndimage.distance_transform_edt(~centers) <= r
         R = np.where(near & mask, np.maximum(R, r), R)
     return D, R
-
-
-def row_convex(mask: np.ndarray, tolerance: float = 0.02) -> bool:
-    """Whether (nearly) every row crosses the mask in one run and the mask has no holes: the masks a
-    surface of revolution about the image's vertical axis can match (vases, eggs, bottles).
-
-    Example:
-        >>> m = np.zeros((20, 20), bool); m[2:18, 5:15] = True
-        >>> u = m.copy(); u[2:12, 8:12] = False  # a U: two runs in the upper rows
-        >>> row_convex(m), row_convex(u)
-        (True, False)
-    """
-    kept, _, holes = clean_topology(mask)
-    edges = np.diff(kept.astype(np.int8), axis=1, prepend=0, append=0)
-    runs = (edges == 1).sum(1)
-    rows = runs > 0
-    return holes == 0 and float((runs[rows] > 1).mean()) <= tolerance
 
 
 def _bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -249,8 +235,36 @@ def _vertex_heights(uv: np.ndarray, boundary: cKDTree, depth_ratio: float) -> tu
     return depth_ratio * np.sqrt(np.maximum(d * (2 * R - d), 0.0)), centre.numpy()
 
 
+def _row_heights(loops: list[np.ndarray], uv: np.ndarray, depth_ratio: float) -> np.ndarray:
+    """Heights of a surface of revolution about each row's centre: every row's cross-section a circle
+    spanning the outline's leftmost and rightmost crossing of that row (for masks one run per row).
+
+    Args:
+        loops: the outline loops `[n, 2]` (sub-pixel, see `_loops`).
+        uv: `[m, 2]` points inside the outline.
+        depth_ratio: depth of the cross-sections relative to their width.
+
+    Returns:
+        `h: [m]` in pixels.
+    """
+    a = np.concatenate(loops)
+    b = np.concatenate([np.roll(p, -1, 0) for p in loops])
+    lo, hi = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    left, right = np.full(len(uv), np.inf), np.full(len(uv), -np.inf)
+    for chunk in np.array_split(np.arange(len(uv)), max(1, len(uv) // 1024)):
+        v = uv[chunk, 1:2]
+        crosses = (lo <= v) & (v <= hi) & (hi > lo)
+        t = (v - a[:, 1]) / np.where(hi > lo, b[:, 1] - a[:, 1], 1.0)
+        u = a[:, 0] + t * (b[:, 0] - a[:, 0])
+        left[chunk] = np.where(crosses, u, np.inf).min(1)
+        right[chunk] = np.where(crosses, u, -np.inf).max(1)
+    left, right = np.minimum(left, uv[:, 0]), np.maximum(right, uv[:, 0])
+    c, w = 0.5 * (left + right), 0.5 * (right - left)
+    return depth_ratio * np.sqrt(np.maximum(w**2 - (uv[:, 0] - c) ** 2, 0.0))
+
+
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
-                    depth_ratio: float = 1.0) -> SilhouetteMesh:
+                    depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk") -> SilhouetteMesh:
     """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
 
     Args:
@@ -259,6 +273,10 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         edge_px: target edge length in pixels.
         image: optional `[H, W, 3]` photo: vertex colors are sampled from it.
         depth_ratio: depth of the cross-sections relative to their width (1 = round).
+        rings: apply the ring prior (`tools.reconstruct.rings`): elliptical holes are slanted circles.
+        profile: "disk": every point as thick as the largest disk inside the mask covering it (round
+            parts of any shape); "rows": every row's cross-section a circle (a surface of revolution
+            about the image's vertical axis: vases, bottles, lamps; the mask must be one run per row).
 
     Returns:
         the `SilhouetteMesh`.
@@ -289,11 +307,13 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         dist = ndimage.distance_transform_edt(holes == k)
         r, c = np.unravel_index(int(np.argmax(dist)), dist.shape)
         seeds.append((c + 0.5, r + 0.5))
-    R_img = local_thickness(m)[1]
-    R_img = ndimage.gaussian_filter(R_img, 1.0)
+    R_exact = local_thickness(m)[1]
+    R_img = ndimage.gaussian_filter(R_exact, 1.0)
     boundary = cKDTree(dense)
 
     def height(uv: np.ndarray) -> np.ndarray:
+        if profile == "rows":
+            return _row_heights(loops, uv, depth_ratio)
         d = boundary.query(uv)[0]
         r = np.maximum(_bilinear(R_img, uv), d)
         return depth_ratio * np.sqrt(np.maximum(d * (2 * r - d), 0.0))
@@ -304,6 +324,8 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     uv, tri, on_outline = _triangulate(outline, np.array(seeds, dtype=np.float64).reshape(-1, 2), spacing, height)
     uv, tri, on_outline = _split_chords(uv, tri, on_outline)
     h, centre = _vertex_heights(uv, boundary, depth_ratio)
+    if profile == "rows":
+        h = _row_heights(loops, uv, depth_ratio)
     h = np.where(on_outline, 0.0, h)
     n = len(uv)
     inner = np.nonzero(~on_outline)[0]
@@ -319,14 +341,18 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         r = np.stack([(p[:, 0] - cx) / fx, (p[:, 1] - cy) / fy, np.ones(len(p))], 1)
         return r / np.linalg.norm(r, axis=1, keepdims=True)
 
-    # Each pixel's chord is centred where its ray passes closest to the centre of the disk that
-    # gives it its thickness, that centre placed on the centre plane: as for a sphere under
+    # Each pixel's chord is centred where its ray passes closest to the centre of the largest disk
+    # inside the mask covering it, that centre placed on the centre plane: as for a sphere under
     # perspective, a round part's outline then lies a little nearer than its centre.
     rays = unit_rays(uv)
     centres = unit_rays(uv[centre])
     centres = centres * (d / centres[:, 2])[:, None]
     mid = (rays * centres).sum(1)
     half = h * d / fx
+    found = find_rings(m, R_exact) if rings else []
+    offset, factor = RingRelief(found).at(uv, _bilinear)
+    mid = mid + offset * d / fx / rays[:, 2]
+    half = half * factor
     uv_all = np.concatenate([uv, uv[inner]])
     cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
     world = (torch.from_numpy(cam) - t) @ R
@@ -341,4 +367,4 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     partner[torch.from_numpy(inner)] = torch.arange(n, len(uv_all))
     partner[n:] = torch.from_numpy(inner)
     template = Template(world.float(), torch.from_numpy(faces).long(), unit.float(), colors)
-    return SilhouetteMesh(template, front, partner, n_holes)
+    return SilhouetteMesh(template, front, partner, n_holes, len(found))

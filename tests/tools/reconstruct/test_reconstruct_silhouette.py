@@ -101,3 +101,43 @@ def test_auto_template_picks_revolution_for_row_convex_masks_only():
     assert resolve_template("auto", _ring()) == "silhouette"  # a hole
     assert resolve_template("auto", _eared()) == "silhouette"  # two runs per row through the ears
     assert resolve_template("ellipsoid", _ring()) == "ellipsoid"
+
+
+def _lamp():
+    yy, xx = _grid()
+    shade = (yy > 10) & (yy < 34) & ((xx - 48).abs() < 10 + 0.6 * (yy - 10))
+    pole = (yy >= 34) & (yy < 80) & ((xx - 48).abs() < 2.5)
+    base = (((yy - 82) / 5) ** 2 + ((xx - 48) / 22) ** 2) < 1
+    return (shade | pole | base).float()
+
+
+def test_auto_template_takes_the_revolution_on_the_outline_when_a_long_part_is_thin():
+    from tools.reconstruct.fit import resolve_template
+    from tools.reconstruct.rows import thin_rows
+
+    assert thin_rows(_lamp().numpy() > 0.5) > 0.4
+    assert resolve_template("auto", _lamp()) == "revolution"
+
+
+def test_revolution_profile_makes_round_rows_exact_in_the_input_view():
+    cam = view_camera(intrinsics_from_fov(40, S, S), S, S, 3.0, 0.0)
+    yy, xx = _grid()
+    disk = (((yy - 48) ** 2 + (xx - 48) ** 2) < 30**2).float()
+    for mask in (disk, _lamp()):
+        sm = silhouette_mesh(mask, cam, 4.0, profile="rows")
+        t = sm.template
+        pred = hard_mask(Meshes([t.verts], [t.faces]), cam)[0]
+        assert float((pred * mask).sum() / (pred + mask - pred * mask).sum()) > 0.98
+    # The disk's rows are circles: the surface is a sphere (least-squares fit, residual ~1% of the radius).
+    c = cam.world_to_camera(silhouette_mesh(disk, cam, 4.0, profile="rows").template.verts[None])[0].double()
+    A = torch.cat([2 * c, torch.ones(len(c), 1, dtype=c.dtype)], 1)
+    sol = torch.linalg.lstsq(A, (c**2).sum(1, keepdim=True)).solution[:, 0]
+    radius = float((sol[3] + (sol[:3] ** 2).sum()).sqrt())
+    assert float(((c - sol[:3]).norm(dim=1) - radius).abs().mean()) < 0.015 * radius
+    # The lamp's pole stays a thin round rod: its depth extent is about its 5 px width, not the base's.
+    sm = silhouette_mesh(_lamp(), cam, 4.0, profile="rows")
+    cam_pts = cam.world_to_camera(sm.template.verts[None])[0]
+    uv = cam.project(sm.template.verts[None])[0, :, :2]
+    pole = ((uv[:, 1] - 60).abs() < 4) & ((uv[:, 0] - 48).abs() < 3)
+    depth_px = float(cam_pts[pole, 2].max() - cam_pts[pole, 2].min()) * float(cam.K[0, 0, 0]) / 3.0
+    assert 3.0 < depth_px < 8.0
