@@ -22,6 +22,7 @@ from tools.invgraphics.data import MultiviewViews, SetSpec, check_roots
 from tools.invgraphics.evaluate import evaluate
 from tools.invgraphics.losses import LossWeights
 from tools.invgraphics.model import InverseGraphicsModel, ModelConfig
+from tools.invgraphics.model_card import model_card
 from tools.invgraphics.render import SoftRenderSettings
 from tools.invgraphics.task import CameraRefinement, InverseGraphicsTask, RefinementConfig, TaskSettings
 from tools.invgraphics.weights import load_model, load_snapshot_model, save_model
@@ -151,7 +152,7 @@ def heldout_scores(run: TrainRun, model: InverseGraphicsModel) -> dict:
 
 def export_weights(run_dir: Path, dest: Path, extra: dict | None = None) -> Path:
     """Write the latest snapshot's averaged encoder as shipped weights (`dest`, safetensors + JSON config),
-    with its held-out scores in the extras.
+    with its held-out scores in the extras, and `MODEL_CARD.md` beside it.
 
     Raises:
         ToolError: no snapshot in `run_dir`.
@@ -165,4 +166,6 @@ def export_weights(run_dir: Path, dest: Path, extra: dict | None = None) -> Path
     path = save_model(dest, model, info)
     atomic_write(dest.with_suffix(".json"), lambda p: p.write_text(json.dumps(
         {"model": model.config.to_dict(), **info}, indent=2)))
+    card = model_card(info, run_dir)
+    atomic_write(dest.parent / "MODEL_CARD.md", lambda p: p.write_text(card))
     return path

@@ -1,0 +1,90 @@
+"""The model card written beside exported inverse-graphics weights: data, configuration, time, machine, scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tools.bench.harness import machine, machine_line
+
+
+def training_seconds(run_dir: Path) -> float | None:
+    """Wall seconds of the run from `stats.jsonl` (the loop's clock restarts on resume: segments are summed)."""
+    path = run_dir / "stats.jsonl"
+    if not path.is_file():
+        return None
+    total, last = 0.0, 0.0
+    for line in path.read_text().splitlines():
+        sec = float(json.loads(line).get("sec", 0.0))
+        if sec < last:  # a resumed segment started its clock again
+            total += last
+        last = sec
+    return total + last
+
+
+def model_card(info: dict, run_dir: Path) -> str:
+    """Markdown model card of weights exported from `run_dir` with the export `info` (run, scores)."""
+    run, scores = info["train_run"], info["scores"]
+    loop, model = run["loop"], run["model"]
+    seconds = training_seconds(run_dir)
+    data_lines = []
+    for s in run["sets"]:
+        settings = _settings(Path(s["root"]))
+        data_lines.append(f"- `{Path(s['root']).name}`: {settings}; listed ×{s.get('repeat', 1)}, last "
+                          f"{100 * s['holdout']:.0f}% held out")
+    rows = [f"| {name} | {r['samples']} | {r['input_iou']:.3f} | {r['novel_iou']:.3f} | "
+            f"{'–' if r.get('yaw_error') is None else format(r['yaw_error'], '.1f') + '°'} | "
+            f"{r['predict_seconds'] * 1000:.0f} ms |" for name, r in scores.items() if name != "heldout"]
+    net = model["net"]
+    return "\n".join([
+        "# Inverse-graphics encoder (`invgraphics.safetensors`)",
+        "",
+        "Predicts from one image (RGB + mask, 64²) a textured mesh on an icosphere template, its camera "
+        "(yaw, pitch, roll, distance) and 2nd-order SH lighting. Trained by `neurender train inverse-graphics` "
+        "through the project's differentiable renderer (contour silhouettes, textured SH shading) on the data "
+        "engine's multi-view sets: no outside data or weights.",
+        "",
+        "## Data",
+        "",
+        *data_lines,
+        "",
+        "## Configuration",
+        "",
+        f"- template: icosphere level {model['level']} ({net['num_verts']} vertices), "
+        f"{'radial (log-radius)' if net['offset_channels'] == 1 else 'free'} offsets, "
+        f"{'symmetric' if model['symmetric'] else 'not symmetric'}; texture {net['texture_size'][0]}×"
+        f"{net['texture_size'][1]} equirectangular",
+        f"- network: {json.dumps(net)}",
+        f"- losses: {json.dumps(run['task']['weights'])}; render: {json.dumps(run['task']['render'])}; "
+        f"other views per sample: {run['task']['other_views']}; zoom {run['task']['zoom']}, flip {run['task']['flip']}",
+        f"- loop: {loop['total_kimg']} kimg, batch {loop['batch_size']}, Adam lr {loop['lr_g']} betas "
+        f"{loop['betas_g']}, EMA half-life {loop['ema_kimg']} kimg, grad clip {loop['grad_clip']}, seed {loop['seed']}",
+        f"- exported from `{info['snapshot']}`" + (f" after {seconds / 3600:.2f} h of training (wall clock)"
+                                                  if seconds else ""),
+        "",
+        "## Held-out scores (`tools.invgraphics.evaluate`)",
+        "",
+        "Each held-out sample is predicted from its view 0; IoU of the hard-rasterized prediction at view 0 "
+        "and at its other views (novel, up to ±180° for shapes, ±60° for heads) against their masks; "
+        "median yaw error for the sets with a facing direction.",
+        "",
+        "| set | samples | input IoU | novel IoU | yaw error | prediction |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        "Learned + fit against optimization only: BENCHMARKS.md, `neurender bench invgraphics`.",
+        "",
+        "## Machine",
+        "",
+        machine_line(machine()),
+        "",
+    ])
+
+
+def _settings(root: Path) -> str:
+    try:
+        s = json.loads((root / "dataset.json").read_text())["settings"]
+    except (OSError, ValueError, KeyError):
+        return "settings not readable"
+    keys = ("kind", "count", "views", "size", "seed", "yaw", "pitch")
+    return ", ".join(f"{k} {s[k]}" for k in keys if k in s)
