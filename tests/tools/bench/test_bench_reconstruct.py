@@ -63,3 +63,14 @@ def test_check_set_holds_new_shapes_of_the_hard_kinds_with_their_genus():
         chi = len(v) - MeshTopology.from_meshes(s.mesh).edges.shape[0] + len(f)
         genus[s.name] = (2 - chi) // 2
     assert genus == {"stool": 0, "bench": 0, "dog": 0, "person": 0, "wheel": 1, "teapot": 1, "lamp": 0, "shelf": 3}
+
+
+@pytest.mark.slow
+def test_ring_prior_stands_the_torus_up_and_the_check_sets_wheel_too():
+    from tools.reconstruct.synthetic_check import check_shapes
+
+    torus = next(s for s in hard_shapes() if s.name == "torus")
+    wheel = next(s for s in check_shapes() if s.name == "wheel")
+    for shape, floor in ((torus, 0.85), (wheel, 0.6)):
+        on, off = (evaluate(shape, 128, FitSettings(rings=r)) for r in (True, False))
+        assert on["input_iou"] >= 0.97 and on["novel_iou"] >= floor and on["novel_iou"] > off["novel_iou"] + 0.05
