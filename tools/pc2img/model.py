@@ -99,15 +99,18 @@ def composite(rgb: torch.Tensor, alpha: torch.Tensor, background: torch.Tensor) 
     return rgb * alpha + bg * (1 - alpha)
 
 
-def _to_unit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """tanh output `[B, 4, H, W]` → RGB and alpha in [0, 1]."""
-    y = (x + 1) * 0.5
-    return y[:, :3], y[:, 3:4]
+GATE_BIAS = 2.0  # the coarse stage starts by passing visible splat colors through (gate ≈ 0.88)
 
 
 class Pc2ImgModel(nn.Module):
     """The three stages; `forward(channels)` maps `SplatBuffers.channels()` (reordered, see
     `tools.pc2img.pipeline.net_input`) to `Stages`.
+
+    The coarse stage predicts a color, an alpha and a per-pixel gate: its image is
+    `g · splat color + (1 − g) · predicted color` with `g = gate · visibility` (0 off the splat), so
+    well-sampled visible surfaces keep their own colors, points the visibility stage calls hidden are
+    replaced, and the net spends itself on holes, hidden points and outlines. The refiner predicts a
+    residual over the coarse image and alpha (its last layer starts at zero: step 0 refines nothing).
 
     Example:
         >>> m = Pc2ImgModel(Pc2ImgConfig())
@@ -119,19 +122,22 @@ class Pc2ImgModel(nn.Module):
     def __init__(self, config: Pc2ImgConfig | None = None) -> None:
         super().__init__()
         self.config = c = config or Pc2ImgConfig()
-        n = c.splat_channels
+        n, f2 = c.splat_channels, c.factor**2
 
-        def unet(cin: int, base: int, activation: str) -> ShuffleUNet:
-            return ShuffleUNet(ShuffleUNetConfig(cin, 1 if activation == "none" else 4, base, 8 * base, c.depth,
-                                                 c.factor, "none", activation))
+        def unet(cin: int, cout: int, base: int) -> ShuffleUNet:
+            return ShuffleUNet(ShuffleUNetConfig(cin, cout, base, 8 * base, c.depth, c.factor, "none", "none"))
 
-        self.visibility = unet(n, c.vis_channels, "none")
-        self.coarse = unet(n + 1, c.coarse_channels, "tanh")
+        self.visibility = unet(n, 1, c.vis_channels)
+        self.coarse = unet(n + 1, 5, c.coarse_channels)
+        with torch.no_grad():  # the gate's output channel group (pixel-shuffled: f² conv channels)
+            self.coarse.out.bias[4 * f2:5 * f2].fill_(GATE_BIAS)
         if c.refiner_arch == "unet":
-            self.refiner: nn.Module = unet(n + 5, c.refiner_channels, "tanh")
+            self.refiner: nn.Module = unet(n + 5, 4, c.refiner_channels)
         else:
             self.refiner = SPADERefiner(SPADERefinerConfig(4, n + 1, 4, base_channels=2 * c.refiner_channels,
                                                            factor=c.factor, spade_hidden=c.refiner_channels))
+        nn.init.zeros_(self.refiner.out.weight)
+        nn.init.zeros_(self.refiner.out.bias)
 
     def forward(self, channels: torch.Tensor) -> Stages:
         """channels: `[B, splat_channels, H, W]` → `Stages` (any H, W)."""
@@ -141,11 +147,17 @@ class Pc2ImgModel(nn.Module):
         # detached: the visibility stage learns visibility (from its own target), not whatever helps the
         # image losses downstream (InvSfM trains VisibNet on its own too)
         x = torch.cat([channels, (vis * 2 - occ).detach()], 1)
-        coarse = self.coarse(x)
+        c = self.coarse(x)
+        # a splat color passes through only where the visibility stage says its point is seen
+        gate = torch.sigmoid(c[:, 4:5]) * vis.detach()
+        splat_rgb = (channels[:, 2:5] + 1) * 0.5
+        coarse_rgb = gate * splat_rgb + (1 - gate) * (torch.tanh(c[:, :3]) + 1) * 0.5
+        coarse_alpha = (torch.tanh(c[:, 3:4]) + 1) * 0.5
+        coarse = torch.cat([coarse_rgb, coarse_alpha], 1) * 2 - 1
         if self.config.refiner_arch == "unet":
-            refined = self.refiner(torch.cat([x, coarse], 1))
+            residual = torch.tanh(self.refiner(torch.cat([x, coarse], 1)))
         else:
-            refined = self.refiner(coarse, x)
-        coarse_rgb, coarse_alpha = _to_unit(coarse)
-        rgb, alpha = _to_unit(refined)
+            residual = self.refiner(coarse, x)
+        rgb = (coarse_rgb + 0.5 * residual[:, :3]).clamp(0, 1)
+        alpha = (coarse_alpha + 0.5 * residual[:, 3:4]).clamp(0, 1)
         return Stages(vis, logits, coarse_rgb, coarse_alpha, rgb, alpha)

@@ -125,3 +125,25 @@ def test_a_camera_that_sees_nothing_is_a_tool_error():
     cam = Cameras(intrinsics_from_fov(50, 16, 16)[None], R, t, 16, 16)
     with pytest.raises(ToolError, match="sees none of the 50 points"):
         render_views(Pc2ImgModel(config), cloud, cam, torch.ones(3))
+
+
+def test_fresh_model_refines_nothing_and_visibility_gates_splat_colors():
+    torch.manual_seed(3)
+    config = Pc2ImgConfig()
+    model = Pc2ImgModel(config).eval()
+    cloud = _cloud(config, n=3000)
+    f2 = config.factor**2
+    with torch.no_grad():
+        x = net_input(splat(cloud, _camera(), config.splat))
+        fresh = model(x)
+        model.coarse.out.bias[4 * f2:5 * f2].fill_(30.0)  # gate fully open
+        model.visibility.out.weight.zero_()
+        model.visibility.out.bias.fill_(30.0)  # every splatted point seen
+        seen = model(x)
+        model.visibility.out.bias.fill_(-30.0)  # every splatted point hidden
+        hidden = model(x)
+    assert torch.equal(fresh.rgb, fresh.coarse_rgb.clamp(0, 1)) and torch.equal(fresh.alpha, fresh.coarse_alpha)
+    covered = x[0, 0] > 0
+    splat_rgb = (x[0, 2:5] + 1) / 2
+    torch.testing.assert_close(seen.coarse_rgb[0][:, covered], splat_rgb[:, covered], atol=1e-5, rtol=0)
+    assert (hidden.coarse_rgb[0] - splat_rgb).abs()[:, covered].mean() > 0.05
