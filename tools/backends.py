@@ -9,8 +9,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from render3d.backends import backend_info, backend_names, unavailable_reason
-
 
 @dataclass(frozen=True)
 class BackendStatus:
@@ -25,6 +23,8 @@ class BackendStatus:
 
 def backend_statuses() -> list[BackendStatus]:
     """Probe every registered backend (imports each optional package once) and describe it."""
+    from render3d.backends import backend_info, backend_names, unavailable_reason  # torch: not for `--help`
+
     rows = []
     for name in backend_names():
         info = backend_info(name)

@@ -4,8 +4,9 @@ Every command is one line of `COMMANDS`: its path (`"render"`, `"gan info"`), th
 `register(app)` adds it to `app` (the group its path names), and the one-line help the group's
 `--help` lists. A module is imported only when one of its commands is looked up to run (or its own
 `--help`), so `neurender --help`, `neurender gan --help` and mistyped commands never load torch or a
-backend. A command module that keeps its heavy imports inside the command body (as `tools.gan.cli`
-does) keeps its usage errors torch-free too.
+backend. A command module that keeps its heavy imports inside the command body (`tools.gan.cli`,
+`tools.render_cli`) keeps its own `--help` and usage errors torch-free too (tests/tools/test_bad_input.py
+lists the commands checked).
 
 Errors from the libraries (bad meshes, broken scene files, corrupt checkpoints, missing backends) and
 usage errors become one line on stderr and exit code 2; Ctrl-C exits 130. Never a traceback.
@@ -35,7 +36,7 @@ from typer.core import TyperCommand, TyperGroup
 
 # command path → (module with `register(app)`, one-line help). Adding a job is one line here.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "render": ("tools.render", "Render a scene file, or a mesh / point cloud from N orbit views."),
+    "render": ("tools.render_cli", "Render a scene file, or a mesh / point cloud from N orbit views."),
     "backends": ("tools.backends", "List rendering backends: available or not (and why), install, capabilities."),
     "datagen": ("tools.datagen", "Render a multi-view dataset: images, masks, depth, normals, cameras, index."),
     "reconstruct": ("tools.reconstruct", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
@@ -58,8 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench faces": ("tools.bench.faces", "Faces pose error per bin vs the estimator floor, identity drift, FD, speed."),
     "bench pc2img": ("tools.bench.pc2img", "pc2img quality vs density beside classical baselines, per-scene, speed."),
     "bench invgraphics": ("tools.bench.invgraphics", "Learned inverse graphics vs optimization only, GAN renderer."),
-    "bench distributed": ("tools.bench.distributed", "Datagen / batch render / per-task overhead locally and on Ray; "
-                          "training on 1 vs 2 processes."),
+    "bench distributed": ("tools.bench.distributed_cli", "Datagen / batch render / per-task overhead locally and "
+                          "on Ray; training on 1 vs 2 processes."),
 }
 # command groups → help
 GROUPS: dict[str, str] = {

@@ -313,7 +313,11 @@ LIGHT = [["--help"], [], ["nosuch"], ["--bogus"], ["gan", "--help"], ["train", "
          ["gan", "generate", "g.pt", "--out", "o", "--trunc", "abc"],
          ["train", "stylegan2", "--out", "o", "--kimg", "x"], ["train", "refiner", "--out", "o", "--d-norm", "batch"],
          ["datagen", "--size", "abc", "--out", "o"], ["datagen", "--help"], ["faces", "--help"], ["pc2img", "--help"],
-         ["view", "--help"], ["train", "faces", "--help"], ["train", "pc2img", "--help"]]
+         ["view", "--help"], ["train", "faces", "--help"], ["train", "pc2img", "--help"],
+         ["render", "--help"], ["render", "m.obj", "--out", "o", "--size", "abc"], ["backends", "--help"],
+         ["backends", "--bogus"], ["bench", "render", "--help"], ["bench", "render", "--repeats", "0"],
+         ["bench", "gan", "--help"], ["bench", "gan", "--batch", "x"], ["bench", "distributed", "--help"],
+         ["bench", "distributed", "--size", "4"]]
 PROBE = textwrap.dedent("""
     import contextlib, io, json, sys
     from tools.cli import main

@@ -1,4 +1,5 @@
-"""`neurender bench distributed`: batch jobs on each runner, and training on 1 vs 2 processes.
+"""`neurender bench distributed`: batch jobs on each runner, and training on 1 vs 2 processes (the command
+line is `tools.bench.distributed_cli`).
 
 Workloads (every runner gets the same tasks, each run a fresh output folder):
 
@@ -27,7 +28,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import typer
 from rich.console import Console
 
 from scenes.jobs.driver import Runner, run_job
@@ -175,39 +175,29 @@ def rows(records: list[dict]) -> list[list[str]]:
             for r in records]
 
 
-def register(bench_app: typer.Typer) -> None:
-    @bench_app.command("distributed")
-    def bench_distributed_cmd(
-        count: int = typer.Option(12, min=2, help="datagen samples per runner"),
-        scenes: int = typer.Option(12, min=2, help="scene files per runner"),
-        empty: int = typer.Option(200, min=2, help="empty tasks per runner (runner overhead)"),
-        kind: str = typer.Option("shapes", help="datagen kind: heads, shapes, scenes"),
-        views: int = typer.Option(2, min=1, help="views per sample / frames per scene"),
-        size: int = typer.Option(64, min=8, help="image side in pixels"),
-        train_kimg: float = typer.Option(0.64, help="training length per process count (0: skip training)"),
-        train_batch: int = typer.Option(16, min=2, help="global training batch"),
-        json_out: Path = typer.Option(Path("bench_distributed.json"), "--json", help="where to write the records"),
-    ) -> None:
-        """Datagen, batch render and empty-task throughput locally and on Ray (1, 2 workers); training on 1 vs 2."""
-        from scenes.jobs.ray_runner import init_ray
+def bench_distributed(count: int, scenes: int, empty: int, kind: str, views: int, size: int, train_kimg: float,
+                      train_batch: int, json_out: Path, console: Console) -> Path:
+    """Run every workload on every runner (a local Ray instance of 2 CPUs is started here, and shut down
+    before training), print the table and write the records to `json_out`; returns the Markdown path."""
+    from scenes.jobs.ray_runner import init_ray
 
-        console = Console()
-        start = time.perf_counter()
-        init_ray(None, workers=2)
-        ray_start = time.perf_counter() - start
-        console.log(f"local Ray instance (2 CPUs) started in {ray_start:.1f} s")
-        with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp:
-            root = Path(tmp)
-            records = time_jobs("empty", lambda out, n: EmptyJob(out, n), empty, 4, root, console)
-            records += time_jobs("datagen", _datagen_job(kind, views, size), count, 2, root, console)
-            records += time_jobs("render", _render_job(root, views, size), scenes, 2, root, console)
-            import ray
+    start = time.perf_counter()
+    init_ray(None, workers=2)
+    ray_start = time.perf_counter() - start
+    console.log(f"local Ray instance (2 CPUs) started in {ray_start:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp:
+        root = Path(tmp)
+        records = time_jobs("empty", lambda out, n: EmptyJob(out, n), empty, 4, root, console)
+        records += time_jobs("datagen", _datagen_job(kind, views, size), count, 2, root, console)
+        records += time_jobs("render", _render_job(root, views, size), scenes, 2, root, console)
+        import ray
 
-            ray.shutdown()
-            if train_kimg > 0:
-                records += time_training(root, train_kimg, train_batch, console)
-        table = markdown_table(_COLUMNS, rows(records))
-        console.print(table)
-        md = write_report(json_out, records, table, ray_start_s=ray_start,
-                          settings={"kind": kind, "views": views, "size": size, "count": count, "scenes": scenes})
-        console.print(f"local Ray start-up: {ray_start:.1f} s; records written to {json_out}, table to {md}")
+        ray.shutdown()
+        if train_kimg > 0:
+            records += time_training(root, train_kimg, train_batch, console)
+    table = markdown_table(_COLUMNS, rows(records))
+    console.print(table)
+    md = write_report(json_out, records, table, ray_start_s=ray_start,
+                      settings={"kind": kind, "views": views, "size": size, "count": count, "scenes": scenes})
+    console.print(f"local Ray start-up: {ray_start:.1f} s; records written to {json_out}, table to {md}")
+    return md

@@ -4,26 +4,33 @@ Workloads per resolution: G forward (eval, fused modulated conv, const noise), G
 mode, non-fused modulated conv, random noise, backward of a loss on the images, Adam step), D forward,
 D training step (backward of a logistic loss, Adam step). Networks use the StyleGAN2-ADA "auto"
 configuration for <=256 px (channel_base 16384, channel_max 512, 2 mapping layers). Medians of timed
-runs after one warm-up (`tools.bench.harness`).
+runs after one warm-up (`tools.bench.harness`). torch and gan2d load where the work runs,
+so `neurender bench gan --help` and its usage errors cost no torch start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 from tools.bench.harness import markdown_table, set_threads, time_call, write_report
+
+if TYPE_CHECKING:
+    import torch
 
 
 def workloads(res: int, batch: int, device: torch.device, channel_base: int) -> dict[str, Callable[[], object]]:
     """Closures for the four timed workloads at one resolution."""
+    import torch
+    import torch.nn.functional as F
+
+    from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+
     g_cfg = GeneratorConfig(img_resolution=res, mapping_layers=2, channel_base=channel_base, channel_max=512)
     d_cfg = DiscriminatorConfig(img_resolution=res, channel_base=channel_base, channel_max=512)
     G, D = Generator(g_cfg).to(device), Discriminator(d_cfg).to(device)
@@ -58,6 +65,8 @@ def workloads(res: int, batch: int, device: torch.device, channel_base: int) -> 
 def run(resolutions: list[int], batch: int, device: torch.device, repeats: int, channel_base: int,
         console: Console) -> list[dict[str, object]]:
     """Time every workload; returns one record per (resolution, workload)."""
+    import torch
+
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -105,6 +114,8 @@ def register(bench_app: typer.Typer) -> None:
         json_out: Path = typer.Option(Path("bench_gan.json"), "--json", help="where to write the records"),
     ) -> None:
         """Time StyleGAN2 generator and discriminator forward passes and training steps."""
+        import torch
+
         set_threads(threads)
         console = Console()
         dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)

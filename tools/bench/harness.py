@@ -3,7 +3,8 @@
 Every bench job times its workloads with `time_call` (or `Stopwatch` for a single long run), describes the
 machine with `machine()` and writes its records with `write_report` (JSON + a Markdown table beside it).
 Process CPU time counts every thread of this process, so `cpu_s / wall_s` shows how many cores a workload
-really used and a rising `cpu_s` at equal work shows threads spinning rather than working.
+really used and a rising `cpu_s` at equal work shows threads spinning rather than working. torch and
+render3d load only in the functions that use them, so a bench command's `--help` can import this module.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import torch
-
-from render3d.io import atomic_write
 
 # Environment variables that decide how torch's CPU thread pools behave; recorded beside every result.
 THREAD_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OMP_PROC_BIND", "GOMP_SPINCOUNT", "KMP_BLOCKTIME",
@@ -109,6 +106,8 @@ def time_call(fn: Callable[[], object], repeats: int = 3, warmup: int = 1, budge
 def set_threads(threads: int) -> None:
     """Use `threads` torch CPU threads (0 keeps torch's default)."""
     if threads > 0:
+        import torch
+
         torch.set_num_threads(threads)
 
 
@@ -124,6 +123,8 @@ def _cpu_model() -> str:
 
 def machine() -> dict:
     """What the numbers were measured on: CPU, cores, torch threads, load, threading environment, GPU."""
+    import torch
+
     info = dict(platform=platform.platform(), python=platform.python_version(), torch=torch.__version__,
                 cpu=_cpu_model(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
                 loadavg=list(os.getloadavg()), thread_env={k: os.environ[k] for k in THREAD_ENV if k in os.environ})
@@ -159,6 +160,8 @@ def write_report(json_path: Path, records: list[dict], markdown: str, **extra: o
 
     Both writes are atomic. Returns the Markdown path.
     """
+    from render3d.io import atomic_write
+
     info = machine()
     payload = dict(machine=info, records=records, **extra)
     atomic_write(json_path, lambda p: p.write_text(json.dumps(payload, indent=2)))

@@ -5,7 +5,8 @@ colors) from the same cameras and, for forward+backward, back-propagates the ima
 positions and colors (see `tools.bench.render_runners`). The quick grid covers the performance targets;
 `--full` adds batch 8, every size, soft rasterization and point backward passes at every size.
 `--contended` times every cell idle and again beside each busy competing process
-(`tools.bench.contention`) and reports the slowdown ratios.
+(`tools.bench.contention`) and reports the slowdown ratios. torch and render3d load where the work runs, so
+`neurender bench render --help` and its usage errors cost no torch start-up.
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from render3d.cameras import Cameras, intrinsics_from_fov, orbit
-from render3d.structures import Meshes, Pointclouds
-from tools.bench import render_runners
 from tools.bench.contention import COMPETITORS, Competitor
 from tools.bench.harness import Timing, markdown_table, set_threads, time_call, write_report
 from tools.errors import ToolError
+
+if TYPE_CHECKING:
+    import torch
+
+    from render3d.cameras import Cameras
+    from render3d.structures import Meshes, Pointclouds
+
+    Runner = Callable[["Workload", Meshes | Pointclouds, Cameras], Callable[[], object] | str]
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,11 @@ def workloads(full: bool) -> list[Workload]:
 
 def scene(w: Workload, device: torch.device) -> tuple[Meshes | Pointclouds, Cameras]:
     """Deterministic geometry of about `w.count` primitives and `w.batch` cameras around it."""
+    import torch
     import trimesh
+
+    from render3d.cameras import Cameras, intrinsics_from_fov, orbit
+    from render3d.structures import Meshes, Pointclouds
 
     gen = torch.Generator().manual_seed(0)
     azim = torch.linspace(0, 360, w.batch + 1)[:-1]
@@ -107,8 +117,6 @@ def scene(w: Workload, device: torch.device) -> tuple[Meshes | Pointclouds, Came
     return cloud.extend(w.batch).to(device), cams
 
 
-Runner = Callable[[Workload, Meshes | Pointclouds, Cameras], Callable[[], object] | str]
-
 
 def _timed(step: Callable[[], object], repeats: int, budget_s: float, sync: Callable[[], None]) -> dict:
     try:
@@ -126,6 +134,8 @@ def run(selected: list[Workload], runners: dict[str, Runner], device: torch.devi
     idle and contended runs see the same machine); `record["contended"][kind]` holds those timings and
     `ratio`, contended over idle wall time.
     """
+    import torch
+
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     records = []
     with ExitStack() as stack:
@@ -238,6 +248,10 @@ def register(bench_app: typer.Typer) -> None:
                                         + ", ".join(COMPETITORS)),
     ) -> None:
         """Time mesh and point rendering on every available backend and the installed peers."""
+        import torch
+
+        from tools.bench import render_runners
+
         set_threads(threads)
         console = Console(width=200)
         dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
