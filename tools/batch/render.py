@@ -76,7 +76,7 @@ def run_render_batch(scene_list: str | Path, out: Path, runner: Runner, *, size:
 def render_batch_command(scene_list: Path, out: Path, *, size: int | None, backend: str | None,
                          orbit_flags: dict[str, Any], ray: str | None, workers: int | None, retries: int,
                          chunk: int) -> None:
-    """The `neurender render SCENE_LIST` command body (called by `tools.render` for a list or glob).
+    """The `neurender render SCENE_LIST` command body (called by `tools.render_cli` for a list or glob).
 
     Raises:
         ToolError: orbit-only flags given (scene files set their own cameras), bad batch options.
