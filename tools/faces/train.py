@@ -62,7 +62,7 @@ class FacesTrainOptions:
     """
 
     size: int = 64
-    identities: int = 1200
+    identities: int = 3000
     val_identities: int = 250
     pose_identities: int = 1000
     pose_val_identities: int = 200

@@ -23,7 +23,7 @@ def register(train_app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="run folder; rerunning continues where it stopped"),
         stage: str = typer.Option("all", help=f"stage to run: {'|'.join(STAGE_NAMES)}"),
         kimg: float | None = typer.Option(None, help="generator length in thousands of images [default 150]"),
-        identities: int = typer.Option(1200, help="heads in the generator's training set"),
+        identities: int = typer.Option(3000, help="heads in the generator's training set (4 views each)"),
         export: Path | None = typer.Option(None, "--export", help="copy the finished models here with a model card"),
         bench_json: Path | None = typer.Option(None, "--bench-json", help="bench faces JSON to cite in the card"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -41,9 +41,7 @@ def register(train_app: typer.Typer) -> None:
         from tools.faces import train as stages
         from tools.faces.invert import InverterTrainConfig
 
-        opts = stages.FacesTrainOptions(identities=identities, val_identities=max(2, identities * 5 // 24),
-                                        pose_identities=max(2, identities * 5 // 6),
-                                        pose_val_identities=max(2, identities // 6))
+        opts = stages.FacesTrainOptions(identities=identities)
         if kimg is not None:
             opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, kimg=kimg))
         opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress))
