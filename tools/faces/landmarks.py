@@ -1,9 +1,12 @@
 """Landmark pose reader for real faces: mediapipe's face mesh (468 points) + PnP on a generic 3D face.
 
-Optional: mediapipe 0.10.21 pins numpy<2 but works with this project's numpy when installed without its
-dependency list (`make faces-landmarks`: mediapipe --no-deps plus absl-py, flatbuffers, protobuf<5 and
-matplotlib, which its solutions package imports). Without it, `landmark_reader()` raises
-`LandmarksUnavailable` with that hint; nothing else in the faces job needs it.
+Optional, and not installable into this project's environment: mediapipe 0.10.21 pins numpy<2 (it does
+run with numpy 2.4 when installed with `--no-deps`) and needs protobuf<5, while the environment holds
+protobuf 7 for ray; with protobuf 7 its face mesh fails on construction (`FieldDescriptor.label` is gone).
+In an environment of its own (numpy 2 is fine) it works: `pip install --no-deps mediapipe==0.10.21`,
+then `pip install absl-py flatbuffers 'protobuf>=4.25.3,<5' matplotlib` (its solutions package imports
+matplotlib). Without a working mediapipe, `landmark_reader()` raises `LandmarksUnavailable` saying so;
+nothing else in the faces job needs it.
 
 Six landmarks (nose tip, chin, outer eye corners, mouth corners) are matched to a generic face model
 given in the data engine's world frame (+X the subject's left, +Y up, the face toward +Z); OpenCV's
@@ -21,8 +24,8 @@ import torch
 from tools.errors import ToolError
 from tools.faces.readers import Reader, Reading
 
-INSTALL_HINT = ("pip install --no-deps mediapipe==0.10.21 && pip install absl-py flatbuffers 'protobuf>=4.25.3,<5' "
-                "matplotlib (or `make faces-landmarks`)")
+INSTALL_HINT = ("in an environment with protobuf<5: pip install --no-deps mediapipe==0.10.21 && pip install absl-py "
+                "flatbuffers 'protobuf>=4.25.3,<5' matplotlib")
 # mediapipe face-mesh indices: nose tip, chin, right eye outer corner, left eye outer corner, right and left
 # mouth corners (the subject's sides), and the same points of a generic face (units ~ 0.1 mm).
 LANDMARKS = (1, 152, 33, 263, 61, 291)
@@ -38,10 +41,11 @@ class LandmarksUnavailable(ToolError):
 def _face_mesh():
     try:
         from mediapipe.python.solutions import face_mesh
-    except Exception as e:  # ImportError, or its native library failing to initialize
-        raise LandmarksUnavailable(f"the landmark pose estimator needs mediapipe 0.10.21 ({type(e).__name__}: "
-                                   f"{e}); install: {INSTALL_HINT}") from None
-    return face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+
+        return face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+    except Exception as e:  # not installed, its native library failing to load, or protobuf >= 5
+        raise LandmarksUnavailable(f"the landmark pose estimator needs a working mediapipe 0.10.21 "
+                                   f"({type(e).__name__}: {e}); {INSTALL_HINT}") from None
 
 
 def pose_from_points(points: np.ndarray, width: int, height: int) -> tuple[float, float]:
