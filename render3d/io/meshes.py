@@ -19,6 +19,9 @@ from render3d.errors import InvalidMeshError, MeshIOError
 from render3d.structures import Meshes
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
+#: The PBR material GLB/GLTF meshes are written with: a matte dielectric whose base color is the texture or
+#: the vertex colors unchanged (renders here are Lambert/Phong of those colors, not metal).
+GLTF_MATERIAL = dict(baseColorFactor=[255, 255, 255, 255], metallicFactor=0.0, roughnessFactor=1.0)
 
 
 def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Meshes:
@@ -53,7 +56,9 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
         check_obj_indices(path)
     try:
         with _deferred_interrupt():
-            loaded = trimesh.load(path, force="mesh", process=False)
+            scene = trimesh.load(path, force="scene", process=False)
+            _colors_as_vertex_visuals(scene)
+            loaded = scene.to_mesh()  # what force="mesh" does: every geometry in world space, concatenated
     except Exception as e:  # trimesh raises many unrelated types on malformed files
         raise MeshIOError(f"{path}: cannot read mesh ({type(e).__name__}: {e})") from e
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0 or len(loaded.vertices) == 0:
@@ -174,6 +179,18 @@ def _deferred_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def _colors_as_vertex_visuals(scene) -> None:
+    """A glTF primitive with a material but no texture keeps its COLOR_0 as a vertex attribute of a
+    TextureVisuals, which concatenating the scene drops: make such colors the geometry's vertex colors."""
+    import trimesh
+
+    for geom in scene.geometry.values():
+        visual = getattr(geom, "visual", None)
+        if (isinstance(visual, trimesh.visual.TextureVisuals) and visual.uv is None
+                and "color" in visual.vertex_attributes):
+            geom.visual = trimesh.visual.ColorVisuals(geom, vertex_colors=visual.vertex_attributes["color"])
+
+
 def _texture_image(visual) -> np.ndarray | None:
     """`[H, W, 3]` float32 texture in [0, 1] from a trimesh TextureVisuals, or None."""
     material = visual.material
@@ -187,21 +204,41 @@ def save_mesh(path: str | os.PathLike, meshes: Meshes, index: int = 0) -> None:
     """Write mesh `index` of the batch; the format follows the suffix. Atomic: a failed write leaves no file.
 
     OBJ with a texture writes `name.obj`, `name.mtl` and `name.png` side by side; GLB embeds the texture;
-    PLY/OFF/GLB keep vertex colors.
+    PLY/OFF/GLB keep vertex colors. GLB/GLTF get a dielectric PBR material (`GLTF_MATERIAL`): glTF's
+    default material is fully metallic, which viewers without an environment map show near-black.
 
     Raises:
         MeshIOError: unknown suffix or the write failed.
     """
-    import trimesh
-    from PIL import Image
-
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in MESH_SUFFIXES:
         raise MeshIOError(f"{path}: unsupported mesh format {suffix!r} (use one of {', '.join(MESH_SUFFIXES)})")
-    m = meshes[index]
+    mesh = _to_trimesh(meshes[index], gltf=suffix in (".glb", ".gltf"))
+    _atomic_export(path, lambda tmp: _export(mesh, tmp, path))
+
+
+def glb_bytes(meshes: Meshes, index: int = 0) -> bytes:
+    """Mesh `index` of the batch as the bytes `save_mesh` writes to a `.glb` file (for viewers and servers).
+
+    Example:
+        >>> tri = Meshes([torch.eye(3)], [torch.tensor([[0, 1, 2]])])
+        >>> glb_bytes(tri)[:4]
+        b'glTF'
+    """
+    return _to_trimesh(meshes[index], gltf=True).export(file_type="glb")
+
+
+def _to_trimesh(m: Meshes, gltf: bool):
+    """One mesh as a trimesh.Trimesh with its texture or vertex colors; `gltf` gives it `GLTF_MATERIAL`."""
+    import trimesh
+    from PIL import Image
+
     verts = m.verts_packed().detach().cpu().numpy()
     faces = m.faces_packed().cpu().numpy()
+    colors = None
+    if m.has_vert_colors:
+        colors = (m.vert_colors_packed().detach().cpu().clamp(0, 1).numpy()[:, :3] * 255).round().astype(np.uint8)
     if m.has_texture:
         # trimesh wants one UV per vertex: split vertices where UV seams need it.
         uv = m.verts_uvs_list()[0].detach().cpu().numpy()
@@ -209,15 +246,22 @@ def save_mesh(path: str | os.PathLike, meshes: Meshes, index: int = 0) -> None:
         corners = np.stack([faces.reshape(-1), fuv.reshape(-1)], 1)
         uniq, inverse = np.unique(corners, axis=0, return_inverse=True)
         tex = (m.textures_list()[0].detach().cpu().clamp(0, 1).numpy()[..., :3] * 255).round().astype(np.uint8)
-        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(tex))
+        image = Image.fromarray(tex)
+        material = (trimesh.visual.material.PBRMaterial(baseColorTexture=image, **GLTF_MATERIAL) if gltf
+                    else trimesh.visual.material.SimpleMaterial(image=image))
         visual = trimesh.visual.TextureVisuals(uv=uv[uniq[:, 1]], material=material)
-        mesh = trimesh.Trimesh(verts[uniq[:, 0]], inverse.reshape(-1, 3), visual=visual, process=False)
-    else:
-        mesh = trimesh.Trimesh(verts, faces, process=False)
-        if m.has_vert_colors:
-            c = m.vert_colors_packed().detach().cpu().clamp(0, 1).numpy()[:, :3]
-            mesh.visual.vertex_colors = (c * 255).round().astype(np.uint8)
-    _atomic_export(path, lambda tmp: _export(mesh, tmp, path))
+        return trimesh.Trimesh(verts[uniq[:, 0]], inverse.reshape(-1, 3), visual=visual, process=False)
+    if gltf:
+        # A material beside COLOR_0: glTF multiplies the vertex colors by the white base color.
+        visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(**GLTF_MATERIAL))
+        mesh = trimesh.Trimesh(verts, faces, visual=visual, process=False)
+        if colors is not None:
+            mesh.visual.vertex_attributes["color"] = np.pad(colors, ((0, 0), (0, 1)), constant_values=255)  # RGBA
+        return mesh
+    mesh = trimesh.Trimesh(verts, faces, process=False)
+    if colors is not None:
+        mesh.visual.vertex_colors = colors
+    return mesh
 
 
 def _export(mesh, tmp_dir: Path, final: Path) -> None:

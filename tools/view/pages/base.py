@@ -7,7 +7,6 @@ blocks (`report`). A run kind pairs a cheap `matches(dir)` test with the page's 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,9 +117,9 @@ def colorize_depth(depth: np.ndarray) -> np.ndarray:
     return to_uint8(colorize(torch.from_numpy(depth)))
 
 
-def _patch_materials(glb: bytes, unlit: bool) -> bytes:
-    """The GLB with every material made non-metallic (glTF's default metallic = 1 renders near-black
-    without an environment), textured ones with a white base factor, and optionally unlit."""
+def _unlit(glb: bytes) -> bytes:
+    """The GLB with every material marked unlit (KHR_materials_unlit): a display choice for textures that
+    already hold baked lighting."""
     import json
     import struct
 
@@ -132,14 +131,8 @@ def _patch_materials(glb: bytes, unlit: bool) -> bytes:
     doc = json.loads(glb[20:20 + json_len])
     rest = glb[20 + json_len:]
     for mat in doc.get("materials", []):
-        pbr = mat.setdefault("pbrMetallicRoughness", {})
-        pbr["metallicFactor"] = 0.0
-        if "baseColorTexture" in pbr:
-            pbr["baseColorFactor"] = [1.0, 1.0, 1.0, 1.0]
-        if unlit:
-            mat.setdefault("extensions", {})["KHR_materials_unlit"] = {}
-    if unlit:
-        doc["extensionsUsed"] = sorted({*doc.get("extensionsUsed", []), "KHR_materials_unlit"})
+        mat.setdefault("extensions", {})["KHR_materials_unlit"] = {}
+    doc["extensionsUsed"] = sorted({*doc.get("extensionsUsed", []), "KHR_materials_unlit"})
     text = json.dumps(doc, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 4)  # chunks are 4-byte aligned; JSON pads with spaces
     body = struct.pack("<II", len(text), 0x4E4F534A) + text + rest
@@ -147,31 +140,36 @@ def _patch_materials(glb: bytes, unlit: bool) -> bytes:
 
 
 def mesh_glb(path: Path, unlit: bool = False) -> bytes:
-    """GLB bytes of a mesh file for display: a `.glb` read, anything trimesh reads (OBJ+MTL+texture, PLY
-    vertex colors) converted; materials patched for display (`unlit` for textures that hold baked lighting)."""
+    """GLB bytes of a mesh file for display: a `.glb` read as written (`render3d.io.save_mesh` gives it a
+    matte PBR material), anything `render3d.io.load_mesh` reads (OBJ+MTL+texture, PLY vertex colors)
+    converted the same way; `unlit` for textures that hold baked lighting."""
     if path.suffix.lower() == ".glb":
         try:
-            return _patch_materials(path.read_bytes(), unlit)
-        except (ToolError, ValueError) as e:
+            glb = path.read_bytes()
+            if glb[:4] != b"glTF":
+                raise ToolError("not a GLB file (bad magic)")
+            return _unlit(glb) if unlit else glb
+        except (OSError, ToolError, ValueError) as e:
             raise ToolError(f"{path}: unreadable GLB ({e})") from None
-    import trimesh
+    import torch
+
+    from render3d.errors import Render3DError
+    from render3d.io import load_mesh
+    from render3d.io.meshes import glb_bytes
+    from render3d.structures import Meshes
 
     try:
-        mesh = trimesh.load(path, force="mesh", process=False)
-    except Exception as e:  # trimesh raises many types for broken files
-        raise ToolError(f"{path}: unreadable mesh ({e})") from None
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise ToolError(f"{path}: no triangles to show")
-    if mesh.visual.kind == "vertex":
+        mesh = load_mesh(path)
+    except Render3DError as e:
+        raise ToolError(f"unreadable mesh: {e}") from None
+    if mesh.has_vert_colors:
         # The project's colors are display values (sRGB); glTF vertex colors are linear, and a
         # browser shows them through an sRGB transfer, so convert or they come out washed out.
-        c = mesh.visual.vertex_colors.astype(np.float64) / 255.0
-        rgb = c[:, :3]
-        lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-        mesh.visual.vertex_colors = np.round(np.concatenate([lin, c[:, 3:]], 1) * 255).astype(np.uint8)
-    buf = io.BytesIO()
-    mesh.export(buf, file_type="glb")
-    return _patch_materials(buf.getvalue(), unlit)
+        rgb = mesh.vert_colors_packed()
+        lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        mesh = Meshes(mesh.verts_list(), mesh.faces_list(), vert_colors=[lin])
+    glb = glb_bytes(mesh)
+    return _unlit(glb) if unlit else glb
 
 
 def frustum_scale(cameras: Sequence[RunCamera], target: np.ndarray) -> float:
