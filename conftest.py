@@ -7,7 +7,6 @@ import pytest
 
 KNOWN_FAILING_DOCTESTS = {
     "tools/datagen.py::tools.datagen.run_datagen": "DatagenConfig is imported for type checking only (H4)",
-    "tools/faces/calibration.py::tools.faces.calibration.fit_calibration": "expected value out of date (H6)",
     "tools/view/detect.py::tools.view.detect.open_run": "an example after a skipped line uses its result (H8)",
 }
 
