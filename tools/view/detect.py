@@ -14,7 +14,7 @@ from pathlib import Path
 from tools.errors import ToolError
 from tools.view.pages.base import RunKind, RunPage
 
-PAGE_MODULES = ("reconstruct", "datagen", "train", "pc2img", "render")
+PAGE_MODULES = ("reconstruct", "datagen", "train", "faces_run", "pc2img", "render")
 
 
 def run_kinds() -> list[RunKind]:

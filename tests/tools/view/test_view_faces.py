@@ -31,3 +31,37 @@ def test_unmeasured_pose_and_orbit_camera():
     cam = orbit_camera(90.0, 0.0, (64, 64))
     np.testing.assert_allclose(cam.center, [2.5, 0.0, 0.0], atol=1e-5)  # yaw +90° puts the camera on +X
     np.testing.assert_allclose(cam.forward, [-1.0, 0.0, 0.0], atol=1e-6)
+
+
+def test_a_faces_run_opens_as_the_live_page_over_its_generator(tmp_path, capsys):
+    from tools.cli import main
+    from tools.view.detect import detect_kind
+
+    run = tmp_path / "run"
+    assert main(["faces", "--seeds", "3", "--yaw=-20:20:2", "--pitch", "0", "--out", str(run)]) == 0
+    capsys.readouterr()
+    kind = detect_kind(run)
+    assert kind.name == "faces"
+    page = kind.open(run)
+    assert page.yaw_range == (-40.0, 40.0) and page.pitch_range == (-15.0, 15.0)
+    view = page.generator(3, 20.0, 0.0)
+    assert view.image.shape == (64, 64, 3) and view.image.dtype == np.uint8
+    # the run's own view at the same request is what the live page draws (same seed, pose, closed loop)
+    from PIL import Image
+
+    saved = np.asarray(Image.open(run / "seed0003_yaw+20_pitch+0.png").convert("RGB")).astype(int)
+    assert np.abs(saved - view.image.astype(int)).mean() < 2.0
+    assert abs(view.yaw - 20.0) < 4.0
+
+
+def test_a_broken_faces_run_names_the_file(tmp_path):
+    import pytest
+
+    from tools.errors import ToolError
+    from tools.view.detect import detect_kind
+
+    for name in ("poses.json", "metrics.json", "config.json"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "poses.json").write_text("[not json")
+    with pytest.raises(ToolError, match=r"poses\.json: unreadable faces run file"):
+        detect_kind(tmp_path).open(tmp_path)
