@@ -7,10 +7,23 @@ this one helper and every writer in the package goes through it.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+
+def _temp_beside(path: Path, suffix: str) -> Path:
+    """A new empty file beside `path` with the mode a plain `open()` gives it (0o666 less the umask):
+    `mkstemp` makes 0o600, which the rename would keep and other users (a web server) could not read."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 def atomic_write(path: str | os.PathLike[str], write_to: Callable[[Path], Any]) -> Path:
@@ -18,7 +31,8 @@ def atomic_write(path: str | os.PathLike[str], write_to: Callable[[Path], Any]) 
 
     The rename is atomic on one file system, so a crash or Ctrl-C leaves the old file (or none), never
     a partial one; the temporary file is removed whatever happens. Parent folders are created. The
-    temporary name ends in `.tmp`: writers that pick a format from the suffix must name it.
+    temporary name ends in `.tmp`: writers that pick a format from the suffix must name it. The file gets
+    the mode a plain `open()` would give it (0o644 under umask 022).
 
     Returns:
         `path` as a Path.
@@ -31,10 +45,11 @@ def atomic_write(path: str | os.PathLike[str], write_to: Callable[[Path], Any]) 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _temp_beside(path, ".tmp")
+    mode = stat.S_IMODE(tmp.stat().st_mode)
     try:
-        write_to(Path(tmp))
+        write_to(tmp)
+        os.chmod(tmp, mode)  # some writers (safetensors) replace the file with a private 0o600 one
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,9 @@ def save_snapshot(
     """Write one complete snapshot and point `latest` at it; delete all but the newest `keep` snapshots."""
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     final = ckpt_dir / f"snapshot-{state.nimg:09d}"
-    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=ckpt_dir))
+    # mkdir, not mkdtemp: mkdtemp's 0o700 would stay on the renamed snapshot; this gets the umask's mode
+    tmp = ckpt_dir / f".partial-{secrets.token_hex(4)}"
+    tmp.mkdir()
     try:
         extra = {"step": state.step, "nimg": state.nimg}
         for name, net in networks.items():

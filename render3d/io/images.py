@@ -4,7 +4,8 @@ contact sheets, GIFs)."""
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,14 +75,29 @@ def to_uint8(img: torch.Tensor | np.ndarray) -> np.ndarray:
     return (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def _temp_beside(path: Path, suffix: str) -> Path:
+    """A new empty file beside `path` with the mode a plain `open()` gives it (0o666 less the umask):
+    `mkstemp` makes 0o600, which the rename would keep and other users (a web server) could not read."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
 def atomic_write(path: str | os.PathLike, write_to) -> Path:
-    """Call `write_to(tmp_path)` and rename the result onto `path`, so readers never see a partial file."""
+    """Call `write_to(tmp_path)` and rename the result onto `path`, so readers never see a partial file.
+
+    The file gets the mode a plain `open()` would give it (0o644 under umask 022)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = _temp_beside(path, path.suffix)
+    mode = stat.S_IMODE(tmp.stat().st_mode)
     try:
-        write_to(Path(tmp))
+        write_to(tmp)
+        os.chmod(tmp, mode)  # some writers (safetensors) replace the file with a private 0o600 one
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
