@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("tools.render_cli", "Render a scene file, or a mesh / point cloud from N orbit views."),
     "backends": ("tools.backends", "List rendering backends: available or not (and why), install, capabilities."),
     "datagen": ("tools.datagen", "Render a multi-view dataset: images, masks, depth, normals, cameras, index."),
-    "reconstruct": ("tools.reconstruct", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
+    "reconstruct": ("tools.reconstruct.cli", "Reconstruct a textured 3D mesh from one photo by inverse rendering."),
     "invgraphics": ("tools.invgraphics.cli", "Predict a textured mesh and camera from one photo (learned encoder)."),
     "pc2img": ("tools.pc2img.cli", "Render point clouds / COLMAP models to photo-like images; per-scene fit."),
     "faces": ("tools.faces.cli", "Multi-view faces at requested yaw/pitch from seeds or a photo, pose-calibrated."),

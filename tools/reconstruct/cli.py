@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from render3d.io import atomic_write
 from tools.errors import ToolError
+from tools.invgraphics.initialize import learned_start
 from tools.reconstruct.bake import bake_texture
 from tools.reconstruct.fit import FitSettings, check_inputs, fit
 from tools.reconstruct.init import Initialization
@@ -213,8 +214,6 @@ def register(app: typer.Typer) -> None:
                                perceptual_weights=None if perceptual is None else str(perceptual))
         init = None
         if learned:
-            from tools.invgraphics.initialize import learned_start
-
             init, settings = learned_start(settings, steps)
         job = ReconstructJob(out=str(out), mask=None if mask is None else str(mask), segment=segment.value,
                              box=parse_box(box), fov=fov, K=_parse_intrinsics(K),
