@@ -10,8 +10,6 @@ containers, is written atomically, and is read with `weights_only=True`.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import torch
 from torch import nn
 
 from gan2d.errors import CheckpointError, ConfigError
+from gan2d.io import atomic_write
 
 STATE_FILE = "fit_state.pt"
 Batch = tuple[torch.Tensor, ...]
@@ -70,14 +69,8 @@ def learning_rate(config: FitConfig, step: int) -> float:
 
 
 def _save_state(path: Path, model: nn.Module, opt: torch.optim.Optimizer, step: int, stats: dict[str, float]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save({"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(), "stats": stats}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    state = {"step": step, "model": model.state_dict(), "optimizer": opt.state_dict(), "stats": stats}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def _load_state(path: Path, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict[str, float]]:
