@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from render3d.cameras import Cameras
-from render3d.errors import ShapeError
+from render3d.errors import ImageIOError, ShapeError
 from render3d.io import save_npy, save_png
+from render3d.io.images import read_image
 from scenes.errors import DatasetError
 from scenes.fileio import load_scene
 from scenes.outputs import cameras_json, write_json
@@ -144,10 +145,11 @@ class MultiviewSample:
 
 
 def _png(path: Path, gray: bool) -> torch.Tensor:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        a = np.asarray(im.convert("L" if gray else "RGB"), dtype=np.float32) / 255.0
+    try:
+        im = read_image(path)
+    except ImageIOError as e:
+        raise DatasetError(str(e)) from None
+    a = np.asarray(im.convert("L" if gray else "RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(a.copy())
 
 

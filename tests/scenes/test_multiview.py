@@ -2,6 +2,7 @@
 render the ground-truth mesh onto the stored masks and depth, and clear errors for other folders."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,16 @@ def test_folders_that_are_not_datasets_are_refused(tmp_path: Path, heads: Path) 
         read_cameras(tmp_path / "cameras.json")
     with pytest.raises(IndexError):
         MultiviewDataset(heads)[2]
+
+
+def test_a_decompression_bomb_in_a_sample_is_refused_before_decoding(tmp_path: Path, heads: Path, bomb_png) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(heads, root)
+    bomb_png(root / "samples" / "000000" / "mask_001.png")  # a 20000² image declared in ~65 bytes
+    ds = MultiviewDataset(root)
+    with pytest.raises(DatasetError, match=r"mask_001\.png: image (too large|of 20000x20000)"):
+        ds[0]
+    assert ds[1].masks is not None
+    (root / "samples" / "000001" / "image_000.png").write_text("not a png")
+    with pytest.raises(DatasetError, match=r"image_000\.png: cannot read image"):
+        ds[1]

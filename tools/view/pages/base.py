@@ -72,17 +72,25 @@ def require(run: Path, kind: str, *names: str) -> list[Path]:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """`[H, W, 3]` uint8 RGB (gray and RGBA converted; RGBA composited over white)."""
-    from PIL import Image, UnidentifiedImageError
+    """`[H, W, 3]` uint8 RGB (gray and RGBA converted; RGBA composited over white).
+
+    Raises:
+        ToolError: missing or unreadable file, or an image over render3d's pixel limit (a decompression
+            bomb is refused from its header, before decoding).
+    """
+    from PIL import Image
+
+    from render3d.errors import ImageIOError
+    from render3d.io.images import read_image as read_bounded
 
     try:
-        with Image.open(path) as im:
-            if im.mode in ("RGBA", "LA", "PA"):
-                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                return np.asarray(Image.alpha_composite(bg, im.convert("RGBA")).convert("RGB"))
-            return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError) as e:
-        raise ToolError(f"{path}: unreadable image ({e})") from None
+        im = read_bounded(path)
+    except ImageIOError as e:
+        raise ToolError(str(e)) from None
+    if im.mode in ("RGBA", "LA", "PA"):
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(bg, im.convert("RGBA")).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
 
 
 def read_depth(path: Path) -> np.ndarray:
