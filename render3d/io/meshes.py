@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import tempfile
-import threading
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from render3d.errors import InvalidMeshError, MeshIOError
+from render3d.io.interrupts import deferred_interrupt
 from render3d.structures import Meshes
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
@@ -55,7 +52,7 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
     if path.suffix.lower() == ".obj":
         check_obj_indices(path)
     try:
-        with _deferred_interrupt():
+        with deferred_interrupt():
             scene = trimesh.load(path, force="scene", process=False)
             _colors_as_vertex_visuals(scene)
             loaded = scene.to_mesh()  # what force="mesh" does: every geometry in world space, concatenated
@@ -159,24 +156,6 @@ def _raise_bad_face(path: Path, blob: bytes, slot: int, count: int) -> None:
             if abs(int(part)) > count:
                 what = ("vertices", "texture coordinates", "normals")[slot]
                 raise MeshIOError(f"{path}: {shown} uses index {int(part)} but the file defines {count} {what}")
-
-
-@contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[None]:
-    """Hold a Ctrl-C until the block ends, then raise it: trimesh's loaders catch `BaseException`, which
-    would swallow the KeyboardInterrupt and let a long load (and the job after it) run on."""
-    if threading.current_thread() is not threading.main_thread() or (
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield  # signals reach only the main thread; a custom handler (or SIG_IGN) is left alone
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
 
 
 def _colors_as_vertex_visuals(scene) -> None:

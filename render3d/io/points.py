@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from render3d.errors import InvalidMeshError, MeshIOError
+from render3d.io.interrupts import deferred_interrupt
 from render3d.io.meshes import _atomic_export
 from render3d.points.normals import pca_normals
 from render3d.points.spacing import knn_spacing
@@ -97,7 +98,8 @@ def default_radius(points: torch.Tensor) -> torch.Tensor:
 def _read_ply(path: Path):
     import trimesh
 
-    cloud = trimesh.load(path, process=False)
+    with deferred_interrupt():  # trimesh's loaders would swallow a Ctrl-C
+        cloud = trimesh.load(path, process=False)
     if isinstance(cloud, trimesh.Trimesh):  # a PLY with faces: use its vertices
         pts, colors = np.asarray(cloud.vertices), cloud.visual.vertex_colors if cloud.visual.kind == "vertex" else None
     elif isinstance(cloud, trimesh.PointCloud):
