@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 KNOWN_FAILING_DOCTESTS = {
-    "tools/datagen.py::tools.datagen.run_datagen": "DatagenConfig is imported for type checking only (H4)",
-    "tools/view/detect.py::tools.view.detect.open_run": "an example after a skipped line uses its result (H8)",
 }
 
 

@@ -60,8 +60,15 @@ def run_datagen(cfg: DatagenConfig, out: Path, progress: bool = True, runner: Ru
         runner: where samples render (None: `cfg.workers` local processes); see `tools.batch.options.make_runner`.
 
     Example:
-        >>> cfg = DatagenConfig("shapes", count=2, views=2, size=32, workers=1)
-        >>> run_datagen(cfg, Path("/tmp/ds"))  # doctest: +SKIP
+        >>> import tempfile
+        >>> from scenes.datagen import DatagenConfig
+        >>> cfg = DatagenConfig("shapes", count=1, views=1, size=16, workers=1, supersample=1)
+        >>> out = Path(tempfile.mkdtemp()) / "ds"
+        >>> report = run_datagen(cfg, out, progress=False)
+        >>> report.written, report.skipped, report.failed
+        (1, 0, [])
+        >>> run_datagen(cfg, out, progress=False).skipped  # a second run resumes: nothing left to do
+        1
     """
     from scenes.datagen import generate
 

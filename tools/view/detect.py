@@ -43,10 +43,16 @@ def detect_kind(path: Path) -> RunKind:
 def open_run(path: str | Path) -> RunPage:
     """Detect and open a run directory; every file the page needs is checked here.
 
+    Raises:
+        ToolError: not a run directory, or a file its page needs is missing or unreadable.
+
     Example:
-        >>> page = open_run("runs/demo")  # doctest: +SKIP
-        >>> page.kind
-        'reconstruct'
+        >>> import json, tempfile
+        >>> run = Path(tempfile.mkdtemp())
+        >>> _ = (run / "stats.jsonl").write_text(json.dumps({"step": 1, "loss_G": 0.7}))
+        >>> page = open_run(run)  # a training run, from its stats log
+        >>> page.kind, page.path == run
+        ('train', True)
     """
     path = Path(path)
     return detect_kind(path).open(path)
