@@ -74,11 +74,46 @@ def model_card(info: dict, run_dir: Path) -> str:
         "",
         "Learned + fit against optimization only: BENCHMARKS.md, `neurender bench invgraphics`.",
         "",
+        "## Reproduce",
+        "",
+        "```",
+        *reproduce_commands(run, info.get("export", "tools/invgraphics/weights/invgraphics.safetensors")),
+        "```",
+        "",
         "## Machine",
         "",
         machine_line(machine()),
         "",
     ])
+
+
+def reproduce_commands(run: dict, export: str) -> list[str]:
+    """The `neurender datagen` and `neurender train inverse-graphics` lines that rebuild a run's data and
+    weights, from each set's `dataset.json` and the recorded run."""
+    lines, data = [], []
+    for s in run["sets"]:
+        root = Path(s["root"])
+        try:
+            st = json.loads((root / "dataset.json").read_text())["settings"]
+        except (OSError, ValueError, KeyError):
+            lines.append(f"# {root.name}: settings not readable")
+            continue
+        what = f"--from-gan --identities {st['identities']}" if "identities" in st else \
+            f"--kind {st['kind']} --count {st['count']}"
+        lines.append(f"neurender datagen {what} --views {st['views']} --size {st['size']} --seed {st['seed']} "
+                     f"--out data/{root.name}")
+        data.append(f"--data data/{root.name}")
+    repeats = [int(s.get("repeat", 1)) for s in run["sets"]]
+    if any(r != 1 for r in repeats):
+        data += [f"--repeat {r}" for r in repeats]
+    loop, task, model = run["loop"], run["task"], run["model"]
+    lines.append(f"neurender train inverse-graphics {' '.join(data)} --kimg {loop['total_kimg']:g} "
+                 f"--batch {loop['batch_size']} --lr {loop['lr_g']:g} --other-views {task['other_views']} "
+                 f"--level {model['level']}" + (" --symmetric" if model["symmetric"] else "")
+                 + (" --free" if model["net"]["offset_channels"] == 3 else "") + f" --seed {loop['seed']}"
+                 + (" --init WEIGHTS" if run.get("init") else "")
+                 + f" --out runs/invgraphics --export {export}")
+    return lines
 
 
 def _settings(root: Path) -> str:
