@@ -4,7 +4,7 @@ A run directory holds `config.json` (the resolved `Pc2ImgRun`), the loop's `trai
 `stats.jsonl`, `samples/step-*.png` and `checkpoints/snapshot-*/`. The training data (see
 `tools.pc2img.trainset`) is generated into `run.data` first when missing, resumably, so one
 command goes from nothing to weights; `export_weights` turns the EMA generator of the latest
-snapshot into `weights/pc2img.safetensors` + `pc2img.json`.
+snapshot into `weights/pc2img.safetensors` + `pc2img.json` + `MODEL_CARD.md` (with held-out scores).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from gan2d.train.snapshot import latest_snapshot
 from render3d.io import atomic_write
 from tools.errors import ToolError
 from tools.pc2img.dataset import CloudViewDataset, Degradation
+from tools.pc2img.evaluate import DENSITIES, heldout_files, quality, summarize
 from tools.pc2img.model import Pc2ImgConfig, Pc2ImgModel
+from tools.pc2img.model_card import model_card
 from tools.pc2img.task import CONDITION_CHANNELS, Pc2ImgLossConfig, Pc2ImgTask
 from tools.pc2img.trainset import write_split
 from tools.pc2img.weights import save_weights
@@ -38,7 +40,7 @@ PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 class TrainData:
     """The generated training set: `counts` samples per data-engine kind, `views` GT views at `size`²."""
 
-    counts: dict[str, int] = field(default_factory=lambda: {"shapes": 500, "heads": 150, "scenes": 150})
+    counts: dict[str, int] = field(default_factory=lambda: {"shapes": 160, "heads": 50, "scenes": 50})
     views: int = 6
     size: int = 128
     seed: int = 0
@@ -137,18 +139,38 @@ def run_training(run: Pc2ImgRun, out: Path, resume: bool = False, progress: bool
     return train(task, dataset, run.train, out, resume=resume)
 
 
-def export_weights(out: Path, dest: Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the EMA model of `out`'s latest snapshot as shipped weights (`dest.safetensors` + `dest.json`).
+def export_weights(out: Path, dest: Path, extra: dict[str, Any] | None = None, heldout_per_kind: int = 2,
+                   heldout_views: int = 4, heldout_seed: int = 1, progress: bool = True) -> Path:
+    """Write the EMA model of `out`'s latest snapshot as shipped weights (`dest.safetensors` + `dest.json`),
+    scored on held-out data-engine samples (`tools.pc2img.evaluate`, generated into `<data>/heldout-<seed>/`),
+    with `MODEL_CARD.md` beside it.
 
     Raises:
-        ToolError: no snapshot in `out`.
+        ToolError: no snapshot in `out`, or a held-out seed that is the training data's.
     """
     from gan2d.checkpoint import load_checkpoint
 
+    if heldout_seed == run_seed(out):
+        raise ToolError(f"held-out seed {heldout_seed} is the training data's seed")
     snap = latest_snapshot(out / "checkpoints")
     if snap is None:
         raise ToolError(f"{out} holds no training snapshot to export")
     _, config, state, meta = load_checkpoint(snap / "G_ema.safetensors")
     model = Pc2ImgModel(Pc2ImgConfig.from_dict(config))
     model.load_state_dict(state)
-    return save_weights(dest, model, {"nimg": meta.get("nimg"), "step": meta.get("step"), **(extra or {})})
+    model.eval().requires_grad_(False)
+    run = load_run(out)
+    files = heldout_files(Path(run.data) / f"heldout-{heldout_seed}", heldout_per_kind, heldout_views, heldout_seed,
+                          progress)
+    summary = summarize(quality(model, files, heldout_views, DENSITIES, heldout_seed, progress))
+    info = {"snapshot": snap.name, "kimg": meta.get("nimg", 0) / 1000, "step": meta.get("step"),
+            "heldout": {"seed": heldout_seed, "per_kind": heldout_per_kind, "views": heldout_views}}
+    path = save_weights(dest, model, {**info, "heldout_summary": summary, **(extra or {})})
+    card = model_card(run.to_dict(), info, summary, out)
+    atomic_write(dest.parent / "MODEL_CARD.md", lambda p: p.write_text(card))
+    return path
+
+
+def run_seed(out: Path) -> int:
+    """The data-engine seed of the training set of the run in `out`."""
+    return load_run(out).trainset.seed

@@ -1,8 +1,11 @@
 """`neurender train pc2img`: generate the data-engine clouds (once) and train the three pc2img stages.
 
-With the defaults it reproduces the shipped weights (`tools/pc2img/weights/MODEL_CARD.md`):
+The shipped weights come from the command in `tools/pc2img/weights/MODEL_CARD.md` (the defaults, with the
+length the run reached), e.g.
 
-    neurender train pc2img --out runs/pc2img --data data/pc2img --export tools/pc2img/weights/pc2img.safetensors
+    neurender train pc2img --out runs/pc2img --export tools/pc2img/weights/pc2img.safetensors
+
+`--resume --export W` on a finished (or stopped) run only exports its latest snapshot.
 
 Only typer and the standard library load at import; the command imports torch when it runs.
 """
@@ -42,11 +45,11 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="run directory"),
         data: Path | None = typer.Option(None, "--data", help="training-data folder (generated when missing) "
                                                              "[default: OUT/data]"),
-        kimg: float | None = typer.Option(None, help="length in thousands of training crops [default: 40]"),
+        kimg: float | None = typer.Option(None, help="length in thousands of training crops [default: 16]"),
         batch: int = typer.Option(12, help="batch size"),
         crop: int = typer.Option(64, help="training crop side in pixels (0: whole views)"),
         resume: bool = typer.Option(False, "--resume", help="continue --out from its latest snapshot"),
-        counts: str = typer.Option("shapes=500,heads=150,scenes=150", help="data-engine samples per kind"),
+        counts: str = typer.Option("shapes=160,heads=50,scenes=50", help="data-engine samples per kind"),
         views: int = typer.Option(6, help="ground-truth views per sample"),
         size: int = typer.Option(128, help="ground-truth view side in pixels"),
         refiner: RefinerChoice = typer.Option(RefinerChoice.unet, help="refiner architecture"),
@@ -58,9 +61,11 @@ def register(app: typer.Typer) -> None:
         sample_kimg: float = typer.Option(1.0, "--sample-kimg", help="kimg between sample grids"),
         snap_kimg: float = typer.Option(1.0, "--snap-kimg", help="kimg between snapshots"),
         seed: int = typer.Option(0, help="seeds data, order and every random draw"),
-        workers: int = typer.Option(1, help="DataLoader worker processes (they splat the clouds)"),
+        workers: int = typer.Option(0, help="DataLoader worker processes (they splat the clouds; 0: in this "
+                                            "process)"),
         export: Path | None = typer.Option(None, "--export", help="write the final EMA model here as weights "
-                                                                 "(.safetensors + .json)"),
+                                                                 "(.safetensors + .json + MODEL_CARD.md with "
+                                                                 "held-out scores)"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
         """Train the pc2img stages on data-engine clouds (reproduces the shipped weights)."""
@@ -79,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 data=str(data if data is not None else out / "data"),
                 model=Pc2ImgConfig(refiner_arch=refiner.value),
                 loss=Pc2ImgLossConfig(perceptual_weight=perceptual_weight if vgg else 0.0),
-                train=TrainConfig(total_kimg=kimg or 40.0, batch_size=batch, lr_g=lr_g, lr_d=lr_d,
+                train=TrainConfig(total_kimg=kimg or 16.0, batch_size=batch, lr_g=lr_g, lr_d=lr_d,
                                   betas_g=(0.5, 0.99), betas_d=(0.0, 0.99), ema_kimg=0.5, seed=seed,
                                   num_workers=workers, log_every=10, sample_every_kimg=sample_kimg,
                                   checkpoint_every_kimg=snap_kimg, progress=progress),
@@ -90,4 +95,4 @@ def register(app: typer.Typer) -> None:
         result = run_training(run, out, resume=resume, progress=progress)
         typer.echo(f"trained {result.nimg / 1000:g} kimg in {result.steps} steps; snapshot {result.last_snapshot}")
         if export is not None:
-            typer.echo(f"weights: {export_weights(out, export, {'kimg': result.nimg / 1000})}")
+            typer.echo(f"weights: {export_weights(out, export, progress=progress)}")

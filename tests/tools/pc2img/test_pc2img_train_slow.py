@@ -1,4 +1,4 @@
-"""A short pc2img training run: held-out PSNR improves, the run resumes, the export loads (slow)."""
+"""A short pc2img training run: held-out PSNR improves, the run resumes, the export loads and has its card (slow)."""
 
 import numpy as np
 import pytest
@@ -43,10 +43,13 @@ def test_short_training_improves_held_out_psnr_and_resumes(tmp_path):
     before = _held_out_psnr(Pc2ImgModel(SMALL), held)
     result = run_training(run, tmp_path / "run", progress=False)
     assert result.steps == 60
-    weights = export_weights(tmp_path / "run", tmp_path / "w.safetensors")
+    weights = export_weights(tmp_path / "run", tmp_path / "w.safetensors", heldout_per_kind=1, heldout_views=1,
+                             progress=False)
     trained, extra = load_weights(weights)
     after = _held_out_psnr(trained, held)
     assert after > before + 2.0, (before, after)
-    assert extra["nimg"] == 240
+    assert extra["kimg"] == 0.24 and [s["density"] for s in extra["heldout_summary"]] == [0.01, 0.05, 0.2, 1.0]
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "| 20% | 3 |" in card and "--kimg 0.24" in card
     resumed = run_training(load_run(tmp_path / "run", kimg=0.28), tmp_path / "run", resume=True, progress=False)
     assert resumed.steps == 70 and resumed.nimg == 280
