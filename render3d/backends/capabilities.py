@@ -50,6 +50,8 @@ class Capabilities:
         shadings: `RenderSettings.shading` models its mesh render task draws (`unlit`, `lambert`, `phong`).
         max_faces_per_pixel: the largest K it can return per pixel (1 for a z-buffer).
         soft: it honours a non-zero blur radius (soft rasterization).
+        oriented_points: its point rasterizer draws disks in each point's tangent plane
+            (`PointsRasterSettings.oriented`); without it, disks face the camera and such a request is refused.
 
     Example:
         >>> caps = Capabilities(tasks=frozenset({Task.RASTERIZE_MESHES}), differentiable=True,
@@ -67,6 +69,7 @@ class Capabilities:
     shadings: frozenset[str] = frozenset()
     max_faces_per_pixel: int = 1
     soft: bool = False
+    oriented_points: bool = False
 
     def __post_init__(self) -> None:
         for name, given, allowed in (("fragment_fields", self.fragment_fields, FRAGMENT_FIELDS),
@@ -88,6 +91,8 @@ class Capabilities:
             return f"returns at most {self.max_faces_per_pixel} faces per pixel, {request.faces_per_pixel} asked"
         if request.soft and not self.soft:
             return "has no soft rasterization (blur radius)"
+        if request.oriented and not self.oriented_points:
+            return "draws camera-facing point disks only (no PointsRasterSettings.oriented)"
         if request.shading is not None and request.shading not in self.shadings:
             return f"does not draw {request.shading} shading (only {', '.join(sorted(self.shadings)) or 'none'})"
         filled = {Task.RASTERIZE_MESHES: self.fragment_fields, Task.RASTERIZE_POINTS: self.point_fields,
@@ -106,7 +111,8 @@ class Capabilities:
             parts.append(f"K≤{self.max_faces_per_pixel}" + (", soft" if self.soft else ""))
             parts.append("fragments: " + ",".join(sorted(self.fragment_fields)))
         if Task.RASTERIZE_POINTS in self.tasks:
-            parts.append("points: " + ",".join(sorted(self.point_fields)))
+            parts.append("points: " + ",".join(sorted(self.point_fields))
+                         + (", oriented" if self.oriented_points else ", camera-facing"))
         if self.outputs:
             parts.append("outputs: " + ",".join(sorted(self.outputs)))
         if self.shadings:
@@ -127,6 +133,7 @@ class Request:
         soft: a non-zero blur radius is asked for.
         needs: output fields that must be filled (names as in `Capabilities`).
         shading: the shading model a mesh render task must draw (None: any, or not a mesh render).
+        oriented: point disks in the points' tangent planes are asked for (`PointsRasterSettings.oriented`).
 
     Raises:
         ShapeError: faces_per_pixel < 1.
@@ -139,6 +146,7 @@ class Request:
     soft: bool = False
     needs: frozenset[str] = field(default_factory=frozenset)
     shading: str | None = None
+    oriented: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "device", torch.device(self.device).type)
@@ -163,9 +171,15 @@ class Request:
     @classmethod
     def for_points(cls, settings: PointsRasterSettings, device: torch.device | str = "cpu",
                    differentiable: bool = True) -> Request:
-        """The request a point rasterizer with `settings` makes (K = points per pixel, all fields)."""
+        """The request a point rasterizer with `settings` makes (K = points per pixel, all fields, oriented disks).
+
+        Example:
+            >>> from render3d.points.settings import PointsRasterSettings
+            >>> Request.for_points(PointsRasterSettings.hole_free()).oriented
+            True
+        """
         return cls(Task.RASTERIZE_POINTS, str(device), differentiable, settings.points_per_pixel,
-                   needs=POINT_FRAGMENT_FIELDS)
+                   needs=POINT_FRAGMENT_FIELDS, oriented=settings.oriented)
 
     @classmethod
     def for_render(cls, task: Task, settings: RenderSettings, needs: frozenset[str] | set[str],

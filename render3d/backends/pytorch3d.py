@@ -31,7 +31,7 @@ from render3d.backends.info import BackendInfo, pip_install_hint
 from render3d.backends.near_clip import clip_near
 from render3d.backends.raster_render import render_meshes_by_rasterizing, render_points_by_rasterizing
 from render3d.cameras import Cameras
-from render3d.errors import ShapeError
+from render3d.errors import BackendUnavailable, ShapeError
 from render3d.fragments import Fragments, PointFragments
 from render3d.output import RenderOutput
 from render3d.points.settings import PointsRasterSettings
@@ -217,7 +217,7 @@ def projected_point_radius(clouds: Pointclouds, cameras: Cameras) -> tuple[torch
 
 
 def rasterize_points_pytorch3d(
-    clouds: Pointclouds, cameras: Cameras, points_per_pixel: int = 8, znear: float = 1e-3
+    clouds: Pointclouds, cameras: Cameras, points_per_pixel: int = 8, znear: float = 1e-3, min_radius_px: float = 0.0
 ) -> PointFragments:
     """Rasterize point clouds as screen-space discs with pytorch3d; output in our convention.
 
@@ -226,6 +226,7 @@ def rasterize_points_pytorch3d(
         cameras: B cameras.
         points_per_pixel: K nearest points kept per pixel.
         znear: points closer than this camera depth are dropped.
+        min_radius_px: smallest disc radius on screen, in pixels (`PointsRasterSettings.min_radius_px`).
 
     Returns:
         PointFragments `[B, H, W, K]` with `dists` = squared pixel distance / squared radius.
@@ -241,6 +242,7 @@ def rasterize_points_pytorch3d(
         raise ShapeError(f"need points_per_pixel >= 1 and znear > 0, got {points_per_pixel}, {znear}")
     H, W = cameras.height, cameras.width
     uvz, radius_px = projected_point_radius(clouds, cameras)
+    radius_px = radius_px.clamp(min=min_radius_px)
     ndc = pixels_to_ndc(uvz, H, W)
     # pytorch3d skips points with z < 0: move the ones in front of the near plane there.
     ndc = torch.cat([ndc[:, :2], torch.where(ndc[:, 2:] < znear, torch.full_like(ndc[:, 2:], -1.0), ndc[:, 2:])], 1)
@@ -305,6 +307,11 @@ class Pytorch3DBackend:
     radius and K > 1, then blend with `render3d.blend` (its sigma is in the same pixel units as
     the `dists` this adapter returns). The render tasks shade and composite pytorch3d's fragments
     with the reference stages (`render3d.backends.raster_render`).
+
+    pytorch3d's point discs always face the camera: `PointsRasterSettings.oriented` is declared
+    unsupported (`Capabilities.oriented_points`) and refused; the point render task draws its
+    hole-free splats camera-facing (same minimum on-screen radius as the reference, silhouettes up to
+    a splat radius wider where the reference lays disks in the surface).
     """
 
     def rasterize_meshes(self, meshes: Meshes, cameras: Cameras, settings: RasterSettings) -> Fragments:
@@ -314,8 +321,16 @@ class Pytorch3DBackend:
 
     def rasterize_points(self, clouds: Pointclouds, cameras: Cameras,
                          settings: PointsRasterSettings) -> PointFragments:
-        """See `rasterize_points_pytorch3d`."""
-        return rasterize_points_pytorch3d(clouds, cameras, settings.points_per_pixel, settings.znear)
+        """See `rasterize_points_pytorch3d`; `settings` supplies K, znear and the minimum radius.
+
+        Raises:
+            BackendUnavailable: `settings.oriented` (pytorch3d draws camera-facing discs only).
+        """
+        if settings.oriented:
+            raise BackendUnavailable("backend 'pytorch3d' draws camera-facing point disks only; "
+                                     "PointsRasterSettings(oriented=True) needs the 'torch' backend")
+        return rasterize_points_pytorch3d(clouds, cameras, settings.points_per_pixel, settings.znear,
+                                          settings.min_radius_px)
 
     def render_meshes(self, meshes: Meshes, cameras: Cameras, lights: Light | None = None,
                       materials: Materials | None = None, settings: RenderSettings | None = None) -> RenderOutput:
@@ -324,8 +339,9 @@ class Pytorch3DBackend:
 
     def render_points(self, clouds: Pointclouds, cameras: Cameras,
                       settings: RenderSettings | None = None) -> RenderOutput:
-        """pytorch3d point fragments, reference compositing (see `render_points_by_rasterizing`)."""
-        return render_points_by_rasterizing(self.rasterize_points, clouds, cameras, settings)
+        """pytorch3d point fragments of camera-facing hole-free splats, reference compositing
+        (see `render_points_by_rasterizing`)."""
+        return render_points_by_rasterizing(self.rasterize_points, clouds, cameras, settings, oriented=False)
 
 
 INFO = BackendInfo(

@@ -69,8 +69,11 @@ def render_meshes_by_rasterizing(rasterize: MeshRasterize, meshes: Meshes, camer
 
 
 def render_points_by_rasterizing(rasterize: PointRasterize, clouds: Pointclouds, cameras: Cameras,
-                                  settings: RenderSettings | None) -> RenderOutput:
+                                  settings: RenderSettings | None, oriented: bool = True) -> RenderOutput:
     """`Task.RENDER_POINTS` of a backend whose `rasterize_points` is `rasterize` (see the module doc).
+
+    Splats with `PointsRasterSettings.hole_free()`; `oriented=False` for a rasterizer whose disks can only
+    face the camera (`Capabilities.oriented_points`).
 
     Returns:
         `RenderOutput` as `points_image` gives it (normals only when the clouds carry normals).
@@ -81,6 +84,6 @@ def render_points_by_rasterizing(rasterize: PointRasterize, clouds: Pointclouds,
     settings = RenderSettings() if settings is None else settings
     s = settings.supersample
     cams = supersampled_cameras(cameras, s) if s > 1 else cameras
-    fragments = rasterize(clouds, cams, PointsRasterSettings.hole_free(znear=settings.znear))
+    fragments = rasterize(clouds, cams, PointsRasterSettings.hole_free(znear=settings.znear, oriented=oriented))
     out = points_image(fragments, clouds, alpha_composite, _background(settings, fragments.zbuf.device))
     return downsample_output(out, s, fragments.mask)

@@ -57,7 +57,7 @@ INFO = BackendInfo(
         tasks=frozenset(Task), differentiable=True,
         devices=frozenset({"cpu", "cuda"}), fragment_fields=frozenset({"pix_to_face", "bary", "zbuf", "dists"}),
         point_fields=frozenset({"idx", "zbuf", "dists"}), outputs=OUTPUT_FIELDS, shadings=SHADING_MODELS,
-        max_faces_per_pixel=256, soft=True,
+        max_faces_per_pixel=256, soft=True, oriented_points=True,
     ),
     description="render3d's pure-PyTorch reference rasterizers and renderer (always available)",
     install="built in: pip install -c constraints.txt neurender",

@@ -46,15 +46,17 @@ class PointsRasterSettings:
     oriented: bool = False
 
     @classmethod
-    def hole_free(cls, znear: float = 1e-3, points_per_pixel: int = 8) -> PointsRasterSettings:
+    def hole_free(cls, znear: float = 1e-3, points_per_pixel: int = 8, oriented: bool = True) -> PointsRasterSettings:
         """Settings for images of a cloud: disks in the surface (`oriented`) and at least
         `HOLE_FREE_RADIUS_PX` on screen, so silhouettes stay sharp and dense clouds show no holes.
+        `oriented=False` keeps the disks camera-facing (still hole-free; silhouettes up to a radius wider).
 
         Example:
             >>> PointsRasterSettings.hole_free().min_radius_px
             0.75
         """
-        return cls(points_per_pixel=points_per_pixel, znear=znear, min_radius_px=HOLE_FREE_RADIUS_PX, oriented=True)
+        return cls(points_per_pixel=points_per_pixel, znear=znear, min_radius_px=HOLE_FREE_RADIUS_PX,
+                   oriented=oriented)
 
     def __post_init__(self) -> None:
         if isinstance(self.points_per_pixel, bool) or not isinstance(self.points_per_pixel, int) \

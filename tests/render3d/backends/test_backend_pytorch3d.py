@@ -143,3 +143,45 @@ def test_bins_never_overflow():
     size, per_bin = _bins(torch.device("cuda"), 256, 256, 1, 5000)
     assert size == 16 and per_bin == 5000  # a bin can hold every face of the largest mesh
     assert _bins(torch.device("cuda"), 1024, 1024, 8, BIN_BUFFER_BYTES) == (0, 0)  # too big → naive
+
+
+def test_points_min_radius_px_matches_the_reference():
+    from render3d.points import PointsRasterSettings, rasterize_points
+
+    pts = torch.tensor([_at_pixel(20.5, 30.5, 2.0), _at_pixel(40.2, 10.7, 4.0)])
+    clouds = Pointclouds([pts], radius=1e-4)  # 0.0025 px on screen: covers no pixel center
+    settings = PointsRasterSettings(points_per_pixel=2, min_radius_px=1.5)
+    from render3d.backends.pytorch3d import Pytorch3DBackend
+
+    pf = Pytorch3DBackend().rasterize_points(clouds, _cams(), settings)
+    ref = rasterize_points(clouds, _cams(), settings)
+    assert (pf.idx[0, :, :, 0] == 0).sum().item() == 9  # pixel centers strictly within 1.5 px of (20.5, 30.5)
+    assert torch.equal(pf.idx, ref.idx)
+    assert torch.allclose(pf.dists, ref.dists, atol=1e-4)
+    bare = rasterize_points_pytorch3d(clouds, _cams(), points_per_pixel=2)
+    # without the minimum the sub-pixel disks cover only the pixel center the first point sits on
+    assert (bare.idx >= 0).nonzero().tolist() == [[0, 30, 20, 0]]
+
+
+def test_oriented_points_are_declared_unsupported_and_refused():
+    from render3d.backends import backend_info, select_backend
+    from render3d.backends.capabilities import Request
+    from render3d.errors import BackendUnavailable
+    from render3d.points import PointsRasterizer, PointsRasterSettings
+
+    clouds = Pointclouds([torch.tensor([_at_pixel(20.5, 30.5, 2.0)])], normals=[torch.tensor([[0.0, 0, -1]])],
+                         radius=0.1)
+    oriented = PointsRasterSettings.hole_free()
+    caps = backend_info("pytorch3d").capabilities
+    assert not caps.oriented_points and "camera-facing" in caps.summary()
+    assert "camera-facing" in caps.missing(Request.for_points(oriented))
+    assert caps.missing(Request.for_points(PointsRasterSettings.hole_free(oriented=False))) is None
+    with pytest.raises(BackendUnavailable, match="camera-facing point disks only"):
+        PointsRasterizer(oriented, backend="pytorch3d")(clouds, _cams())
+    from render3d.backends.pytorch3d import Pytorch3DBackend
+
+    with pytest.raises(BackendUnavailable, match="oriented=True"):
+        Pytorch3DBackend().rasterize_points(clouds, _cams(), oriented)
+    assert select_backend(Request.for_points(oriented, "cuda"), "auto").name == "torch"  # auto skips it
+    out = Pytorch3DBackend().render_points(clouds, _cams())  # the render task splats camera-facing
+    assert out.alpha[0, 30, 20].item() > 0.99
