@@ -7,6 +7,10 @@ control and written in the data engine's `neurender-multiview/1` layout (scenes/
 head-rig cameras (`scenes.samples.pose_cameras("heads", …)`) for the controlled poses, so render3d uses
 them as they are. `params.json` adds the measured poses, the latent, the identity descriptor (as
 estimated head codes) and the identity's drift across its views.
+
+The requested ranges are first cut to the generator's calibrated range (with a warning): a camera is
+written for the pose it asks for, so a view the generator cannot turn to would carry a false camera.
+The ranges used are recorded in the settings (`yaw_used`, `pitch_used`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import json
 import math
 import os
 import shutil
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -75,15 +81,38 @@ class GanDatagenConfig:
                 raise ToolError(msg)
 
 
-def sample_plan(cfg: GanDatagenConfig, index: int) -> tuple[int, np.ndarray]:
-    """The generator seed and `[V, 2]` requested (yaw, pitch) of sample `index`."""
+def sample_plan(cfg: GanDatagenConfig, index: int, yaw: tuple[float, float] | None = None,
+                pitch: tuple[float, float] | None = None) -> tuple[int, np.ndarray]:
+    """The generator seed and `[V, 2]` requested (yaw, pitch) of sample `index`, drawn in `yaw` and `pitch`
+    (default: the config's ranges)."""
     rng = np.random.default_rng([cfg.seed, index, 17])
     gan_seed = int(rng.integers(0, 2**31 - 1))
-    lo, hi = cfg.yaw
+    lo, hi = cfg.yaw if yaw is None else yaw
+    p_lo, p_hi = cfg.pitch if pitch is None else pitch
     strata = (np.arange(cfg.views) + rng.random(cfg.views)) / cfg.views
-    yaw = lo + (hi - lo) * strata
-    pitch = cfg.pitch[0] + (cfg.pitch[1] - cfg.pitch[0]) * rng.random(cfg.views)
-    return gan_seed, np.stack([yaw, pitch], 1)
+    yaws = lo + (hi - lo) * strata
+    pitches = p_lo + (p_hi - p_lo) * rng.random(cfg.views)
+    return gan_seed, np.stack([yaws, pitches], 1)
+
+
+def calibrated_ranges(cfg: GanDatagenConfig, control: PoseControl) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """The requested yaw and pitch ranges cut to the calibrated range of `cfg.method`, and a warning per cut.
+
+    Raises:
+        ToolError: a requested range lies wholly outside the calibrated range.
+    """
+    used, warnings = {}, []
+    for axis, (lo, hi) in (("yaw", cfg.yaw), ("pitch", cfg.pitch)):
+        c_lo, c_hi = control.calibration(cfg.method, axis).range
+        cut = (max(lo, c_lo), min(hi, c_hi))
+        if cut[0] > cut[1]:
+            raise ToolError(f"--{axis} {lo:g}:{hi:g} lies outside this generator's calibrated {axis} range "
+                            f"{c_lo:+.1f}..{c_hi:+.1f}°")
+        if cut != (lo, hi):
+            warnings.append(f"--{axis} {lo:g}:{hi:g} cut to the calibrated range {cut[0]:+.1f}..{cut[1]:+.1f}° "
+                            f"(the generator does not turn further; each camera is written for its requested pose)")
+        used[axis] = cut
+    return used, warnings
 
 
 def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -94,12 +123,14 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def render_sample(cfg: GanDatagenConfig, index: int, models: FacesModels, control: PoseControl, reader: Reader,
-                  out: Path) -> None:
-    """Write sample `index` into `out/samples/<id>` atomically (skipped when present)."""
+                  out: Path, ranges: dict[str, tuple[float, float]] | None = None) -> None:
+    """Write sample `index` into `out/samples/<id>` atomically (skipped when present); poses are drawn in
+    `ranges` (`{"yaw", "pitch"}`, default the config's)."""
     final = out / "samples" / sample_name(index)
     if final.is_dir():
         return
-    gan_seed, poses = sample_plan(cfg, index)
+    ranges = ranges or {}
+    gan_seed, poses = sample_plan(cfg, index, ranges.get("yaw"), ranges.get("pitch"))
     ws = seed_ws(models.G, [gan_seed], cfg.truncation)
     target = torch.from_numpy(poses).float()
     result = closed_loop(models.G, reader, control, ws.expand(len(target), -1, -1), target, cfg.method)
@@ -127,11 +158,13 @@ def render_sample(cfg: GanDatagenConfig, index: int, models: FacesModels, contro
 
 
 def generate_from_gan(cfg: GanDatagenConfig, models: FacesModels, reader: Reader, out: str | os.PathLike,
-                      progress: bool = True) -> dict:
-    """Render every missing sample, then the index (`write_index`); returns the index.
+                      progress: bool = True, warn: Callable[[str], None] | None = None) -> dict:
+    """Render every missing sample, then the index (`write_index`); returns the index. Requested ranges
+    are cut to the calibrated range (`calibrated_ranges`); each cut is passed to `warn`.
 
     Raises:
-        ToolError: `out` holds a dataset with other settings, or the generator has no pose control.
+        ToolError: `out` holds a dataset with other settings, the generator has no pose control, or a
+            requested range lies outside the calibrated one.
     """
     from tqdm import tqdm
 
@@ -139,7 +172,10 @@ def generate_from_gan(cfg: GanDatagenConfig, models: FacesModels, reader: Reader
         raise ToolError("this generator has no pose control yet: run `neurender faces --weights CKPT` once "
                         "(it writes CKPT's control.json into its --out; copy it beside CKPT as CKPT.control.json)")
     out = Path(out)
-    settings = json.loads(json.dumps(asdict(cfg)))
+    ranges, warnings = calibrated_ranges(cfg, models.control)
+    for line in warnings:
+        (warn or (lambda _m: None))(line)
+    settings = json.loads(json.dumps({**asdict(cfg), "yaw_used": ranges["yaw"], "pitch_used": ranges["pitch"]}))
     index_path = out / "dataset.json"
     if index_path.is_file():
         old = json.loads(index_path.read_text()).get("settings", {})
@@ -152,13 +188,13 @@ def generate_from_gan(cfg: GanDatagenConfig, models: FacesModels, reader: Reader
         shutil.rmtree(stale, ignore_errors=True)
     with torch.no_grad():
         for i in tqdm(range(cfg.identities), disable=not progress, desc="datagen gan", unit="identity"):
-            render_sample(cfg, i, models, models.control, reader, out)
+            render_sample(cfg, i, models, models.control, reader, out, ranges)
     return write_index(out, settings, cfg.identities)
 
 
 def run_gan_datagen(weights: Path | None, cfg: GanDatagenConfig, out: Path, progress: bool = True) -> dict:
     """`neurender datagen --from-gan`: load the faces models (`weights` replaces the embedded generator) and
-    generate; returns the index.
+    generate (range cuts are warned on stderr); returns the index.
 
     Raises:
         CheckpointError: missing or corrupt weights.
@@ -172,4 +208,5 @@ def run_gan_datagen(weights: Path | None, cfg: GanDatagenConfig, out: Path, prog
     models = load_models(weights)
     if models.analyzer is None:
         raise ToolError("the faces bundle has no head analyzer; it measures the poses datagen --from-gan records")
-    return generate_from_gan(cfg, models, analyzer_reader(models.analyzer), out, progress)
+    return generate_from_gan(cfg, models, analyzer_reader(models.analyzer), out, progress,
+                             lambda line: print(f"warning: {line}", file=sys.stderr))

@@ -31,9 +31,11 @@ def toy_models():
 
 
 def test_layout_poses_and_resume(tmp_path, toy_models):
-    cfg = GanDatagenConfig(identities=3, views=4, size=16, seed=5, generator="toy")
-    index = generate_from_gan(cfg, toy_models, toy_reader, tmp_path / "ds", progress=False)
+    cfg = GanDatagenConfig(identities=3, views=4, size=16, seed=5, yaw=(-30.0, 30.0), generator="toy")
+    warnings = []
+    index = generate_from_gan(cfg, toy_models, toy_reader, tmp_path / "ds", progress=False, warn=warnings.append)
     assert index["format"] == "neurender-multiview/1" and index["complete"] and index["count"] == 3
+    assert warnings == [] and index["settings"]["yaw_used"] == [-30.0, 30.0]  # inside the toy's calibrated ±39.6°
     ds = MultiviewDataset(tmp_path / "ds")
     assert len(ds) == 3
     s = ds[1]
@@ -41,7 +43,7 @@ def test_layout_poses_and_resume(tmp_path, toy_models):
     _, planned = sample_plan(cfg, 1)
     assert s.poses[:, :2].double().numpy() == pytest.approx(planned, abs=1e-4)
     yaws = sorted(planned[:, 0])
-    assert all(-40 + 20 * i <= y <= -40 + 20 * (i + 1) for i, y in enumerate(yaws))  # stratified over the range
+    assert all(-30 + 15 * i <= y <= -30 + 15 * (i + 1) for i, y in enumerate(yaws))  # stratified over the range
     views = s.params["views"]
     assert all(abs(v["yaw_measured_deg"] - v["yaw_deg"]) < 0.6 for v in views)  # the closed loop hit the request
     assert (tmp_path / "ds" / "images" / "000002_03.png").is_file()
@@ -52,6 +54,23 @@ def test_layout_poses_and_resume(tmp_path, toy_models):
     assert MultiviewDataset(tmp_path / "ds").__len__() == 4
     with pytest.raises(ToolError, match="other settings"):
         generate_from_gan(GanDatagenConfig(**{**cfg.__dict__, "views": 2}), toy_models, toy_reader, tmp_path / "ds",
+                          progress=False)
+
+
+def test_requests_are_cut_to_the_calibrated_range(tmp_path, toy_models):
+    cfg = GanDatagenConfig(identities=2, views=5, size=16, seed=1, yaw=(-60.0, 20.0), pitch=(-15.0, 15.0),
+                           generator="toy")
+    warnings = []
+    index = generate_from_gan(cfg, toy_models, toy_reader, tmp_path / "ds", progress=False, warn=warnings.append)
+    yaw_lo, _ = toy_models.control.calibration("direction", "yaw").range
+    assert len(warnings) == 1 and "--yaw -60:20 cut to the calibrated range" in warnings[0]
+    assert index["settings"]["yaw_used"] == [pytest.approx(yaw_lo), 20.0]
+    assert index["settings"]["pitch_used"] == [-15.0, 15.0]
+    for sample in MultiviewDataset(tmp_path / "ds"):  # every camera is a pose the generator reached
+        for v in sample.params["views"]:
+            assert yaw_lo - 1e-6 <= v["yaw_deg"] <= 20.0 and abs(v["yaw_measured_deg"] - v["yaw_deg"]) < 0.6
+    with pytest.raises(ToolError, match="outside this generator's calibrated yaw range"):
+        generate_from_gan(dataclasses.replace(cfg, yaw=(50.0, 70.0)), toy_models, toy_reader, tmp_path / "far",
                           progress=False)
 
 
