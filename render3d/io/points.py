@@ -11,6 +11,7 @@ import torch
 from render3d.errors import InvalidMeshError, MeshIOError
 from render3d.io.interrupts import deferred_interrupt
 from render3d.io.meshes import _atomic_export
+from render3d.points.neighbours import Neighbours, nearest_neighbours
 from render3d.points.normals import pca_normals
 from render3d.points.spacing import knn_spacing
 from render3d.structures import Pointclouds
@@ -70,9 +71,12 @@ def load_pointcloud(path: str | os.PathLike, radius: float | None = None,
     if not np.isfinite(pts).all():
         raise InvalidMeshError(f"{path}: point coordinates contain NaN or inf")
     points = torch.as_tensor(pts, dtype=torch.float32)
-    radii = default_radius(points) if radius is None else radius
-    if normals is None and estimate_normals:
-        estimated = pca_normals(points)
+    wants_normals = normals is None and estimate_normals
+    # the radius and the normals look at the same few neighbours: one k-d tree and query serve both
+    shared = nearest_neighbours(points) if radius is None and wants_normals else None
+    radii = default_radius(points, shared) if radius is None else radius
+    if wants_normals:
+        estimated = pca_normals(points, neighbours=shared)
         normals = None if estimated is None else estimated.numpy()
 
     def t(a):
@@ -82,8 +86,10 @@ def load_pointcloud(path: str | os.PathLike, radius: float | None = None,
                        radius=[radii.to(device)] if isinstance(radii, torch.Tensor) else radii)
 
 
-def default_radius(points: torch.Tensor) -> torch.Tensor:
+def default_radius(points: torch.Tensor, neighbours: Neighbours | None = None) -> torch.Tensor:
     """`[N]` splat radii: `RADIUS_SCALE · knn_spacing(points)`, `FALLBACK_RADIUS` where there is no spacing.
+
+    `neighbours` (`render3d.points.neighbours.nearest_neighbours(points)`) saves the spacing its own k-d tree.
 
     Example:
         >>> default_radius(torch.tensor([[0.0, 0, 0], [1, 0, 0]])).tolist()
@@ -91,7 +97,7 @@ def default_radius(points: torch.Tensor) -> torch.Tensor:
         >>> [round(r, 6) for r in default_radius(torch.zeros(3, 3)).tolist()]
         [0.01, 0.01, 0.01]
     """
-    radius = RADIUS_SCALE * knn_spacing(points)
+    radius = RADIUS_SCALE * knn_spacing(points, neighbours=neighbours)
     return torch.where(radius > 0, radius, torch.full_like(radius, FALLBACK_RADIUS))
 
 

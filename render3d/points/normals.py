@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from render3d.errors import InvalidMeshError, ShapeError
+from render3d.errors import ShapeError
+from render3d.points.neighbours import Neighbours, as_numpy_points, nearest_neighbours
 
 
-def pca_normals(points: torch.Tensor, k: int = 8) -> torch.Tensor | None:
+def pca_normals(points: torch.Tensor, k: int = 8, neighbours: Neighbours | None = None) -> torch.Tensor | None:
     """Unit normals `[N, 3]` (float32, on the points' device), or None for fewer than 3 points.
 
     A point whose neighbours span no plane (copies of one point, points on a line) gets a zero normal,
@@ -24,9 +25,11 @@ def pca_normals(points: torch.Tensor, k: int = 8) -> torch.Tensor | None:
     Args:
         points: `[N, 3]` finite positions.
         k: neighbours per point, itself included (>= 3).
+        neighbours: `nearest_neighbours(points)` already computed (at least `min(k, N)` per point), shared
+            with other measures of the cloud; None queries a tree of its own.
 
     Raises:
-        ShapeError: `points` is not `[N, 3]` or `k < 3`.
+        ShapeError: `points` is not `[N, 3]`, `k < 3`, or `neighbours` of another cloud or too few.
         InvalidMeshError: non-finite coordinates.
 
     Example:
@@ -35,18 +38,15 @@ def pca_normals(points: torch.Tensor, k: int = 8) -> torch.Tensor | None:
         >>> bool((n[:, 2].abs() > 0.999).all())
         True
     """
-    from scipy.spatial import cKDTree
-
-    if points.dim() != 2 or points.shape[1] != 3:
-        raise ShapeError(f"points must be [N, 3], got {list(points.shape)}")
+    pts = as_numpy_points(points)
     if k < 3:
         raise ShapeError(f"k must be >= 3, got {k}")
-    if not torch.isfinite(points).all():
-        raise InvalidMeshError("points hold non-finite (NaN/inf) values")
-    if points.shape[0] < 3:
+    if pts.shape[0] < 3:
         return None
-    pts = points.detach().cpu().double().numpy()
-    _, nbr = cKDTree(pts).query(pts, k=min(k, pts.shape[0]), workers=-1)
+    k = min(k, pts.shape[0])
+    if neighbours is None:
+        neighbours = nearest_neighbours(points, k)
+    _, nbr = neighbours.first(pts.shape[0], k, "pca_normals")
     local = pts[nbr]
     local -= local.mean(1, keepdims=True)
     cov = np.einsum("nki,nkj->nij", local, local)

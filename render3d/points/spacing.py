@@ -1,7 +1,7 @@
 """A point cloud's own spacing: per-point distance to its nearest neighbours, for choosing splat radii.
 
-The k-d tree is scipy's (`cKDTree`), built once per cloud; the result is a tensor the caller keeps
-and reuses for every view.
+The neighbours come from one scipy k-d tree query per cloud (`render3d.points.neighbours`), which the
+caller may share with the normal estimate; the result is a tensor the caller keeps and reuses for every view.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import numpy as np
 import torch
 
 from render3d.errors import InvalidMeshError, ShapeError
+from render3d.points.neighbours import Neighbours, as_numpy_points, nearest_neighbours
 
 
-def knn_spacing(points: torch.Tensor, k: int = 4, smooth: bool = True) -> torch.Tensor:
+def knn_spacing(points: torch.Tensor, k: int = 4, smooth: bool = True,
+                neighbours: Neighbours | None = None) -> torch.Tensor:
     """Per-point spacing: the mean distance to each point's `k` nearest other points.
 
     Coincident copies of a point are skipped (a cloud of 1000 copies of one point has no spacing). With
@@ -23,12 +25,14 @@ def knn_spacing(points: torch.Tensor, k: int = 4, smooth: bool = True) -> torch.
         points: `[N, 3]` finite positions.
         k: neighbours averaged (>= 1).
         smooth: median-filter the spacing over the k neighbours.
+        neighbours: `nearest_neighbours(points)` already computed (it needs `min(k + 5, N)` per point),
+            shared with other measures of the cloud; None queries a tree of its own.
 
     Returns:
         `[N]` float32 spacing on the points' device; 0 for points whose nearest neighbours all coincide with them.
 
     Raises:
-        ShapeError: `points` is not `[N, 3]` or `k < 1`.
+        ShapeError: `points` is not `[N, 3]`, `k < 1`, or `neighbours` of another cloud or too few.
         InvalidMeshError: no points or non-finite coordinates.
 
     Example:
@@ -37,24 +41,19 @@ def knn_spacing(points: torch.Tensor, k: int = 4, smooth: bool = True) -> torch.
         >>> round(float(s.median()), 3)
         0.1
     """
-    from scipy.spatial import cKDTree
-
-    if points.dim() != 2 or points.shape[1] != 3:
-        raise ShapeError(f"points must be [N, 3], got {list(points.shape)}")
+    pts = as_numpy_points(points)
     if k < 1:
         raise ShapeError(f"k must be >= 1, got {k}")
-    if points.shape[0] == 0:
-        raise InvalidMeshError("cannot measure the spacing of an empty cloud")
-    if not torch.isfinite(points).all():
-        raise InvalidMeshError("points hold non-finite (NaN/inf) values")
-    pts = points.detach().cpu().double().numpy()
     n = pts.shape[0]
+    if n == 0:
+        raise InvalidMeshError("cannot measure the spacing of an empty cloud")
     if n < 2:
         return torch.zeros(n, device=points.device)
     # a few extra neighbours so that coincident copies of a point can be skipped
     kk = min(k + 4, n - 1)
-    tree = cKDTree(pts)
-    dist, nbr = tree.query(pts, k=kk + 1)
+    if neighbours is None:
+        neighbours = nearest_neighbours(points, kk + 1)
+    dist, nbr = neighbours.first(n, kk + 1, "knn_spacing")
     dist = dist[:, 1:]
     apart = dist > 0
     take = apart & (np.cumsum(apart, 1) <= k)
