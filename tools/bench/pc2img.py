@@ -95,11 +95,13 @@ def tables(summary: list[dict], scenes: list[dict], fast: list[dict]) -> str:
     """Markdown tables of the three parts."""
     md = ["Quality vs density (mean over held-out views; PSNR dB / SSIM; gain = learned − best classical):", ""]
     md.append(markdown_table(
-        ["density", "views", "naive", "pull-push", "coarse", "learned", "gain dB", "vis acc", "all-visible acc"],
+        ["density", "views", "naive", "pull-push", "coarse", "learned", "gain dB", "vis acc", "all-visible acc",
+         "hidden px", "hidden found"],
         [[f"{s['density']:.0%}", str(s["views"]), f"{s['naive_psnr']:.2f} / {s['naive_ssim']:.3f}",
           f"{s['pullpush_psnr']:.2f} / {s['pullpush_ssim']:.3f}", f"{s['coarse_psnr']:.2f} / {s['coarse_ssim']:.3f}",
           f"{s['learned_psnr']:.2f} / {s['learned_ssim']:.3f}", f"{s['gain_db']:+.2f}", f"{s['vis_acc']:.3f}",
-          f"{s['vis_all_visible']:.3f}"] for s in summary]))
+          f"{s['vis_all_visible']:.3f}", f"{s['vis_hidden_share']:.1%}", f"{s['vis_hidden_found']:.1%}"]
+         for s in summary]))
     if scenes:
         md += ["", "Per-scene fit (held-out views):", ""]
         md.append(markdown_table(

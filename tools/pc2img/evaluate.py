@@ -5,12 +5,14 @@ On data-engine samples of a seed never used in training (`tools.pc2img.trainset`
 render of the learned pipeline, its coarse stage, naive z-buffered splatting (the same disks, nearest
 wins) and splatting + depth-aware pull-push hole filling (`render3d.points.pullpush`); and the accuracy
 of the learned visibility on covered pixels vs the ground-truth visibility of each pixel's nearest
-point, beside the "everything splatted is visible" answer of the naive splat. Shared by the exporter's
+point, beside the "everything splatted is visible" answer of the naive splat, and the share of the
+hidden-point pixels it finds. Shared by the exporter's
 model card and `neurender bench pc2img`.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +61,11 @@ def evaluate_view(model: Pc2ImgModel, sample: Sample, view: int, density: float,
     mask = buf.mask[0]
     truth = torch.from_numpy(sample.visible_mask(view)[keep])[buf.nearest[0].clamp(min=0)][mask]
     pred = out.visibility[0][mask] > 0.5
+    hidden = ~truth
     row = {"kind": sample.kind, "seed": sample.seed, "view": view, "density": density, "points": len(keep),
-           "vis_acc": float((pred == truth).float().mean()), "vis_all_visible": float(truth.float().mean())}
+           "vis_acc": float((pred == truth).float().mean()), "vis_all_visible": float(truth.float().mean()),
+           "vis_hidden_found": float((~pred[hidden]).float().mean()) if bool(hidden.any()) else math.nan,
+           "vis_hidden_share": float(hidden.float().mean())}
     for name, img in (("naive", out.splat), ("pullpush", pp), ("coarse", out.coarse), ("learned", out.image)):
         row[f"{name}_psnr"], row[f"{name}_ssim"] = _score(img, gt)
     return row
@@ -82,11 +87,12 @@ def quality(model: Pc2ImgModel, files: list[Path], views: int, densities: tuple[
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """Per density: mean scores over all rows, and the learned gain over the best classical baseline."""
+    """Per density: mean scores over all rows (views without hidden pixels left out of `vis_hidden_found`),
+    and the learned gain over the best classical baseline."""
     out = []
     for d in sorted({r["density"] for r in rows}):
         sel = [r for r in rows if r["density"] == d]
-        mean = {k: float(np.mean([r[k] for r in sel])) for k in sel[0] if k.endswith(("_psnr", "_ssim"))
+        mean = {k: float(np.nanmean([r[k] for r in sel])) for k in sel[0] if k.endswith(("_psnr", "_ssim"))
                 or k.startswith("vis_")}
         best = max(mean["naive_psnr"], mean["pullpush_psnr"])
         out.append({"density": d, "views": len(sel), **mean, "gain_db": mean["learned_psnr"] - best})

@@ -39,7 +39,8 @@ def model_card(run: dict, info: dict, summary: list[dict], run_dir: Path) -> str
     rows = [f"| {s['density']:.0%} | {s['views']} | {s['naive_psnr']:.2f} / {s['naive_ssim']:.3f} | "
             f"{s['pullpush_psnr']:.2f} / {s['pullpush_ssim']:.3f} | {s['coarse_psnr']:.2f} / {s['coarse_ssim']:.3f} | "
             f"{s['learned_psnr']:.2f} / {s['learned_ssim']:.3f} | {s['gain_db']:+.2f} | {s['vis_acc']:.3f} | "
-            f"{s['vis_all_visible']:.3f} |" for s in summary]
+            f"{s['vis_all_visible']:.3f} | {s['vis_hidden_share']:.1%} | {s['vis_hidden_found']:.1%} |"
+            for s in summary]
     time_line = f"{seconds / 60:.1f} min of training (wall clock, data generation not included)" if seconds else \
         "training time unknown"
     return "\n".join([
@@ -80,10 +81,12 @@ def model_card(run: dict, info: dict, summary: list[dict], run_dir: Path) -> str
         f"{held['per_kind']} samples per kind (shapes, heads, scenes) of data-engine seed {held['seed']} "
         f"(never trained on), first {held['views']} views each, 128², clean clouds at each density; PSNR dB / SSIM "
         "against the ground-truth render; gain = learned − best classical; visibility accuracy on covered pixels "
-        "vs the ground-truth visibility of each pixel's nearest point (all-visible = the naive splat's answer).",
+        "vs the ground-truth visibility of each pixel's nearest point (all-visible = the naive splat's answer; "
+        "hidden px = covered pixels whose nearest point is hidden, hidden found = the share of them it calls hidden).",
         "",
-        "| density | views | naive splat | pull-push | coarse | learned | gain dB | vis acc | all-visible acc |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| density | views | naive splat | pull-push | coarse | learned | gain dB | vis acc | all-visible acc | "
+        "hidden px | hidden found |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
         "More held-out samples, speed and the per-scene fit: BENCHMARKS.md, `neurender bench pc2img`.",

@@ -2,7 +2,9 @@
 
 `G_main` trains every stage at once, each with its own target:
 
-- visibility: binary cross-entropy against the ground-truth visibility of each pixel's nearest point;
+- visibility: binary cross-entropy against the ground-truth visibility of each pixel's nearest point,
+  hidden pixels weighted up (only a few percent of covered pixels show a hidden point: unweighted, the
+  stage learns to call everything visible);
 - coarse: L1 of the composited image and of alpha;
 - refiner: multi-scale PatchGAN hinge loss, discriminator feature matching and L1 (+ VGG perceptual
   when a `PerceptualLoss` is given), on the image composited over the sample's own background.
@@ -38,6 +40,7 @@ class Pc2ImgLossConfig:
 
     Args:
         vis_weight: visibility BCE.
+        vis_hidden_weight: weight of covered pixels whose nearest point is hidden in that BCE (visible: 1).
         coarse_weight: L1 of the coarse image and alpha.
         l1_weight: L1 of the refined image and alpha.
         fm_weight: discriminator feature matching.
@@ -47,6 +50,7 @@ class Pc2ImgLossConfig:
     """
 
     vis_weight: float = 1.0
+    vis_hidden_weight: float = 8.0
     coarse_weight: float = 10.0
     l1_weight: float = 10.0
     fm_weight: float = 2.0
@@ -55,8 +59,8 @@ class Pc2ImgLossConfig:
     num_samples: int = 6
 
     def __post_init__(self) -> None:
-        if min(self.vis_weight, self.coarse_weight, self.l1_weight, self.fm_weight, self.adv_weight,
-               self.perceptual_weight) < 0 or self.num_samples < 1:
+        if min(self.vis_weight, self.vis_hidden_weight, self.coarse_weight, self.l1_weight, self.fm_weight,
+               self.adv_weight, self.perceptual_weight) < 0 or self.num_samples < 1:
             raise ConfigError("pc2img loss weights must be >= 0 and num_samples >= 1")
 
 
@@ -121,7 +125,8 @@ class Pc2ImgTask:
         real = _to_pm1(rgb)
         occ = x[:, :1]
         bce = F.binary_cross_entropy_with_logits(stages.visibility_logits, vis_target, reduction="none")
-        stats = {"vis_bce": (bce * occ).sum() / occ.sum().clamp(min=1),
+        w = occ * (1 + (cfg.vis_hidden_weight - 1) * (1 - vis_target))
+        stats = {"vis_bce": (bce * w).sum() / w.sum().clamp(min=1),
                  "coarse_l1": (coarse - real).abs().mean() + (stages.coarse_alpha - alpha).abs().mean(),
                  "l1": (fake - real).abs().mean() + (stages.alpha - alpha).abs().mean()}
         loss = cfg.vis_weight * stats["vis_bce"] + cfg.coarse_weight * stats["coarse_l1"] \

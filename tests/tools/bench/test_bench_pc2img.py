@@ -29,7 +29,7 @@ def test_summary_gain_is_over_the_best_classical_baseline_and_tables_show_it():
     def row(d, naive, pp, learned):
         return {"density": d, "naive_psnr": naive, "naive_ssim": 0.5, "pullpush_psnr": pp, "pullpush_ssim": 0.5,
                 "coarse_psnr": 0.0, "coarse_ssim": 0.5, "learned_psnr": learned, "learned_ssim": 0.5,
-                "vis_acc": 1.0, "vis_all_visible": 0.5}
+                "vis_acc": 1.0, "vis_all_visible": 0.5, "vis_hidden_found": 0.25, "vis_hidden_share": 0.125}
 
     summary = summarize([row(0.2, 10, 14, 20), row(0.2, 12, 16, 22), row(1.0, 20, 18, 19)])
     assert [s["density"] for s in summary] == [0.2, 1.0]
