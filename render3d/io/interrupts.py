@@ -1,8 +1,10 @@
 """Holding a Ctrl-C across a third-party call that would swallow it.
 
 trimesh's loaders catch `BaseException`, so a KeyboardInterrupt raised inside a mesh or PLY load is
-lost and the job after it runs on. The readers of `render3d.io` run those calls inside
-`deferred_interrupt()`, which keeps the signal until the call returns and then raises it.
+lost and the job after it runs on; so does trimesh's own first import (its optional dependencies are
+imported in `try: ... except BaseException`). The readers and writers of `render3d.io` run those calls
+inside `deferred_interrupt()`, which keeps the signal until the call returns and then raises it, and
+import trimesh through `import_trimesh()`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from types import ModuleType
 
 
 @contextlib.contextmanager
@@ -39,3 +42,16 @@ def deferred_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt
+
+
+def import_trimesh() -> ModuleType:
+    """`import trimesh` with a Ctrl-C held until the import is done (its first import takes seconds and
+    would swallow one).
+
+    Example:
+        >>> import_trimesh().__name__
+        'trimesh'
+    """
+    with deferred_interrupt():
+        import trimesh
+    return trimesh

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from render3d.errors import InvalidMeshError, MeshIOError
-from render3d.io.interrupts import deferred_interrupt
+from render3d.io.interrupts import deferred_interrupt, import_trimesh
 from render3d.structures import Meshes
 
 MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
@@ -42,7 +42,7 @@ def load_mesh(path: str | os.PathLike, device: str | torch.device = "cpu") -> Me
     Example:
         >>> m = load_mesh("scenes/examples/assets/knot.ply")  # doctest: +SKIP
     """
-    import trimesh
+    trimesh = import_trimesh()
 
     path = Path(path)
     if path.suffix.lower() not in MESH_SUFFIXES:
@@ -210,7 +210,7 @@ def glb_bytes(meshes: Meshes, index: int = 0) -> bytes:
 
 def _to_trimesh(m: Meshes, gltf: bool):
     """One mesh as a trimesh.Trimesh with its texture or vertex colors; `gltf` gives it `GLTF_MATERIAL`."""
-    import trimesh
+    trimesh = import_trimesh()
     from PIL import Image
 
     verts = m.verts_packed().detach().cpu().numpy()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from render3d.errors import InvalidMeshError, MeshIOError
-from render3d.io.interrupts import deferred_interrupt
+from render3d.io.interrupts import deferred_interrupt, import_trimesh
 from render3d.io.meshes import _atomic_export
 from render3d.points.neighbours import Neighbours, nearest_neighbours
 from render3d.points.normals import pca_normals
@@ -102,7 +102,7 @@ def default_radius(points: torch.Tensor, neighbours: Neighbours | None = None) -
 
 
 def _read_ply(path: Path):
-    import trimesh
+    trimesh = import_trimesh()
 
     with deferred_interrupt():  # trimesh's loaders would swallow a Ctrl-C
         cloud = trimesh.load(path, process=False)

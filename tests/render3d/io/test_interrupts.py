@@ -43,3 +43,38 @@ def test_ctrl_c_during_trimesh_load_raises_after_it(tmp_path, monkeypatch, name,
         load(path)
     assert calls == ["returned"]  # the signal never reached trimesh's except clause
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_during_the_first_trimesh_import_is_not_lost(monkeypatch):
+    # trimesh imports its optional dependencies in `try: ... except BaseException`: a Ctrl-C landing in
+    # the seconds of its first import (a render's mesh load) was swallowed and the job ran to the end.
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    from render3d.io.interrupts import import_trimesh
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT has a custom handler in this process")
+    calls = []
+
+    class SwallowingTrimesh(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name, path=None, target=None):
+            return importlib.util.spec_from_loader(name, self) if name == "trimesh" else None
+
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+            except BaseException:
+                calls.append("swallowed")
+            calls.append("imported")
+
+    monkeypatch.delitem(sys.modules, "trimesh")
+    monkeypatch.setattr(sys, "meta_path", [SwallowingTrimesh(), *sys.meta_path])
+    with pytest.raises(KeyboardInterrupt):
+        import_trimesh()
+    assert calls == ["imported"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
