@@ -6,14 +6,7 @@ import torch
 from scenes.assets import HeadParams, build_asset
 from scenes.assets.head_params import SHAPE_FIELDS
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small tensors: thread start-up and oversubscription on a shared machine cost more than they save.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 SMALL = {"segments": 48, "rings": 40, "texture_size": 64}
 

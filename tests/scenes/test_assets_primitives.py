@@ -23,14 +23,7 @@ from scenes.assets import (
 )
 from scenes.assets.geometry import signed_volume
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small tensors: thread start-up and oversubscription on a shared machine cost more than they save.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 VOLUMES = [
     (SphereParams(radius=0.5, segments=96, rings=48), 4 / 3 * math.pi * 0.125, 0.01),

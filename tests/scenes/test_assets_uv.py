@@ -29,13 +29,7 @@ from scenes.render import render
 from scenes.scene import Scene
 from scenes.schema import MaterialSpec, RenderFlags
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 ASSETS = [SphereParams(), *[IcosphereParams(subdivisions=s) for s in range(5)], BoxParams(size=(0.3, 1, 2)),

@@ -15,14 +15,7 @@ from scenes.datagen import DatagenConfig, generate, sample_seed
 from scenes.errors import DatagenError
 from scenes.samples import make_sample
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small tensors: thread start-up and oversubscription on a shared machine cost more than they save.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _project(cam: dict, pts: torch.Tensor) -> torch.Tensor:

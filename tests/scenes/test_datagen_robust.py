@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 import scenes.datagen as datagen
 from scenes.datagen import DatagenConfig, generate, sample_seed
@@ -19,12 +18,7 @@ from scenes.errors import DatagenError, JobError
 CFG = DatagenConfig("shapes", count=4, views=1, size=16, workers=1, supersample=1)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _fail_for(monkeypatch, bad_seeds: set[int], exc: BaseException) -> None:

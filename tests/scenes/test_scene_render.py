@@ -17,14 +17,7 @@ from scenes.scene import Scene
 from scenes.schema import CameraSpec, LookAtView, MaterialSpec, RenderFlags, TransformSpec
 from scenes.script import load_scene_script
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small tensors: thread start-up and oversubscription on a shared machine cost more than they save.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 EXAMPLE_DIR = Path(__file__).parents[2] / "scenes" / "examples"
 EXAMPLES = sorted([*EXAMPLE_DIR.glob("*.yaml"), *EXAMPLE_DIR.glob("*.py")])
