@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 from gan2d.data.toy import TensorImageDataset, disc_images
@@ -87,6 +88,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Slow: six fresh torch processes (two agents, two workers, two restarted workers) and the rendezvous
+# timers take about a minute on a 2-core machine. The default suite keeps the pieces: a real 2-process
+# torchrun (test_torchrun.py), exact resume (test_train_resume.py), micro-batches independent of the
+# process count (test_accumulate.py) and an elastic restart resuming --out (tests/tools/test_train_elastic_cli.py).
+@pytest.mark.slow
 def test_two_nodes_survive_a_killed_worker_and_match_an_uninterrupted_run(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
