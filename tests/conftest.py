@@ -1,13 +1,20 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite, and the threading environment it runs in."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# OpenMP reads this once, when torch loads it (render3d/THREADING.md): idle OpenMP threads sleep instead of
+# spin-waiting at the barriers of the many small parallel regions of a test, which on a busy shared
+# machine slows every other process (and this one) several-fold. pytest loads this file before it
+# imports any test module (and torch); a value set by the caller wins. Subprocesses inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture
