@@ -328,7 +328,12 @@ PROBE = textwrap.dedent("""
             rc = main(argv)
         results.append([argv, rc, err.getvalue(), sorted(m for m in ("torch", "pytorch3d", "nvdiffrast")
                                                         if m in sys.modules)])
-    print(json.dumps(results))
+    # then what `neurender backends` (and `--backend auto`) do: probe the backends, the CUDA-only nvdiffrast
+    # included; its stderr is the process's own (the commands above wrote theirs into `err`)
+    from render3d.backends import unavailable_reason
+    reasons = {n: unavailable_reason(n) for n in ("torch", "pytorch3d", "nvdiffrast")}
+    print(json.dumps({"light": results, "reasons": reasons,
+                      "cpp_extension": "torch.utils.cpp_extension" in sys.modules}))
 """)
 
 
@@ -336,11 +341,20 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
-def test_help_and_usage_errors_load_no_torch():
+@pytest.fixture(scope="module")
+def fresh_process() -> tuple[dict, str]:
+    """One fresh interpreter (a torch import costs seconds on a busy machine) for the start-up checks:
+    the light commands first, torch-free, then the backend probe. Returns its report and its stderr."""
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(LIGHT)], capture_output=True, text=True,
-                          cwd=ROOT, env=_env(), timeout=120)
+                          cwd=ROOT, env=_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr
-    for argv, rc, err, heavy in json.loads(proc.stdout):
+    return json.loads(proc.stdout), proc.stderr
+
+
+def test_help_and_usage_errors_load_no_torch(fresh_process):
+    report, _ = fresh_process
+    assert [argv for argv, *_ in report["light"]] == LIGHT
+    for argv, rc, err, heavy in report["light"]:
         assert heavy == [], f"{argv} imported {heavy}"
         if argv and "--help" not in argv:
             assert rc == 2, (argv, err)
@@ -349,20 +363,14 @@ def test_help_and_usage_errors_load_no_torch():
             assert rc == 0 and err == "", (argv, err)
 
 
-def test_probing_backends_prints_no_cuda_warning_on_a_cpu_machine():
+def test_probing_backends_prints_no_cuda_warning_on_a_cpu_machine(fresh_process):
     # `neurender backends` (and `--backend auto`) probe the CUDA-only nvdiffrast; importing it loads
     # torch.utils.cpp_extension, which warns "No CUDA runtime is found" on every CPU machine.
     if torch.cuda.is_available():
         pytest.skip("the warning is about machines without CUDA")
-    code = ("import json, sys; from render3d.backends import unavailable_reason\n"
-            "reasons = {n: unavailable_reason(n) for n in ('torch', 'pytorch3d', 'nvdiffrast')}\n"
-            "print(json.dumps([reasons, 'torch.utils.cpp_extension' in sys.modules]))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=_env(),
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    reasons, loaded_cpp_extension = json.loads(proc.stdout)
-    assert "CUDA GPU" in reasons["nvdiffrast"] and not loaded_cpp_extension
-    assert "CUDA" not in proc.stderr, proc.stderr
+    report, stderr = fresh_process
+    assert "CUDA GPU" in report["reasons"]["nvdiffrast"] and not report["cpp_extension"]
+    assert "CUDA" not in stderr, stderr
 
 
 def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path):
