@@ -1,10 +1,11 @@
 """`neurender train inverse-graphics`: train the inverse-graphics encoder on multi-view sets (resumable).
 
-With the defaults it reproduces the shipped weights (`tools/invgraphics/weights/MODEL_CARD.md`):
+The shipped weights (`tools/invgraphics/weights/MODEL_CARD.md`, whose Reproduce section has the exact
+lines of the run they came from) are reproduced by the data engine's sets and the default options:
 
-    neurender datagen --kind shapes --count 800 --views 4 --size 64 --seed 13 --out data/shapes
-    neurender datagen --kind heads --count 800 --views 4 --size 64 --seed 13 --out data/heads
-    neurender train inverse-graphics --data data/shapes --data data/heads --out runs/invgraphics \\
+    neurender datagen --kind shapes --count 600 --views 4 --size 64 --seed 13 --out data/shapes
+    neurender datagen --kind heads --count 500 --views 4 --size 64 --seed 13 --out data/heads
+    neurender train inverse-graphics --data data/shapes --data data/heads --kimg KIMG --out runs/invgraphics \\
         --export tools/invgraphics/weights/invgraphics.safetensors
 
 Only typer and the standard library load at import; the command imports torch when it runs.

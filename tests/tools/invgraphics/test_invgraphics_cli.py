@@ -122,3 +122,14 @@ def test_train_inverse_graphics_refuses_bad_data_before_writing(tmp_path: Path, 
     rc, _, err = _run(["train", "inverse-graphics", "--out", str(out), "--resume"], capsys)
     assert rc == 2 and "no readable inverse-graphics run" in err
     assert not (out / "checkpoints").exists()
+
+
+def test_reconstruct_learned_starts_from_the_shipped_encoder(tmp_path: Path, capsys) -> None:
+    photo = _photo(tmp_path / "disk.png", 64)
+    out = tmp_path / "run"
+    rc, _, err = _run(["reconstruct", str(photo), "--learned", "--steps", "2", "--size", "64", "--fov", "30",
+                       "--out", str(out)], capsys)
+    assert rc == 0, err
+    assert "inverse-graphics encoder's prediction" in err
+    # After two fit steps the input view is still essentially the encoder's prediction, placed in the photo.
+    assert json.loads((out / "metrics.json").read_text())["input_iou"] > 0.8
