@@ -37,3 +37,18 @@ def test_atomic_write_file_gets_the_umask_mode(tmp_path: Path, umask: int) -> No
 def test_png_gets_the_umask_mode(tmp_path: Path, umask: int) -> None:
     path = save_png(tmp_path / "a.png", np.zeros((4, 6), np.uint8))
     assert stat.S_IMODE(Path(path).stat().st_mode) == 0o666 & ~umask
+
+
+def test_meshes_and_clouds_get_the_umask_mode(tmp_path: Path, umask: int) -> None:
+    import torch
+
+    from render3d.io import save_mesh
+    from render3d.io.points import save_pointcloud
+    from render3d.structures import Meshes, Pointclouds
+
+    verts = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    save_mesh(tmp_path / "m.ply", Meshes([verts], [torch.tensor([[0, 1, 2]])]))
+    save_pointcloud(tmp_path / "c.npy", Pointclouds([verts]))
+    written = sorted(tmp_path.iterdir())
+    assert [p.name for p in written] == ["c.npy", "m.ply"]  # no staging folder left
+    assert [stat.S_IMODE(p.stat().st_mode) for p in written] == [0o666 & ~umask] * 2
