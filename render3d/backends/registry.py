@@ -75,13 +75,16 @@ def register_backend(info: BackendInfo) -> None:
 
 
 def _ensure_builtins() -> None:
+    """Register the built-in adapters once. Marked done only when all of them registered: an import
+    interrupted or failed half-way (a Ctrl-C, a worker's import error) is retried on the next call
+    instead of leaving the registry empty for the rest of the process."""
     global _builtins_loaded
     if not _builtins_loaded:
-        _builtins_loaded = True
         for mod in _ADAPTER_MODULES:
             info = importlib.import_module(f"render3d.backends.{mod}").INFO
             if info.name not in _registry:
                 register_backend(info)
+        _builtins_loaded = True
 
 
 def backend_info(name: str) -> BackendInfo:

@@ -190,3 +190,24 @@ def test_requests_built_from_rasterizer_settings():
     pts = Request.for_points(PointsRasterSettings(points_per_pixel=4), torch.device("cpu"))
     assert pts.task is Task.RASTERIZE_POINTS and pts.faces_per_pixel == 4
     assert select_backend(pts).name == "torch"
+
+
+def test_an_interrupted_first_registration_is_retried_not_left_empty(clean_registry, monkeypatch):
+    # A Ctrl-C (or a worker's import error) while the built-in adapters load must not leave the
+    # registry empty for the rest of the process ("unknown backend 'torch'; registered: ").
+    real_import = registry.importlib.import_module
+    calls = {"n": 0}
+
+    def interrupted_once(name, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_import(name, *args)
+
+    registry._registry.clear()
+    monkeypatch.setattr(registry, "_builtins_loaded", False)
+    monkeypatch.setattr(registry.importlib, "import_module", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        backend_names()
+    assert {"torch", "pytorch3d", "nvdiffrast", "pyrender", "open3d"} <= set(backend_names())
+    assert backend_info("torch").name == "torch"
