@@ -155,7 +155,8 @@ def run_faces(job: FacesJob, models: FacesModels, out: Path, ws: torch.Tensor | 
         requested.append(grid)
         measured.append(result.measured)
         if models.analyzer is not None:
-            descriptors.append(models.analyzer.identity(result.images))
+            with torch.no_grad():
+                descriptors.append(models.analyzer.identity(result.images))
         if progress:
             progress(f"{'photo' if who is None else f'seed {who}'}: {len(grid)} views")
     seconds = time.perf_counter() - t0

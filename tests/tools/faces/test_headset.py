@@ -82,3 +82,18 @@ def test_negatives_are_deterministic_uint8_images():
     assert a.dtype == torch.uint8 and a.shape == (8, 3, 16, 16) and torch.equal(a, b)
     p = photo_negatives(4, 16, 0)
     assert p.shape == (4, 3, 16, 16) and p.float().std() > 10
+
+
+def test_key_masks_ignore_an_uneven_background_halo():
+    # A generator's background: an uneven gray (0.85 ± 0.12) brightening to 0.97 around a dark head disc.
+    g = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    r = ((yy - 15.5) ** 2 + (xx - 15.5) ** 2).sqrt()
+    img = (0.85 + 0.24 * (torch.rand(32, 32, generator=g) - 0.5)).expand(1, 3, 32, 32).clone()
+    img[:, :, r < 11] = 0.97
+    head = r < 7
+    img[:, :, head] = 0.35
+    mask = key_masks(img * 2 - 1)[0] > 0.5
+    iou = float((mask & head).sum() / (mask | head).sum())
+    fixed = key_masks(img * 2 - 1, background=(0.85, 0.85, 0.85))[0] > 0.5  # the plain 0.06 tolerance
+    assert iou > 0.8 and float((fixed & head).sum() / (fixed | head).sum()) < 0.5, iou
