@@ -57,7 +57,8 @@ def model_card(info: dict, run_dir: Path) -> str:
         f"- network: {json.dumps(net)}",
         f"- losses: {json.dumps(run['task']['weights'])}; render: {json.dumps(run['task']['render'])}; "
         f"other views per sample: {run['task']['other_views']}; zoom {run['task']['zoom']}, flip {run['task']['flip']}",
-        f"- loop: {loop['total_kimg']} kimg, batch {loop['batch_size']}, Adam lr {loop['lr_g']} betas "
+        f"- loop: {info.get('kimg', loop['total_kimg']):g} kimg, batch {loop['batch_size']}, Adam lr {loop['lr_g']} "
+        f"betas "
         f"{loop['betas_g']}, EMA half-life {loop['ema_kimg']} kimg, grad clip {loop['grad_clip']}, seed {loop['seed']}",
         f"- exported from `{info['snapshot']}`" + (f" after {seconds / 3600:.2f} h of training (wall clock)"
                                                   if seconds else ""),
@@ -77,7 +78,7 @@ def model_card(info: dict, run_dir: Path) -> str:
         "## Reproduce",
         "",
         "```",
-        *reproduce_commands(run, info.get("export", "tools/invgraphics/weights/invgraphics.safetensors")),
+        *reproduce_commands(run, "tools/invgraphics/weights/invgraphics.safetensors", info.get("kimg")),
         "```",
         "",
         "## Machine",
@@ -87,9 +88,9 @@ def model_card(info: dict, run_dir: Path) -> str:
     ])
 
 
-def reproduce_commands(run: dict, export: str) -> list[str]:
+def reproduce_commands(run: dict, export: str, kimg: float | None = None) -> list[str]:
     """The `neurender datagen` and `neurender train inverse-graphics` lines that rebuild a run's data and
-    weights, from each set's `dataset.json` and the recorded run."""
+    weights, from each set's `dataset.json` and the recorded run (trained for `kimg`, default its length)."""
     lines, data = [], []
     for s in run["sets"]:
         root = Path(s["root"])
@@ -107,7 +108,7 @@ def reproduce_commands(run: dict, export: str) -> list[str]:
     if any(r != 1 for r in repeats):
         data += [f"--repeat {r}" for r in repeats]
     loop, task, model = run["loop"], run["task"], run["model"]
-    lines.append(f"neurender train inverse-graphics {' '.join(data)} --kimg {loop['total_kimg']:g} "
+    lines.append(f"neurender train inverse-graphics {' '.join(data)} --kimg {kimg or loop['total_kimg']:g} "
                  f"--batch {loop['batch_size']} --lr {loop['lr_g']:g} --other-views {task['other_views']} "
                  f"--level {model['level']}" + (" --symmetric" if model["symmetric"] else "")
                  + (" --free" if model["net"]["offset_channels"] == 3 else "") + f" --seed {loop['seed']}"

@@ -162,7 +162,9 @@ def export_weights(run_dir: Path, dest: Path, extra: dict | None = None) -> Path
         raise ToolError(f"{run_dir} holds no training snapshot to export")
     model = load_snapshot_model(snap)
     run = load_run(run_dir)
-    info = {"snapshot": snap.name, "train_run": run.to_dict(), "scores": heldout_scores(run, model), **(extra or {})}
+    # The snapshot's name is its sample count: a run extended by `--resume --kimg` ran longer than its run file says.
+    info = {"snapshot": snap.name, "kimg": int(snap.name.rpartition("-")[2]) / 1000, "train_run": run.to_dict(),
+            "scores": heldout_scores(run, model), **(extra or {})}
     path = save_model(dest, model, info)
     atomic_write(dest.with_suffix(".json"), lambda p: p.write_text(json.dumps(
         {"model": model.config.to_dict(), **info}, indent=2)))
