@@ -25,9 +25,10 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for method, r in result["control"].items():
         pose = r["pose_error"]
+        # The target holds per 10° bin over the whole sweep: pooled medians hide unreachable end bins.
         out[f"pose_{method}"] = {"target_deg": 3.0, "yaw_median": pose["yaw_median_abs"],
                                  "pitch_median": pose["pitch_median_abs"], "worst_bin": pose["worst_bin_median_abs"],
-                                 "met": max(pose["yaw_median_abs"], pose["pitch_median_abs"]) <= 3.0}
+                                 "met": pose["worst_bin_median_abs"] <= 3.0}
         if r["identity_drift"]:
             out[f"drift_{method}"] = {"target": 0.10, "drift": r["identity_drift"]["drift"],
                                       "met": r["identity_drift"]["drift"] <= 0.10}

@@ -1,0 +1,26 @@
+"""`bench faces` summary: a target is met only as the issue states it (every 10° bin, drift, speed)."""
+
+from tools.bench.faces import summarize
+
+
+def _pose(bins):
+    rows = [{"yaw_bin": [10 * k - 5, 10 * k + 5], "n": 4, "yaw_median_abs": y, "pitch_median_abs": p}
+            for k, (y, p) in enumerate(bins, start=-4)]
+    return {"yaw_median_abs": 0.5, "pitch_median_abs": 0.2, "bins": rows,
+            "worst_bin_median_abs": max(max(y, p) for y, p in bins)}
+
+
+def _result(bins):
+    return {"control": {"direction": {"pose_error": _pose(bins), "identity_drift": {"drift": 0.08}}},
+            "ground_truth": {"pose_error": _pose([(1.0, 0.5)] * 9), "identity_drift": {"drift": 0.13}},
+            "quality": {}, "speed": {"closed_loop_seconds": 0.6, "generate_seconds": 0.1}}
+
+
+def test_pose_target_needs_every_bin():
+    good = summarize(_result([(1.0, 0.5)] * 9))
+    assert good["pose_direction"]["met"] and good["drift_direction"]["met"] and good["speed"]["met"]
+    # Seven bins at 0.1° pool to a small median, but the ±40° bins miss by 20°: not met.
+    ends = summarize(_result([(20.0, 1.0)] + [(0.1, 0.1)] * 7 + [(20.0, 1.0)]))
+    assert ends["pose_direction"]["worst_bin"] == 20.0 and not ends["pose_direction"]["met"]
+    pitch = summarize(_result([(1.0, 0.5)] * 8 + [(1.0, 3.5)]))
+    assert not pitch["pose_direction"]["met"]
