@@ -3,7 +3,8 @@
 Targets (issue: pose-controlled multi-view faces): median |measured − requested| pose ≤ 3° over yaw ±40°
 and pitch ±15°, per 10° bin, beside the estimator's own error on ground-truth renders; identity drift
 across the sweep ≤ 10% of the between-identity spread; Fréchet distances of generated vs data-engine
-images against real-vs-real; 9 views of one identity at 64² in ≤ 1 s. With `--official-src` the training
+images against real-vs-real; 9 views of one identity at 64² in ≤ 1 s; and, asking no analyzer, how much
+the images change over a requested turn beside renders turned the same way. With `--official-src` the training
 step times of our StyleGAN2 and the official StyleGAN2-ADA code are measured side by side as well
 (`tools.bench.gan_official`).
 """
@@ -40,6 +41,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     speed = result["speed"]
     out["speed"] = {"target_s": 1.0, "closed_loop_s": speed["closed_loop_seconds"],
                     "generate_s": speed["generate_seconds"], "met": speed["closed_loop_seconds"] <= 1.0}
+    if result.get("turn"):
+        out["turn"] = {k: result["turn"][k] for k in ("yaws", "generated", "rendered", "ratio")}
     return out
 
 
@@ -65,6 +68,10 @@ def markdown(result: dict[str, Any]) -> str:
                   f"generated {q['analyzer_fd_fake']:.4g} vs real-vs-real {q['analyzer_fd_real']:.4g}"])
     lines.append(["face rate of generated images", f"{q['face_rate_fake']:.3f}"])
     lines.append(["background-keyed mask IoU on renders", f"{result['masks']['iou']:.3f}"])
+    if s.get("turn"):
+        t = s["turn"]
+        lines.append([f"pixel change over the turn {t['yaws'][0]:+.1f}° → {t['yaws'][1]:+.1f}° (not the analyzer)",
+                      f"generated {t['generated']:.4f} vs renders {t['rendered']:.4f} ({t['ratio']:.2f}×)"])
     f = s["estimator_floor"]
     lines.append(["estimator on ground truth", f"yaw {f['yaw_median']:.2f}°, pitch {f['pitch_median']:.2f}°, "
                                                f"real-head drift {100 * f['drift_of_real_heads']:.1f}%"])
@@ -116,9 +123,11 @@ def register(bench_app: typer.Typer) -> None:
         say("reference sets and Fréchet distances")
         ref_a, ref_b = real_sets(work, real)
         result["quality"] = quality_scores(models.G, models.analyzer, ref_a, ref_b)
-        from tools.faces.benchmark import speed_scores
+        from tools.faces.benchmark import speed_scores, turn_scores
 
         result["speed"] = speed_scores(models.G, reader, models.control)
+        say("turn check against renders")
+        result["turn"] = turn_scores(models.G, reader, models.control)
         if official_src is not None:
             from tools.bench.gan_official import compare
 

@@ -7,6 +7,8 @@
 - `quality_scores`: Fréchet distances of generated vs data-engine images against real-vs-real.
 - `speed_scores`: 9 views of one identity at 64² in one batch (edit + synthesis, and the closed loop).
 - `mask_scores`: background-keyed masks against the true masks of renders.
+- `turn_scores`: how much the image changes over a requested turn, beside renders turned the same way:
+  a check that does not ask the analyzer (a closed loop can fit the analyzer's reading without a turn).
 """
 
 from __future__ import annotations
@@ -99,6 +101,42 @@ def speed_scores(G: StyleGenerator, reader: Reader, control: PoseControl, repeat
     loop = time_call(lambda: closed_loop(G, reader, control, ws, target, "direction"), repeats=repeats)
     return {"views": 9, "resolution": G.img_resolution, "generate_seconds": gen.wall_s,
             "closed_loop_seconds": loop.wall_s, "load1": loop.load1, "threads": torch.get_num_threads()}
+
+
+def turn_scores(G: StyleGenerator, reader: Reader, control: PoseControl, identities: int = 16, size: int = 64,
+                method: str = "direction", seed: int = 11, truncation: float = 0.7, render_seed: int = 301
+                ) -> dict[str, Any]:
+    """Mean |pixel change| (images in [0, 1]) between two yaws 1° inside the calibrated yaw range (pitch at
+    the calibrated zero or the range's nearest end), for generated identities through the closed loop and
+    for data-engine heads rendered at the same two poses; `ratio` = generated / rendered. An identity
+    change at one pose is given beside each, for scale."""
+    from scenes.build import build_scene
+    from scenes.render import render_built
+
+    lo, hi = control.calibration(method, "yaw").range
+    p_lo, p_hi = control.calibration(method, "pitch").range
+    yaws, pitch = (lo + 1.0, hi - 1.0), min(max(0.0, p_lo), p_hi)
+    ws = sample_ws(G, identities, seed, truncation)
+    gen = [closed_loop(G, reader, control, ws, torch.tensor([[y, pitch]] * identities), method).images for y in yaws]
+    gen = [torch.nn.functional.interpolate(g, size=(size, size), mode="area") if g.shape[-1] != size else g
+           for g in gen]
+    cfg = HeadSetConfig(identities=identities, views=1, size=size, seed=render_seed)
+    rendered = []
+    for i in range(identities):
+        head, _, light = draw_identity(cfg, i)
+        spec = head_scene(head, [(y, pitch) for y in yaws], light, size, 2)
+        out = render_built(build_scene(spec), spec)
+        rgb, _ = fill_cracks(out.rgb, out.mask)
+        rendered.append(rgb.permute(0, 3, 1, 2) * 2 - 1)
+    real = torch.stack(rendered, 1)  # [2, I, 3, S, S]
+
+    def change(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a - b).abs().mean() / 2)
+
+    g_turn, r_turn = change(gen[0], gen[1]), change(real[0], real[1])
+    return {"yaws": list(yaws), "pitch": pitch, "identities": identities, "generated": g_turn, "rendered": r_turn,
+            "ratio": g_turn / max(r_turn, 1e-12), "generated_identity_change": change(gen[1], gen[1].roll(1, 0)),
+            "rendered_identity_change": change(real[1], real[1].roll(1, 0))}
 
 
 def mask_scores(images: torch.Tensor, masks: torch.Tensor) -> dict[str, float]:

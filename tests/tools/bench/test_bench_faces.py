@@ -24,3 +24,10 @@ def test_pose_target_needs_every_bin():
     assert ends["pose_direction"]["worst_bin"] == 20.0 and not ends["pose_direction"]["met"]
     pitch = summarize(_result([(1.0, 0.5)] * 8 + [(1.0, 3.5)]))
     assert not pitch["pose_direction"]["met"]
+
+
+def test_turn_check_is_summarized_when_measured():
+    result = _result([(1.0, 0.5)] * 9)
+    assert "turn" not in summarize(result)
+    result["turn"] = {"yaws": [-24.9, 6.0], "pitch": 0.0, "generated": 0.04, "rendered": 0.06, "ratio": 0.67}
+    assert summarize(result)["turn"]["ratio"] == 0.67
