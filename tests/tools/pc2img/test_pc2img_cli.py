@@ -85,8 +85,9 @@ def test_fit_then_render_the_fitted_scene(scene, tmp_path):
 def test_learned_visibility_on_two_layers():
     """A sparse front sheet over a dense back sheet: back points seen through the front's holes are hidden.
 
-    The shipped stage ranks them below the front's pixels (AUC), but calls most of them visible at 0.5:
-    single-pixel leaks are its weak spot (held-out hidden pixels found: MODEL_CARD.md).
+    The shipped stage ranks them below the front's pixels (AUC 0.87) and calls about half of them hidden at
+    0.5 (balanced accuracy 0.71): single-pixel leaks are its weak spot (held-out hidden pixels found:
+    MODEL_CARD.md). Unweighted training (everything visible) scored AUC 0.57, balanced accuracy 0.5.
     """
     model, _ = load_weights()
     g = torch.Generator().manual_seed(0)
@@ -109,7 +110,8 @@ def test_learned_visibility_on_two_layers():
     assert leak.sum() > 20  # the splat does let the back layer through
     hidden_v, seen_v = out.visibility[0][leak], out.visibility[0][seen]
     auc = (hidden_v[:, None] < seen_v[None, :]).float().mean()
-    assert auc > 0.6, float(auc)  # unweighted training (everything visible) scored 0.57
+    balanced = ((hidden_v < 0.5).float().mean() + (seen_v >= 0.5).float().mean()) / 2
+    assert auc > 0.8 and balanced > 0.65, (float(auc), float(balanced))
 
 
 def _fails(capsys, argv, out, match):
