@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,22 @@ def out_of_range_warnings(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def missed_warnings(views: list[dict[str, Any]], outside: list[dict[str, Any]], tolerance: float = 5.0) -> list[str]:
+    """One line when views requested inside the calibrated range were measured more than `tolerance` degrees
+    away (an identity, e.g. an inverted photo, that does not turn as the calibration's median identity does)."""
+    skip = {(o["seed"], o["yaw"], o["pitch"]) for o in outside}
+    inside = [v for v in views if (v["seed"], v["yaw"], v["pitch"]) not in skip]
+    miss = [(max(abs(v["yaw_measured"] - v["yaw"]), abs(v["pitch_measured"] - v["pitch"])), v) for v in inside]
+    miss = [m for m in miss if m[0] > tolerance]
+    if not miss:
+        return []
+    err, worst = max(miss, key=lambda m: m[0])
+    who = "photo" if worst["seed"] is None else f"seed {worst['seed']}"
+    return [f"{len(miss)} of {len(inside)} views inside the calibrated range were measured more than {tolerance:g}° "
+            f"from their request (worst {err:.1f}°: {who} requested yaw {worst['yaw']:+g}° pitch {worst['pitch']:+g}°, "
+            f"measured {worst['yaw_measured']:+.1f}° / {worst['pitch_measured']:+.1f}°); poses.json has every view"]
+
+
 def run_command(job: FacesJob, estimator: str, out: Path, say: Callable[[str], None] | None = None,
                 bundle: Path = WEIGHTS_DIR) -> tuple[dict[str, Any], list[str]]:
     """Run `job` into `out` (all-or-nothing); returns (metrics, warnings)."""
@@ -67,4 +84,5 @@ def run_command(job: FacesJob, estimator: str, out: Path, say: Callable[[str], N
             from tools.faces.outputs import write_json
 
             write_json(stage / "metrics.json", metrics)
-    return metrics, out_of_range_warnings(metrics)
+        views = json.loads((stage / "poses.json").read_text())["views"]
+    return metrics, out_of_range_warnings(metrics) + missed_warnings(views, metrics["outside_calibrated_range"])

@@ -118,3 +118,16 @@ def test_landmark_reader_on_rendered_heads():
     rgb = render_built(build_scene(spec), spec).rgb.permute(0, 3, 1, 2) * 2 - 1
     yaw = reader(rgb).pose[:, 0]
     assert yaw[0] < -10 < 10 < yaw[2] and abs(float(yaw[1])) < 12  # biased on procedural heads, never flipped
+
+
+def test_views_that_miss_their_request_inside_the_range_are_warned_once():
+    from tools.faces.run import missed_warnings
+
+    def view(seed, yaw, got):
+        return {"file": "x.png", "seed": seed, "yaw": yaw, "pitch": 0.0, "yaw_measured": got, "pitch_measured": 0.4}
+
+    views = [view(0, -10.0, -9.0), view(0, 0.0, 7.5), view(None, 5.0, 25.0), view(1, 80.0, 6.0)]
+    outside = [{"seed": 1, "yaw": 80.0, "pitch": 0.0, "yaw_measured": 6.0, "pitch_measured": 0.4}]
+    (line,) = missed_warnings(views, outside)
+    assert line.startswith("2 of 3 views inside the calibrated range") and "worst 20.0°: photo" in line
+    assert missed_warnings(views[:1], []) == []
