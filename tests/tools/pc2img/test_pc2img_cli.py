@@ -56,7 +56,7 @@ def test_render_end_to_end_beats_the_naive_splat(scene, tmp_path):
     assert config["points"] == len(s.points) // 5 and config["cameras_from"].startswith("cameras.json")
     learned = np.mean([_psnr(np.asarray(Image.open(out / f"image_{v:03d}.png")), s.rgb[v]) for v in range(3)])
     naive = np.mean([_psnr(np.asarray(Image.open(out / f"splat_{v:03d}.png")), s.rgb[v]) for v in range(3)])
-    assert learned > naive + 1.0, (learned, naive)
+    assert learned > naive + 3.0, (learned, naive)  # shipped weights: 23.8 vs 18.9 dB
 
 
 def test_orbit_and_background(scene, tmp_path):
