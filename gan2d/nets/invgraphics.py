@@ -110,7 +110,11 @@ class _CircularConv(nn.Module):
 
 
 class TextureDecoder(nn.Module):
-    """Texture code `[B, T]` → equirectangular map `[B, 3, th, tw]` in (0, 1)."""
+    """Texture code `[B, T]` → equirectangular map `[B, 3, th, tw]` in (0, 1).
+
+    A linear base color of the code is added to the map's logits everywhere (zero at start): the
+    upsampler alone learned one mean albedo for every input.
+    """
 
     def __init__(self, code_dim: int, size: tuple[int, int], channels: int) -> None:
         super().__init__()
@@ -121,12 +125,25 @@ class TextureDecoder(nn.Module):
         widths = [max(16, channels // 2**i) for i in range(self.ups + 1)]
         self.convs = nn.ModuleList(_CircularConv(widths[i], widths[i + 1]) for i in range(self.ups))
         self.out = nn.Conv2d(widths[-1], 3, 1)
+        self.base = nn.Linear(code_dim, 3)
+        nn.init.zeros_(self.base.weight)
+        nn.init.zeros_(self.base.bias)
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.seed(code), 0.2).view(-1, self.channels, 4, 8)
         for conv in self.convs:
             x = F.leaky_relu(conv(F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)), 0.2)
-        return torch.sigmoid(self.out(x))
+        return torch.sigmoid(self.out(x) + self.base(code)[:, :, None, None])
+
+
+def mean_color(images: torch.Tensor) -> torch.Tensor:
+    """`[B, C, R, R]` network input (RGB in [-1, 1], then the mask in [-1, 1] when C > 3) → `[B, 3]` mean
+    RGB over the mask (the whole image without one)."""
+    rgb = images[:, :3]
+    if images.shape[1] < 4:
+        return rgb.mean((2, 3))
+    w = (images[:, 3:4] + 1) / 2
+    return (rgb * w).sum((2, 3)) / w.sum((2, 3)).clamp(min=1e-6)
 
 
 class InverseGraphicsNet(nn.Module):
@@ -147,6 +164,10 @@ class InverseGraphicsNet(nn.Module):
         self.shape_decoder = nn.Sequential(nn.Linear(c.shape_dim, c.hidden), nn.LeakyReLU(0.2),
                                            nn.Linear(c.hidden, c.offset_channels * c.num_verts))
         self.texture_decoder = TextureDecoder(c.texture_dim, c.texture_size, c.texture_channels)
+        # The object's mean color enters the texture code directly. Learned through the trunk alone, the
+        # code never came to depend on hue (a pink, a blue and a yellow shape all got albedo ≈ (0.4, 0.4,
+        # 0.38) after 12 kimg, the color gradient averaging out over each batch), so shapes rendered grey.
+        self.color_code = nn.Linear(3, c.texture_dim)
         # Start from the template itself, a mid-grey texture and neutral camera/light/placement: the
         # renderer then sees a plausible object from step 0 instead of a random spiky one.
         for head in (self.shape_decoder[-1], *self.trunk.heads.values()):
@@ -161,7 +182,8 @@ class InverseGraphicsNet(nn.Module):
             r = self.config.resolution
             raise ShapeError(f"InverseGraphicsNet: images must be [B, {self.config.in_channels}, {r}, {r}], "
                              f"got {tuple(images.shape)}")
-        return self.trunk(images)
+        h = self.trunk(images)
+        return {**h, "texture": h["texture"] + self.color_code(mean_color(images))}
 
     def decode_shape(self, shape_code: torch.Tensor) -> torch.Tensor:
         """`[B, S]` → per-vertex offsets `[B, V, offset_channels]`."""
