@@ -40,6 +40,29 @@ def save_image_grid(images: torch.Tensor, path: Path, columns: int | None = None
     return atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
 
 
+def training_seconds(path: Path) -> float | None:
+    r"""Wall seconds of a training run from its `stats.jsonl` at `path`, None when there is none.
+
+    The loop's `sec` clock restarts at each resume, so the segments are summed.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "stats.jsonl"
+        >>> _ = p.write_text('{"step": 1, "sec": 50}\n{"step": 2, "sec": 100}\n{"step": 3, "sec": 40}\n')
+        >>> training_seconds(p), training_seconds(p.with_name("missing.jsonl"))
+        (140.0, None)
+    """
+    if not path.is_file():
+        return None
+    total, last = 0.0, 0.0
+    for line in path.read_text().splitlines():
+        sec = float(json.loads(line).get("sec", 0.0))
+        if sec < last:
+            total += last
+        last = sec
+    return total + last
+
+
 class StatsWriter:
     """Appends one JSON object per line to `stats.jsonl`.
 

@@ -14,19 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from gan2d.checkpoint import load_checkpoint, save_checkpoint
+from gan2d.train.reporting import training_seconds
 from tools.bench.harness import machine, machine_line
 from tools.faces.bundle import ANALYZER, CONTROL, GENERATOR, INVERTER
-
-
-def training_seconds(stats_path: Path) -> float:
-    """Wall seconds of a training run over all its resumed segments (`sec` restarts at each resume)."""
-    total, last = 0.0, 0.0
-    for line in stats_path.read_text().splitlines():
-        sec = float(json.loads(line)["sec"])
-        if sec < last:
-            total += last
-        last = sec
-    return total + last
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -43,7 +33,7 @@ def model_card(run: Path, gen_extra: dict[str, Any], bench: dict[str, Any] | Non
     analyzer_extra = load_checkpoint(run / "analyzer" / ANALYZER)[3]
     inverter_extra = load_checkpoint(run / "inverter" / INVERTER)[3] if (run / "inverter" / INVERTER).is_file() else {}
     control = _json(run / "control" / CONTROL)
-    hours = training_seconds(run / "gan" / "stats.jsonl") / 3600
+    hours = (training_seconds(run / "gan" / "stats.jsonl") or 0.0) / 3600
     sets = {name: _json(run / name / "labels.json").get("settings") for name in
             ("heads_gan", "heads_gan_val", "heads_pose", "heads_pose_val")}
     floor = analyzer_extra["scores"]["noise_floor"]

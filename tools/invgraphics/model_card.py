@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gan2d.train.reporting import training_seconds
 from tools.bench.harness import machine, machine_line
-
-
-def training_seconds(run_dir: Path) -> float | None:
-    """Wall seconds of the run from `stats.jsonl` (the loop's clock restarts on resume: segments are summed)."""
-    path = run_dir / "stats.jsonl"
-    if not path.is_file():
-        return None
-    total, last = 0.0, 0.0
-    for line in path.read_text().splitlines():
-        sec = float(json.loads(line).get("sec", 0.0))
-        if sec < last:  # a resumed segment started its clock again
-            total += last
-        last = sec
-    return total + last
 
 
 def model_card(info: dict, run_dir: Path) -> str:
     """Markdown model card of weights exported from `run_dir` with the export `info` (run, scores)."""
     run, scores = info["train_run"], info["scores"]
     loop, model = run["loop"], run["model"]
-    seconds = training_seconds(run_dir)
+    seconds = training_seconds(run_dir / "stats.jsonl")
     data_lines = []
     for s in run["sets"]:
         settings = _settings(Path(s["root"]))

@@ -5,21 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gan2d.train.reporting import training_seconds
 from tools.bench.harness import machine, machine_line
-
-
-def training_seconds(run_dir: Path) -> float | None:
-    """Wall seconds of the run from `stats.jsonl` (the loop's clock restarts on resume: segments are summed)."""
-    path = run_dir / "stats.jsonl"
-    if not path.is_file():
-        return None
-    total, last = 0.0, 0.0
-    for line in path.read_text().splitlines():
-        sec = float(json.loads(line).get("sec", 0.0))
-        if sec < last:
-            total += last
-        last = sec
-    return total + last
 
 
 def model_card(run: dict, info: dict, summary: list[dict], run_dir: Path) -> str:
@@ -32,7 +19,7 @@ def model_card(run: dict, info: dict, summary: list[dict], run_dir: Path) -> str
         run_dir: the training run (its `stats.jsonl` gives the training time).
     """
     ts, loop, model, loss = run["trainset"], run["train"], run["model"], run["loss"]
-    seconds = training_seconds(run_dir)
+    seconds = training_seconds(run_dir / "stats.jsonl")
     held = info["heldout"]
     counts = ", ".join(f"{n} {k}" for k, n in ts["counts"].items())
     counts_arg = ",".join(f"{k}={n}" for k, n in ts["counts"].items())

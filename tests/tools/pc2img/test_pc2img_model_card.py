@@ -3,15 +3,8 @@
 import json
 
 from tools.pc2img.model import Pc2ImgConfig
-from tools.pc2img.model_card import model_card, training_seconds
+from tools.pc2img.model_card import model_card
 from tools.pc2img.train import Pc2ImgRun, TrainData
-
-
-def test_training_seconds_sums_resumed_segments(tmp_path):
-    assert training_seconds(tmp_path) is None
-    lines = [{"step": 10, "sec": 50.0}, {"step": 20, "sec": 100.0}, {"step": 30, "sec": 40.0}]
-    (tmp_path / "stats.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    assert training_seconds(tmp_path) == 140.0
 
 
 def test_card_names_data_scores_and_the_command(tmp_path):
