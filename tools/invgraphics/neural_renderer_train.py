@@ -164,11 +164,23 @@ def export_mapping(run_dir: Path, dest: Path, extra: dict | None = None) -> Path
 
 
 def check_pair(extra: dict, generator: str | Path, encoder: str | Path) -> list[str]:
-    """Warnings when a mapping is used with another generator or encoder than it was trained for."""
-    notes = []
-    for name, path in (("generator", generator), ("encoder", encoder)):
-        want = extra.get(f"{name}_sha256_16")
-        if want is not None and Path(path).is_file() and _digest(path) != want:
-            notes.append(f"the neural renderer was trained for another {name} than {path}")
-    return notes
+    """Refuse a mapping trained for another generator; notes for another or unrecorded encoder/generator.
 
+    A mapping turns codes into one generator's W+: with another generator (a retrained one has the same
+    sizes) it renders something else, so that is an error, not a warning. Another encoder only shifts
+    the codes it reads, so that stays a note.
+
+    Raises:
+        ToolError: `extra` records a generator hash and `generator` is a file with another one.
+    """
+    notes = []
+    want = extra.get("generator_sha256_16")
+    if want is None:
+        notes.append("the neural-renderer weights record no generator; they may not fit " + str(generator))
+    elif Path(generator).is_file() and (got := _digest(generator)) != want:
+        raise ToolError(f"the neural-renderer weights were trained for generator sha256 {want}…, {generator} is "
+                        f"{got}…; retrain them with 'neurender train neural-renderer --generator {generator}'")
+    want = extra.get("encoder_sha256_16")
+    if want is not None and Path(encoder).is_file() and _digest(encoder) != want:
+        notes.append(f"the neural renderer was trained for another encoder than {encoder}")
+    return notes

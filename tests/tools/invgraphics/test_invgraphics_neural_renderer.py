@@ -87,3 +87,19 @@ def test_mapping_learns_the_round_trip_through_generator_and_encoder() -> None:
     after = round_trip()
     assert after[0] < 0.3 * before[0] and after[1] < 0.6 * before[1]
     assert task.samples().shape == (6 * 6, 3, 16, 16)
+
+
+def test_check_pair_refuses_another_generator_and_notes_another_encoder(tmp_path) -> None:
+    from tools.errors import ToolError
+    from tools.invgraphics.neural_renderer_train import _digest, check_pair
+
+    g_old, g_new, enc, enc2 = (tmp_path / n for n in ("g_old.safetensors", "g_new.safetensors", "e.st", "e2.st"))
+    for i, p in enumerate((g_old, g_new, enc, enc2)):
+        p.write_bytes(bytes([i]) * 64)
+    extra = {"generator_sha256_16": _digest(g_old), "encoder_sha256_16": _digest(enc)}
+    assert check_pair(extra, g_old, enc) == []
+    notes = check_pair(extra, g_old, enc2)
+    assert len(notes) == 1 and "encoder" in notes[0]
+    with pytest.raises(ToolError, match=f"{_digest(g_old)}.*{_digest(g_new)}.*train neural-renderer"):
+        check_pair(extra, g_new, enc)
+    assert "record no generator" in check_pair({}, g_new, enc)[0]
