@@ -28,7 +28,8 @@ def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None, 
     attribute mapping (default: shipped), and notes when they were not trained together.
 
     Raises:
-        ToolError: missing or unusable files, or a mapping whose sizes do not fit them.
+        ToolError: missing or unusable files, a mapping whose sizes do not fit them, or one trained for
+            another generator (`check_pair`).
     """
     from tools.invgraphics.neural_renderer import NeuralRenderer
     from tools.invgraphics.neural_renderer_train import check_pair, load_generator, load_mapping
