@@ -202,6 +202,10 @@ def register(app: typer.Typer) -> None:
                                     "depth profile, or a thin-plate smooth back"),
         rings: bool = typer.Option(True, "--rings/--no-rings", help="an elliptical hole is a circular ring seen "
                                    "at a slant (tyres, hoops, rings)"),
+        contacts: bool = typer.Option(False, "--contacts/--no-contacts", help="the outline's feet stand on a "
+                                      "horizontal ground plane: a foot lower in the image is nearer (chairs, tables)"),
+        ground_elevation: float = typer.Option(20.0, "--ground-elevation", help="camera elevation in degrees the "
+                                               "contact prior assumes"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
         perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
         backend: RasterBackend = typer.Option(RasterBackend.auto, "--backend", help="rasterizer the fit runs on"),
@@ -210,7 +214,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
         settings = FitSettings(steps=200 if steps is None else steps, template=template, symmetry=symmetry.value,
-                               prior=prior.value, rings=rings, elevation=elevation, backend=backend.value,
+                               prior=prior.value, rings=rings, contacts=contacts, ground_elevation=ground_elevation,
+                               elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
         init = None
         if learned:

@@ -98,7 +98,9 @@ def _start_template(settings: FitSettings, init: Initialization | None, image: t
         return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide", 0
     if kind in ("silhouette", "revolution"):
         sm = silhouette_mesh(mask, cam, settings.edge_px, image, rings=settings.rings,
-                             profile="rows" if kind == "revolution" else "disk")
+                             profile="rows" if kind == "revolution" else "disk",
+                             ground_elevation=settings.ground_elevation if settings.contacts and kind == "silhouette"
+                             else None)
         return sm.template, "refine", sm.rings
     if kind in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])

@@ -75,6 +75,9 @@ class FitSettings:
         prior: the unseen side's shape prior (`Prior`).
         rings: the ring prior of the outline templates: a hole whose outline is an ellipse is a
             circular ring seen at a slant (`tools.reconstruct.rings`).
+        contacts: the ground-contact prior of the silhouette template: the feet of the outline stand
+            on a horizontal ground plane seen from `ground_elevation` (`tools.reconstruct.contacts`).
+        ground_elevation: the camera's elevation the contact prior assumes, degrees.
         refine: split the faces where the silhouette or color error concentrates between stages
             (silhouette template; icosphere templates are subdivided uniformly instead).
         edge_px: target edge length, in working-resolution pixels, of the silhouette template.
@@ -96,6 +99,8 @@ class FitSettings:
     symmetry: str = "none"
     prior: str = "inflation"
     rings: bool = True
+    contacts: bool = False
+    ground_elevation: float = 20.0
     refine: bool = True
     edge_px: float = 4.0
     fit_camera: bool = True
@@ -127,6 +132,8 @@ class FitSettings:
         if self.template not in TEMPLATE_KINDS and not Path(self.template).is_file():
             raise ToolError(f"--template must be one of {', '.join(TEMPLATE_KINDS)} or a mesh file; "
                             f"{self.template!r} is none of these")
+        if not 0 < self.ground_elevation <= 89:
+            raise ToolError(f"--ground-elevation must be within 0..89 degrees (above 0), got {self.ground_elevation}")
         if not -89 <= self.elevation <= 89:
             raise ToolError(f"elevation must be within -89..89 degrees, got {self.elevation}")
         if not 1.0 <= self.edge_px <= 32.0:
@@ -158,5 +165,7 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
              "revolution": "surface of revolution on the outline", "sphere": "surface of revolution",
              "ellipsoid": "box ellipsoid"}.get(template, f"template {Path(template).name}")
     unseen = {"inflation": "keep its depth profile", "smooth": "thin-plate smooth back"}[settings.prior]
+    ground = f" + feet on a ground plane seen from {settings.ground_elevation:g}°" \
+        if settings.contacts and template == "silhouette" else ""
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
-    return f"{start} + {unseen}{sym}"
+    return f"{start}{ground} + {unseen}{sym}"

@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 
 from render3d.cameras import Cameras
 from tools.errors import ToolError
+from tools.reconstruct.contacts import contact_depths, contact_offsets, find_contacts
 from tools.reconstruct.rings import RingRelief, find_rings
 from tools.reconstruct.templates import Template
 
@@ -264,7 +265,8 @@ def _row_heights(loops: list[np.ndarray], uv: np.ndarray, depth_ratio: float) ->
 
 
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
-                    depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk") -> SilhouetteMesh:
+                    depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk",
+                    ground_elevation: float | None = None) -> SilhouetteMesh:
     """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
 
     Args:
@@ -277,6 +279,9 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         profile: "disk": every point as thick as the largest disk inside the mask covering it (round
             parts of any shape); "rows": every row's cross-section a circle (a surface of revolution
             about the image's vertical axis: vases, bottles, lamps; the mask must be one run per row).
+        ground_elevation: apply the ground-contact prior (`tools.reconstruct.contacts`) for a camera
+            looking down by this many degrees: the feet of the outline stand on a horizontal plane,
+            each leg's chords moved to its foot's depth there. None: every part on the centre plane.
 
     Returns:
         the `SilhouetteMesh`.
@@ -353,6 +358,11 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     offset, factor = RingRelief(found).at(uv, _bilinear)
     mid = mid + offset * d / fx / rays[:, 2]
     half = half * factor
+    if ground_elevation is not None:
+        feet = find_contacts(m)
+        z = contact_depths(feet, fy, cy, ground_elevation, d)
+        if z is not None:
+            mid = mid + contact_offsets(m, uv, feet, z, d) / rays[:, 2]
     uv_all = np.concatenate([uv, uv[inner]])
     cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
     world = (torch.from_numpy(cam) - t) @ R
