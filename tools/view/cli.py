@@ -47,7 +47,5 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"viewing {kinds} at {viewer.url}  (Ctrl-C to stop)")
         try:
             viewer.server.sleep_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
+        finally:  # Ctrl-C stops the server, then reaches main, which exits 130 like every other command
             viewer.stop()
