@@ -9,6 +9,7 @@ from gan2d.nets.invgraphics import InverseGraphicsConfig
 from render3d.cameras import Cameras
 from render3d.structures import Meshes
 from tools.bench.invgraphics import METHODS, reconstruct_three_ways, summarize, summary_markdown
+from tools.cli import main
 from tools.invgraphics.camera import orbit_extrinsics
 from tools.invgraphics.model import InverseGraphicsModel, ModelConfig
 from tools.invgraphics.scoring import score_shape, score_views
@@ -76,3 +77,12 @@ def test_three_ways_give_one_scored_row_per_method() -> None:
     summary = summarize([{**r, "set": "s", "sample": "x"} for r in rows])
     assert [s["method"] for s in summary] == list(METHODS) and summary[0]["samples"] == 1
     assert "learned+fit" in summary_markdown(summary)
+
+
+def test_missing_data_set_exits_2_naming_how_to_make_it(tmp_path, capsys) -> None:
+    missing = tmp_path / "shapes"
+    assert main(["bench", "invgraphics", "--set", "", "--data", str(missing), "--out", str(tmp_path / "b.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(missing) in err
+    assert "neurender datagen --kind shapes --count 600 --views 4 --size 64 --seed 13" in err
+    assert not (tmp_path / "b.json").exists()
