@@ -46,8 +46,8 @@ def evaluate(shape: SyntheticShape, size: int, settings: FitSettings, samples: i
 
     Returns:
         {"shape", "input_iou", "novel_iou", "novel_iou_plus90", "novel_iou_minus90", "chamfer", "seconds",
-        "cpu_seconds"}: wall and process CPU time of the fit (on a shared machine the CPU time is what
-        the fit itself cost).
+        "cpu_seconds", "contacts"}: wall and process CPU time of the fit (on a shared machine the CPU time is what
+        the fit itself cost); "contacts" the feet and elevation the contact prior used, or None.
     """
     cam = photo_camera(size, shape.azimuth, shape.elevation)
     rgb, alpha = render_photo(shape.mesh, cam)
@@ -78,7 +78,8 @@ def evaluate(shape: SyntheticShape, size: int, settings: FitSettings, samples: i
         novel.append(_iou(hard_mask(recon, ncam)[0], hard_mask(shape.mesh, ncam)[0]))
     return {"shape": shape.name, "template": res.template, "input_iou": res.iou, "novel_iou": float(np.mean(novel)),
             "novel_iou_plus90": novel[0], "novel_iou_minus90": novel[1], "chamfer": float(chamfer),
-            "seconds": seconds, "cpu_seconds": cpu_seconds}
+            "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "contacts": None if res.support is None else res.support.as_dict()}
 
 
 def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none", names: list[str] | None = None,
@@ -107,7 +108,9 @@ def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none", nam
         rows.append({"set": set_name, **evaluate(shape, size, settings)})
         r = rows[-1]
         typer.echo(f"{set_name:4s} {r['shape']:18s} input IoU {r['input_iou']:.3f}  novel IoU {r['novel_iou']:.3f}  "
-                   f"chamfer {r['chamfer']:.4f}  {r['seconds']:.1f} s", err=True)
+                   f"chamfer {r['chamfer']:.4f}  {r['seconds']:.1f} s"
+                   + (f"  feet {len(r['contacts']['feet'])} at {r['contacts']['elevation']:.1f}°"
+                      if r["contacts"] else ""), err=True)
     keys = ("input_iou", "novel_iou", "chamfer", "seconds", "cpu_seconds")
     mean = {name: {k: float(np.mean([r[k] for r in rows if r["set"] == name])) for k in keys}
             for name in sets if any(r["set"] == name for r in rows)}
@@ -142,7 +145,7 @@ def register(bench_app: typer.Typer) -> None:
         prior: Prior = typer.Option(Prior.inflation, "--prior", help="unseen-side prior of the fit"),
         template: str = typer.Option("auto", "--template", help="starting shape of the fit"),
         rings: bool = typer.Option(True, "--rings/--no-rings", help="ring prior of the fit"),
-        contacts: bool = typer.Option(False, "--contacts/--no-contacts", help="ground-contact prior of the fit"),
+        contacts: bool = typer.Option(True, "--contacts/--no-contacts", help="ground-contact prior of the fit"),
         sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard, check"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),

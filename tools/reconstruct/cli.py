@@ -153,7 +153,8 @@ def reconstruct(image_path: str | Path, job: ReconstructJob,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source,
                "K_source": k_source, "template": res.template,
-               "priors": describe_priors(job.fit, res.template, res.rings), "notes": notes}
+               "priors": describe_priors(job.fit, res.template, res.rings, res.support),
+               "contacts": None if res.support is None else res.support.as_dict(), "notes": notes}
     # Written into a staging folder swapped in whole on success: a failed or interrupted write leaves
     # --out as it was (nothing partial, no stale files of an earlier run).
     with staged_dir(out) as stage:
@@ -202,10 +203,12 @@ def register(app: typer.Typer) -> None:
                                     "depth profile, or a thin-plate smooth back"),
         rings: bool = typer.Option(True, "--rings/--no-rings", help="an elliptical hole is a circular ring seen "
                                    "at a slant (tyres, hoops, rings)"),
-        contacts: bool = typer.Option(False, "--contacts/--no-contacts", help="the outline's feet stand on a "
-                                      "horizontal ground plane: a foot lower in the image is nearer (chairs, tables)"),
-        ground_elevation: float = typer.Option(20.0, "--ground-elevation", help="camera elevation in degrees the "
-                                               "contact prior assumes"),
+        contacts: bool = typer.Option(True, "--contacts/--no-contacts", help="three or four feet of the "
+                                      "outline that are a tripod's or a rectangle's footprint stand on a floor: "
+                                      "a foot lower in the image is nearer (stools, chairs, tables)"),
+        ground_elevation: float | None = typer.Option(None, "--ground-elevation", help="camera elevation above the "
+                                                      "floor in degrees, when known (default: from the feet's "
+                                                      "footprint)"),
         elevation: float = typer.Option(0.0, "--elevation", help="starting camera elevation in degrees"),
         perceptual: Path | None = typer.Option(None, "--perceptual", help="local VGG16 weights file (perceptual loss)"),
         backend: RasterBackend = typer.Option(RasterBackend.auto, "--backend", help="rasterizer the fit runs on"),

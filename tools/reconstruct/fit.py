@@ -25,6 +25,7 @@ from render3d.structures import Meshes
 from render3d.topology import MeshTopology
 from tools.errors import ToolError
 from tools.reconstruct.adam import Adam
+from tools.reconstruct.contacts import GroundSupport
 from tools.reconstruct.init import Initialization, bbox_ellipsoid, inflate
 from tools.reconstruct.losses import image_terms, shape_terms, weighted_total
 from tools.reconstruct.refine import face_errors, refine, worst_faces
@@ -60,6 +61,7 @@ class FitResult:
         seconds: wall time of the fit.
         template: the template the fit started from ("auto" resolved).
         rings: holes the ring prior slanted (see `tools.reconstruct.rings`).
+        support: the feet the ground-contact prior stood on a floor and its elevation (None: off or none found).
     """
 
     verts: torch.Tensor
@@ -77,6 +79,7 @@ class FitResult:
     seconds: float = 0.0
     template: str = ""
     rings: int = 0
+    support: GroundSupport | None = None
 
     def meshes(self) -> Meshes:
         return Meshes([self.verts], [self.faces], vert_colors=[self.albedo])
@@ -86,30 +89,31 @@ class FitResult:
 
 
 def _start_template(settings: FitSettings, init: Initialization | None, image: torch.Tensor, mask: torch.Tensor,
-                    K: torch.Tensor, distance: float, elevation: float) -> tuple[Template, str, int]:
+                    K: torch.Tensor, distance: float, elevation: float,
+                    ) -> tuple[Template, str, int, GroundSupport | None]:
     """The first stage's template in world units, how later stages add resolution ("subdivide"
-    (icospheres), "refine" (silhouette templates: where the error is) or "fixed" (mesh files)), and
-    how many holes the ring prior slanted."""
+    (icospheres), "refine" (silhouette templates: where the error is) or "fixed" (mesh files)), how
+    many holes the ring prior slanted and the feet the contact prior stood on the floor."""
     cam = view_camera(K, mask.shape[1], mask.shape[0], distance, elevation)
     kind = resolve_template(settings.template, mask)
     if init is not None and init.offsets is not None:
         t = icosphere(init.level)
         translation = torch.zeros(3) if init.translation is None else init.translation
-        return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide", 0
+        return with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors), "subdivide", 0, None
     if kind in ("silhouette", "revolution"):
         sm = silhouette_mesh(mask, cam, settings.edge_px, image, rings=settings.rings,
                              profile="rows" if kind == "revolution" else "disk",
-                             ground_elevation=settings.ground_elevation if settings.contacts and kind == "silhouette"
-                             else None)
-        return sm.template, "refine", sm.rings
+                             contacts=settings.contacts and kind == "silhouette",
+                             ground_elevation=settings.ground_elevation)
+        return sm.template, "refine", sm.rings, sm.support
     if kind in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])
         place = inflate if kind == "sphere" else bbox_ellipsoid
-        return with_verts(t, place(t.sphere, mask, cam)), "subdivide", 0
+        return with_verts(t, place(t.sphere, mask, cam)), "subdivide", 0, None
     t = load_template(settings.template, settings.levels[0])
     # Stretch the mesh per axis onto the mask's box ellipsoid, so its outline starts near the mask's.
     unit_box = t.verts / t.verts.abs().amax(0).clamp(min=1e-8)
-    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed", 0
+    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed", 0, None
 
 
 def resolve_template(template: str, mask: torch.Tensor) -> str:
@@ -158,7 +162,7 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
     if mask.sum() < 4:
         raise ToolError("fit needs a mask with an object in it")
     t0 = time.perf_counter()
-    state, template, growth, rings = _start(image, mask, K, settings, init)
+    state, template, growth, rings, support = _start(image, mask, K, settings, init)
     n_stages = len(settings.levels) if growth != "fixed" else 1
     fractions = settings.stage_fractions[:n_stages]
     budget = [max(1, round(settings.steps * f / sum(fractions))) for f in fractions]
@@ -175,7 +179,7 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
         shape = StageShape.start(template, settings.symmetry, keep_edge_lengths=growth == "refine")
         template = run_stage(state, shape, target, settings, budget[stage], progress, perceptual)
     res = _result(state, template, image, mask, K, settings, time.perf_counter() - t0)
-    res.rings = rings
+    res.rings, res.support = rings, support
     return res
 
 
@@ -222,16 +226,16 @@ class StageTarget:
 
 
 def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitSettings,
-           init: Initialization | None) -> tuple[FitState, Template, str, int]:
+           init: Initialization | None) -> tuple[FitState, Template, str, int, GroundSupport | None]:
     """The pose/lighting/camera state, the first stage's template (object frame, with albedo), how
-    it grows and the rings slanted (see `_start_template`)."""
+    it grows, the rings slanted and the contact prior's feet (see `_start_template`)."""
     ys, xs = torch.nonzero(mask > 0.5, as_tuple=True)
     r_px = 0.5 * max(float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1))
     # Convention: the object has radius about 1, so the camera sits at f / r_px.
     distance = init.distance if init is not None and init.distance else float(K[0, 0]) / r_px
     dev = image.device
     el0 = init.elevation if init is not None and init.elevation is not None else settings.elevation
-    template, growth, rings = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(), distance, el0)
+    template, growth, rings, support = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(), distance, el0)
     template = Template(*(None if x is None else x.to(dev) for x in (template.verts, template.faces, template.sphere,
                                                                        template.colors)))
     world0 = template.verts
@@ -245,7 +249,7 @@ def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: F
     if init is not None and init.sh_coeffs is not None:
         sh = init.sh_coeffs.clone().to(dev)
     state = FitState.create(scale0, center.float().to(dev), sh, distance, el0)
-    return state, with_verts(template, base, albedo), growth, rings
+    return state, with_verts(template, base, albedo), growth, rings, support
 
 
 def _result(state: FitState, template: Template, image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor,

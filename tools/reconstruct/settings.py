@@ -5,8 +5,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tools.errors import ToolError
+
+if TYPE_CHECKING:
+    from tools.reconstruct.contacts import GroundSupport
 
 
 class Symmetry(enum.StrEnum):
@@ -75,9 +79,12 @@ class FitSettings:
         prior: the unseen side's shape prior (`Prior`).
         rings: the ring prior of the outline templates: a hole whose outline is an ellipse is a
             circular ring seen at a slant (`tools.reconstruct.rings`).
-        contacts: the ground-contact prior of the silhouette template: the feet of the outline stand
-            on a horizontal ground plane seen from `ground_elevation` (`tools.reconstruct.contacts`).
-        ground_elevation: the camera's elevation the contact prior assumes, degrees.
+        contacts: the ground-contact prior of the silhouette template: when three or four of the
+            outline's feet are a rigid support's footprint (a tripod, legs at a rectangle's corners),
+            they stand on a horizontal floor (`tools.reconstruct.contacts`); other outlines are left alone.
+            On by default: on the bench it moves only the shapes with such feet, each for the better.
+        ground_elevation: the camera's elevation above that floor in degrees, when known; None: the
+            elevation at which the feet are that footprint.
         refine: split the faces where the silhouette or color error concentrates between stages
             (silhouette template; icosphere templates are subdivided uniformly instead).
         edge_px: target edge length, in working-resolution pixels, of the silhouette template.
@@ -99,8 +106,8 @@ class FitSettings:
     symmetry: str = "none"
     prior: str = "inflation"
     rings: bool = True
-    contacts: bool = False
-    ground_elevation: float = 20.0
+    contacts: bool = True
+    ground_elevation: float | None = None
     refine: bool = True
     edge_px: float = 4.0
     fit_camera: bool = True
@@ -132,7 +139,7 @@ class FitSettings:
         if self.template not in TEMPLATE_KINDS and not Path(self.template).is_file():
             raise ToolError(f"--template must be one of {', '.join(TEMPLATE_KINDS)} or a mesh file; "
                             f"{self.template!r} is none of these")
-        if not 0 < self.ground_elevation <= 89:
+        if self.ground_elevation is not None and not 0 < self.ground_elevation <= 89:
             raise ToolError(f"--ground-elevation must be within 0..89 degrees (above 0), got {self.ground_elevation}")
         if not -89 <= self.elevation <= 89:
             raise ToolError(f"elevation must be within -89..89 degrees, got {self.elevation}")
@@ -146,16 +153,19 @@ class FitSettings:
                 "perceptual": self.w_perceptual}
 
 
-def describe_priors(settings: FitSettings, template: str | None = None, rings: int = 0) -> str:
+def describe_priors(settings: FitSettings, template: str | None = None, rings: int = 0,
+                    support: GroundSupport | None = None) -> str:
     """The priors that shaped the unseen side, in words (the report and metrics.json name them).
 
     Args:
         settings: the fit's settings.
         template: the template the fit resolved "auto" to (default: `settings.template`).
         rings: holes the ring prior slanted.
+        support: the feet the contact prior stood on the floor (`FitResult.support`).
 
     Example:
-        >>> describe_priors(FitSettings(template="silhouette", symmetry="x"), rings=1)  # doctest: +NORMALIZE_WHITESPACE
+        >>> describe_priors(FitSettings(template="silhouette", symmetry="x", contacts=False), rings=1)
+        ... # doctest: +NORMALIZE_WHITESPACE
         'silhouette inflation (round cross-sections, 1 elliptical hole a slanted circle)
          + keep its depth profile + left-right symmetry'
     """
@@ -165,7 +175,8 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
              "revolution": "surface of revolution on the outline", "sphere": "surface of revolution",
              "ellipsoid": "box ellipsoid"}.get(template, f"template {Path(template).name}")
     unseen = {"inflation": "keep its depth profile", "smooth": "thin-plate smooth back"}[settings.prior]
-    ground = f" + feet on a ground plane seen from {settings.ground_elevation:g}°" \
-        if settings.contacts and template == "silhouette" else ""
+    ground = ""
+    if settings.contacts and template == "silhouette":
+        ground = f" + {support.describe()}" if support is not None else " + no feet on one floor (contact prior unused)"
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
     return f"{start}{ground} + {unseen}{sym}"

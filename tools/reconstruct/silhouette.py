@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 
 from render3d.cameras import Cameras
 from tools.errors import ToolError
-from tools.reconstruct.contacts import contact_depths, contact_offsets, find_contacts
+from tools.reconstruct.contacts import GroundSupport, contact_depths, contact_offsets, find_contacts, ground_support
 from tools.reconstruct.rings import RingRelief, find_rings
 from tools.reconstruct.templates import Template
 
@@ -44,6 +44,7 @@ class SilhouetteMesh:
         partner: `[V]` index of the vertex on the other sheet at the same pixel (itself on the outline).
         holes: number of holes kept (the genus of the surface).
         rings: number of holes the ring prior slanted.
+        support: the feet the ground-contact prior stood on a floor (None: not asked for, or none found).
     """
 
     template: Template
@@ -51,6 +52,7 @@ class SilhouetteMesh:
     partner: torch.Tensor
     holes: int
     rings: int = 0
+    support: GroundSupport | None = None
 
 
 def _loops(mask: np.ndarray) -> list[np.ndarray]:
@@ -266,7 +268,7 @@ def _row_heights(loops: list[np.ndarray], uv: np.ndarray, depth_ratio: float) ->
 
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
                     depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk",
-                    ground_elevation: float | None = None) -> SilhouetteMesh:
+                    contacts: bool = False, ground_elevation: float | None = None) -> SilhouetteMesh:
     """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
 
     Args:
@@ -279,9 +281,11 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         profile: "disk": every point as thick as the largest disk inside the mask covering it (round
             parts of any shape); "rows": every row's cross-section a circle (a surface of revolution
             about the image's vertical axis: vases, bottles, lamps; the mask must be one run per row).
-        ground_elevation: apply the ground-contact prior (`tools.reconstruct.contacts`) for a camera
-            looking down by this many degrees: the feet of the outline stand on a horizontal plane,
-            each leg's chords moved to its foot's depth there. None: every part on the centre plane.
+        contacts: apply the ground-contact prior (`tools.reconstruct.contacts`): when the outline's feet
+            are a rigid support's (`ground_support`), they stand on a horizontal floor and each leg's
+            chords move to its foot's depth there. Off, or no support found: every part on the centre plane.
+        ground_elevation: the camera's elevation above that floor in degrees, when known; None: from the
+            feet (the elevation at which they are a tripod's or a rectangle's footprint).
 
     Returns:
         the `SilhouetteMesh`.
@@ -358,11 +362,12 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     offset, factor = RingRelief(found).at(uv, _bilinear)
     mid = mid + offset * d / fx / rays[:, 2]
     half = half * factor
-    if ground_elevation is not None:
-        feet = find_contacts(m)
-        z = contact_depths(feet, fy, cy, ground_elevation, d)
-        if z is not None:
-            mid = mid + contact_offsets(m, uv, feet, z, d) / rays[:, 2]
+    support = ground_support(find_contacts(m), fx, fy, cx, cy, ground_elevation) if contacts else None
+    z = None if support is None else contact_depths(support.feet, fy, cy, support.elevation, d)
+    if z is None:
+        support = None
+    else:
+        mid = mid + contact_offsets(m, uv, support.feet, z, d) / rays[:, 2]
     uv_all = np.concatenate([uv, uv[inner]])
     cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
     world = (torch.from_numpy(cam) - t) @ R
@@ -377,4 +382,4 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     partner[torch.from_numpy(inner)] = torch.arange(n, len(uv_all))
     partner[n:] = torch.from_numpy(inner)
     template = Template(world.float(), torch.from_numpy(faces).long(), unit.float(), colors)
-    return SilhouetteMesh(template, front, partner, n_holes, len(found))
+    return SilhouetteMesh(template, front, partner, n_holes, len(found), support)
