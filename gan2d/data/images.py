@@ -1,11 +1,15 @@
 """Image-folder and zip datasets yielding `[C, R, R]` float32 images in [-1, 1] plus a label vector.
 
 Images are center-cropped to square and resized to the requested resolution with Lanczos, so any
-photo collection can be used as is. Optional class labels follow the StyleGAN2-ADA layout: a
-`dataset.json` next to the images (or inside the zip) with `{"labels": [["name.png", 3], ...]}`.
+photo collection can be used as is. Optional labels follow the StyleGAN2-ADA layout: a
+`dataset.json` next to the images (or inside the zip) with `{"labels": [["name.png", 3], ...]}`
+(class indices, one-hot encoded) or `{"labels": [["name.png", [0.4, -0.1]], ...]}` (continuous
+label vectors, used as they are).
 
 Horizontal flip augmentation doubles the dataset (`xflip=True`): index `i + N` is image `i`
 mirrored. That keeps augmentation a pure function of the index, which exact resume relies on.
+A continuous label may change under the mirror (a mirrored head has the opposite yaw): the entries
+listed in `dataset.json`'s optional `"xflip_negate": [0]` are negated on mirrored items.
 """
 
 from __future__ import annotations
@@ -80,26 +84,53 @@ def spread(n: int, count: int) -> list[int]:
     return sorted({(k * (n - 1)) // (count - 1) for k in range(count)}) if count > 1 else [0]
 
 
-def _labels_from_json(text: str | None, names: list[str]) -> torch.Tensor | None:
+def _labels_from_json(text: str | None, names: list[str]) -> tuple[torch.Tensor | None, tuple[int, ...]]:
+    """(labels, xflip_negate): `[N]` long class indices or `[N, D]` float vectors (None = unlabeled)."""
     if text is None:
-        return None
+        return None, ()
     try:
-        entries = json.loads(text).get("labels")
+        meta = json.loads(text)
+        entries = meta.get("labels")
+        negate = meta.get("xflip_negate") or []
     except (json.JSONDecodeError, AttributeError) as e:
         raise ConfigError(f"dataset.json is not valid: {e}") from e
     if entries is None:
-        return None
-    table = {str(name).replace("\\", "/"): int(label) for name, label in entries}
+        return None, ()
+    try:
+        table = {str(name).replace("\\", "/"): label for name, label in entries}
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"dataset.json labels must be [name, label] pairs: {e}") from e
     missing = [n for n in names if n not in table]
     if missing:
         raise ConfigError(f"dataset.json has no label for {missing[:3]}")
-    return torch.tensor([table[n] for n in names], dtype=torch.long)
+    values = [table[n] for n in names]
+    if all(isinstance(v, list) for v in values):
+        widths = {len(v) for v in values}
+        if len(widths) != 1 or 0 in widths:
+            raise ConfigError(f"dataset.json label vectors must all have one non-zero length, got {sorted(widths)}")
+        try:
+            labels = torch.tensor(values, dtype=torch.float32)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"dataset.json label vectors must hold numbers: {e}") from e
+        if not torch.isfinite(labels).all():
+            raise ConfigError("dataset.json label vectors must be finite")
+        width = labels.shape[1]
+        if not isinstance(negate, list) or not all(isinstance(i, int) and 0 <= i < width for i in negate):
+            raise ConfigError(f"dataset.json xflip_negate must list label entries in [0, {width}), got {negate!r}")
+        return labels, tuple(sorted(set(negate)))
+    if negate:
+        raise ConfigError("dataset.json xflip_negate needs continuous (list) labels, not class indices")
+    try:
+        return torch.tensor([int(v) for v in values], dtype=torch.long), ()
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"dataset.json labels must be all class indices or all lists of numbers: {e}") from e
 
 
 class ImageDataset(torch.utils.data.Dataset, ABC):
     """Base class: an indexed list of encoded images. Items are `(image [C, R, R], label [c_dim])`.
 
-    The label is one-hot over the classes in `dataset.json`, or an empty `[0]` vector when there are
+    The label is one-hot over the classes in `dataset.json`, the image's continuous label vector
+    (its `xflip_negate` entries negated on mirrored items), or an empty `[0]` vector when there are
     no labels (so unconditional and conditional training share one code path).
     """
 
@@ -114,9 +145,14 @@ class ImageDataset(torch.utils.data.Dataset, ABC):
         self.resolution = resolution
         self.channels = channels
         self.xflip = xflip
-        labels = _labels_from_json(label_json, names)
+        labels, self.xflip_negate = _labels_from_json(label_json, names)
         self._labels = labels
-        self.c_dim = 0 if labels is None else int(labels.max().item()) + 1
+        if labels is None:
+            self.c_dim = 0
+        elif labels.is_floating_point():
+            self.c_dim = labels.shape[1]
+        else:
+            self.c_dim = int(labels.max().item()) + 1
 
     @abstractmethod
     def _read(self, name: str) -> bytes:
@@ -130,11 +166,22 @@ class ImageDataset(torch.utils.data.Dataset, ABC):
     def __len__(self) -> int:
         return 2 * len(self.names) if self.xflip else len(self.names)
 
+    @property
+    def continuous(self) -> bool:
+        """Labels are continuous vectors (not classes)."""
+        return self._labels is not None and self._labels.is_floating_point()
+
     def label(self, index: int) -> torch.Tensor:
-        """`[c_dim]` one-hot label of item `index` (empty when unlabeled)."""
+        """`[c_dim]` label of item `index`: one-hot, a continuous vector (mirror-corrected), or empty."""
+        n = len(self.names)
+        if self.continuous:
+            c = self._labels[index % n].clone()
+            if index >= n and self.xflip_negate:
+                c[list(self.xflip_negate)] *= -1
+            return c
         c = torch.zeros(self.c_dim)
         if self._labels is not None:
-            c[self._labels[index % len(self.names)]] = 1.0
+            c[self._labels[index % n]] = 1.0
         return c
 
     def image(self, i: int) -> torch.Tensor:

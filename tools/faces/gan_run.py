@@ -9,6 +9,11 @@ DiffAugment translation against discriminator overfitting, lazy path length ever
 W smooth, which the linear pose directions rely on), style mixing 0.9 (it localizes what each layer
 controls, which camera-layer discovery relies on), EMA half-life batch·10/32 kimg, and x-flips (a
 mirrored head is a head at the opposite yaw).
+
+`pose_conditioned` trains the second control method's generator instead (`tools.faces.condition`):
+the same run, conditioned on each image's ground-truth (yaw, pitch) through the data set's
+`dataset.json` (mirrored items get the negated yaw). The label moves only the first `view_layers`
+styles (`gan2d.nets.stylegan2.ViewConditionedMapping`); D gets StyleGAN2-ADA's projection conditioning.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from gan2d.nets.stylegan2 import DiscriminatorConfig, GeneratorConfig
 from gan2d.train.config import TrainConfig
 from gan2d.train.stylegan2_task import StyleGAN2LossConfig
+from tools.faces.pose_labels import POSE_DIM
 from tools.train.runs import StyleGAN2Run
 
 
@@ -39,6 +45,8 @@ class FacesGANOptions:
         sample_kimg: kimg between sample grids.
         snap_kimg: kimg between snapshots.
         progress: show a progress bar.
+        pose_conditioned: condition G and D on the ground-truth (yaw, pitch) (the `condition` method).
+        view_layers: leading styles the pose label moves (pose-conditioned only).
     """
 
     resolution: int = 64
@@ -53,16 +61,20 @@ class FacesGANOptions:
     sample_kimg: float = 5.0
     snap_kimg: float = 2.0
     progress: bool = True
+    pose_conditioned: bool = False
+    view_layers: int = 4
 
 
 def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
-    """The StyleGAN2 run that trains the faces generator on the head set image folder `data`."""
+    """The StyleGAN2 run that trains the faces generator on the head set image folder `data` (pose-conditioned:
+    a folder with the `dataset.json` of `tools.faces.pose_labels.write_pose_labels`)."""
     arch = dict(img_resolution=opts.resolution, channel_base=opts.channel_base, channel_max=opts.channel_max)
+    cond = dict(c_dim=POSE_DIM, view_layers=opts.view_layers) if opts.pose_conditioned else {}
     return StyleGAN2Run(
         data=str(data),
         mirror=True,
-        G=GeneratorConfig(**arch, z_dim=opts.latent_dim, w_dim=opts.latent_dim, mapping_layers=2),
-        D=DiscriminatorConfig(**arch),
+        G=GeneratorConfig(**arch, z_dim=opts.latent_dim, w_dim=opts.latent_dim, mapping_layers=2, **cond),
+        D=DiscriminatorConfig(**arch, c_dim=POSE_DIM if opts.pose_conditioned else 0),
         loss=StyleGAN2LossConfig(r1_gamma=opts.r1_gamma, r1_interval=16, pl_weight=2.0, pl_interval=4,
                                  style_mixing_prob=0.9, diffaug=opts.diffaug),
         train=TrainConfig(total_kimg=opts.kimg, batch_size=opts.batch, lr_g=0.0025, lr_d=0.0025,

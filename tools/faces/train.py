@@ -40,6 +40,7 @@ from tools.faces.gan_run import FacesGANOptions, faces_gan_run
 from tools.faces.headset import HeadSetConfig, generate_headset
 from tools.faces.invert import InverterTrainConfig, inverter_scores, save_inverter, train_inverter
 from tools.faces.invert import config_dict as invert_config_dict
+from tools.faces.pose_labels import write_pose_labels
 from tools.faces.readers import analyzer_reader
 
 STAGES = ("data", "analyzer", "gan", "control", "inverter")
@@ -112,11 +113,13 @@ def stage_analyzer(run: Path, opts: FacesTrainOptions, progress: bool = True) ->
 
 
 def stage_gan(run: Path, opts: FacesTrainOptions) -> Path:
-    """Train (or resume) the generator; returns its run folder."""
+    """Train (or resume) the generator; returns its run folder. A pose-conditioned one trains on the head set's
+    ground-truth poses (`heads_gan/images/dataset.json`, written here)."""
     from tools.train.run import run_stylegan2
 
     out = run / "gan"
-    spec = faces_gan_run(run / "heads_gan" / "images", opts.gan)
+    heads = run / "heads_gan"
+    spec = faces_gan_run(write_pose_labels(heads) if opts.gan.pose_conditioned else heads / "images", opts.gan)
     resume = (out / "checkpoints" / "latest").is_file()
     if resume:
         saved = {k: v for k, v in json.loads((out / "config.json").read_text()).items() if k != "train"}

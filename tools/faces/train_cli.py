@@ -27,6 +27,9 @@ def register(train_app: typer.Typer) -> None:
         export: Path | None = typer.Option(None, "--export", help="copy the finished models here with a model card"),
         bench_json: Path | None = typer.Option(None, "--bench-json", help="bench faces JSON to cite in the card"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
+        pose_conditioned: bool = typer.Option(False, "--pose-conditioned", help="train the generator of "
+                                              "`faces --method condition` (conditioned on the heads' yaw/pitch) "
+                                              "instead; the control and inverter stages are for the default one"),
     ) -> None:
         """Train the faces generator, head analyzer, pose control and photo inverter."""
         if stage not in STAGE_NAMES:
@@ -44,12 +47,21 @@ def register(train_app: typer.Typer) -> None:
         opts = stages.FacesTrainOptions(identities=identities)
         if kimg is not None:
             opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, kimg=kimg))
-        opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress))
+        opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress,
+                                                                 pose_conditioned=pose_conditioned))
+        if pose_conditioned and export is not None:
+            raise ToolError("--export writes the unconditioned bundle; pass a pose-conditioned generator's "
+                            "RUN/gan snapshot to `neurender faces --method condition --weights`")
+        if pose_conditioned and stage in ("control", "inverter"):
+            raise ToolError(f"--stage {stage} is for the unconditioned generator; a pose-conditioned one needs no "
+                            "W-space control (use `neurender faces --method condition`)")
+        todo = STAGE_NAMES[1:] if stage == "all" else (stage,)
+        if pose_conditioned:
+            todo = tuple(t for t in todo if t not in ("control", "inverter"))
         out.mkdir(parents=True, exist_ok=True)
         import json
 
         (out / "options.json").write_text(json.dumps(stages.options_dict(opts), indent=2))
-        todo = STAGE_NAMES[1:] if stage == "all" else (stage,)
         for name in todo:
             typer.echo(f"stage {name}", err=True)
             if name == "data":

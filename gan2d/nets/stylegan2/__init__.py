@@ -5,5 +5,7 @@ from gan2d.nets.stylegan2.discriminator import Discriminator
 from gan2d.nets.stylegan2.generator import Generator
 from gan2d.nets.stylegan2.mapping import MappingNetwork
 from gan2d.nets.stylegan2.synthesis import SynthesisNetwork
+from gan2d.nets.stylegan2.view_mapping import ViewConditionedMapping
 
-__all__ = ["Discriminator", "DiscriminatorConfig", "Generator", "GeneratorConfig", "MappingNetwork", "SynthesisNetwork"]
+__all__ = ["Discriminator", "DiscriminatorConfig", "Generator", "GeneratorConfig", "MappingNetwork", "SynthesisNetwork",
+           "ViewConditionedMapping"]

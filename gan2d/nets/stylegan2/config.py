@@ -54,6 +54,9 @@ class GeneratorConfig:
         use_noise: Synthesis layers get noise inputs.
         resample_taps: 1D FIR taps used for up/downsampling.
         fused_modconv: Fused (grouped) modulated conv; None = fused in eval, activation-scaling in training.
+        view_layers: 0 = the label conditions the one mapping of every style (StyleGAN2-ADA). k > 0 = a view
+            label (e.g. a camera pose): every style comes from the label-free mapping of z, and the label moves
+            only the first k of them (`ViewConditionedMapping`), so it cannot change the later layers at all.
     """
 
     img_resolution: int = 256
@@ -72,11 +75,15 @@ class GeneratorConfig:
     use_noise: bool = True
     resample_taps: tuple[float, ...] = field(default=(1.0, 3.0, 3.0, 1.0))
     fused_modconv: bool | None = None
+    view_layers: int = 0
 
     def __post_init__(self) -> None:
         _check_resolution(self.img_resolution)
         if self.z_dim < 0 or self.c_dim < 0 or self.z_dim + self.c_dim == 0:
             raise ConfigError(f"need z_dim > 0 or c_dim > 0 (both >= 0), got z_dim={self.z_dim}, c_dim={self.c_dim}")
+        if self.view_layers and not (self.z_dim > 0 and self.c_dim > 0 and 0 < self.view_layers <= self.num_ws):
+            raise ConfigError(f"view_layers={self.view_layers} needs z_dim > 0, c_dim > 0 and at most num_ws="
+                              f"{self.num_ws} layers")
         if self.w_dim <= 0 or self.img_channels <= 0 or self.mapping_layers <= 0:
             raise ConfigError("w_dim, img_channels and mapping_layers must be positive")
         if self.channel_max <= 0 or channels_at(self.img_resolution, self.channel_base, self.channel_max) <= 0:
@@ -88,8 +95,11 @@ class GeneratorConfig:
         return 2 * (self.img_resolution.bit_length() - 1) - 2
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {**dataclasses.asdict(self), "resample_taps": list(self.resample_taps)}
+        """JSON-ready dict (`view_layers` only when set: existing runs' and checkpoints' configs stay as they were)."""
+        d = {**dataclasses.asdict(self), "resample_taps": list(self.resample_taps)}
+        if not self.view_layers:
+            del d["view_layers"]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneratorConfig:

@@ -9,10 +9,13 @@ from gan2d.layers.noise import NoiseMode
 from gan2d.nets.stylegan2.config import GeneratorConfig
 from gan2d.nets.stylegan2.mapping import MappingNetwork
 from gan2d.nets.stylegan2.synthesis import SynthesisNetwork
+from gan2d.nets.stylegan2.view_mapping import ViewConditionedMapping
 
 
 class Generator(nn.Module):
     """StyleGAN2(-ADA) generator with the official parameter layout (`mapping.fc0.weight`, `synthesis.b4.const`, …).
+
+    With `config.view_layers` the mapping is a `ViewConditionedMapping` (the label moves only the early styles).
 
     Args:
         config: Generator configuration.
@@ -35,12 +38,21 @@ class Generator(nn.Module):
         self.img_channels = config.img_channels
         self.synthesis = SynthesisNetwork(config)
         self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(
-            z_dim=config.z_dim, c_dim=config.c_dim, w_dim=config.w_dim, num_ws=self.num_ws,
-            num_layers=config.mapping_layers, embed_features=config.embed_features,
-            layer_features=config.layer_features, lr_multiplier=config.mapping_lr_multiplier,
-            w_avg_beta=config.w_avg_beta,
-        )
+        self.mapping: MappingNetwork | ViewConditionedMapping
+        if config.view_layers:
+            self.mapping = ViewConditionedMapping(
+                z_dim=config.z_dim, c_dim=config.c_dim, w_dim=config.w_dim, num_ws=self.num_ws,
+                view_layers=config.view_layers, num_layers=config.mapping_layers,
+                layer_features=config.layer_features, lr_multiplier=config.mapping_lr_multiplier,
+                w_avg_beta=config.w_avg_beta,
+            )
+        else:
+            self.mapping = MappingNetwork(
+                z_dim=config.z_dim, c_dim=config.c_dim, w_dim=config.w_dim, num_ws=self.num_ws,
+                num_layers=config.mapping_layers, embed_features=config.embed_features,
+                layer_features=config.layer_features, lr_multiplier=config.mapping_lr_multiplier,
+                w_avg_beta=config.w_avg_beta,
+            )
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: NoiseMode = "random",
