@@ -6,7 +6,8 @@ across the sweep ≤ 10% of the between-identity spread; Fréchet distances of g
 images against real-vs-real; 9 views of one identity at 64² in ≤ 1 s; and, asking no analyzer, how much
 the images change over a requested turn beside renders turned the same way. With `--official-src` the training
 step times of our StyleGAN2 and the official StyleGAN2-ADA code are measured side by side as well
-(`tools.bench.gan_official`).
+(`tools.bench.gan_official`). A pose-conditioned `--weights` is measured with the `condition` method
+(`tools.faces.benchmark.bench_condition`).
 """
 
 from __future__ import annotations
@@ -109,11 +110,27 @@ def register(bench_app: typer.Typer) -> None:
         from tools.faces.readers import analyzer_reader
 
         set_threads(threads)
+        say = lambda msg: typer.echo(msg, err=True)  # noqa: E731
+        from tools.faces.condition import is_pose_conditioned
+        from tools.gan.networks import load_gan_network
+
+        if weights is not None and is_pose_conditioned(G := load_gan_network(weights)[0]):
+            from tools.faces.analyzer import load_analyzer
+            from tools.faces.benchmark import bench_condition
+            from tools.faces.bundle import ANALYZER, WEIGHTS_DIR
+
+            result = bench_condition(G.eval(), load_analyzer(WEIGHTS_DIR / ANALYZER)[0], work, identities, real, truth,
+                                     say)
+            result["summary"] = summarize(result)
+            result["source"] = f"{weights} (pose-conditioned)"
+            md = write_report(json_out, [result], markdown(result))
+            typer.echo(md.read_text())
+            typer.echo(f"results written to {json_out} and {md}")
+            return
         models = load_models(weights)
         if models.analyzer is None or models.control is None:
             raise ToolError("bench faces needs the bundle's analyzer and a pose control for the generator")
         reader = analyzer_reader(models.analyzer)
-        say = lambda msg: typer.echo(msg, err=True)  # noqa: E731
         say("ground-truth sweep (estimator floor)")
         gt = ground_truth_sweep(models.analyzer, truth)
         say("pose control sweep")

@@ -9,6 +9,8 @@
 - `mask_scores`: background-keyed masks against the true masks of renders.
 - `turn_scores`: how much the image changes over a requested turn, beside renders turned the same way:
   a check that does not ask the analyzer (a closed loop can fit the analyzer's reading without a turn).
+- `bench_condition`: all of the above for a pose-conditioned generator (`tools.faces.condition`), the
+  `condition` method in place of direction/mixing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import torch
 
+from gan2d.nets.stylegan2 import Generator
 from tools.faces.analyzer import HeadAnalyzer
 from tools.faces.analyzer_data import load_head_arrays
 from tools.faces.analyzer_train import to_gan
@@ -110,9 +113,6 @@ def turn_scores(G: StyleGenerator, reader: Reader, control: PoseControl, identit
     the calibrated zero or the range's nearest end), for generated identities through the closed loop and
     for data-engine heads rendered at the same two poses; `ratio` = generated / rendered. An identity
     change at one pose is given beside each, for scale."""
-    from scenes.build import build_scene
-    from scenes.render import render_built
-
     lo, hi = control.calibration(method, "yaw").range
     p_lo, p_hi = control.calibration(method, "pitch").range
     yaws, pitch = (lo + 1.0, hi - 1.0), min(max(0.0, p_lo), p_hi)
@@ -120,6 +120,15 @@ def turn_scores(G: StyleGenerator, reader: Reader, control: PoseControl, identit
     gen = [closed_loop(G, reader, control, ws, torch.tensor([[y, pitch]] * identities), method).images for y in yaws]
     gen = [torch.nn.functional.interpolate(g, size=(size, size), mode="area") if g.shape[-1] != size else g
            for g in gen]
+    return _turn_result(gen, _rendered_turn(identities, yaws, pitch, size, render_seed), yaws, pitch, identities)
+
+
+def _rendered_turn(identities: int, yaws: tuple[float, float], pitch: float, size: int, render_seed: int
+                   ) -> torch.Tensor:
+    """`[2, I, 3, S, S]` data-engine heads rendered at the two yaws."""
+    from scenes.build import build_scene
+    from scenes.render import render_built
+
     cfg = HeadSetConfig(identities=identities, views=1, size=size, seed=render_seed)
     rendered = []
     for i in range(identities):
@@ -128,8 +137,11 @@ def turn_scores(G: StyleGenerator, reader: Reader, control: PoseControl, identit
         out = render_built(build_scene(spec), spec)
         rgb, _ = fill_cracks(out.rgb, out.mask)
         rendered.append(rgb.permute(0, 3, 1, 2) * 2 - 1)
-    real = torch.stack(rendered, 1)  # [2, I, 3, S, S]
+    return torch.stack(rendered, 1)
 
+
+def _turn_result(gen: list[torch.Tensor], real: torch.Tensor, yaws: tuple[float, float], pitch: float,
+                 identities: int) -> dict[str, Any]:
     def change(a: torch.Tensor, b: torch.Tensor) -> float:
         return float((a - b).abs().mean() / 2)
 
@@ -156,3 +168,78 @@ def pose_bins_table(scores: dict[str, Any], floor: dict[str, Any]) -> list[dict[
                          "floor_pitch": f.get("pitch_median_abs")})
     return rows
 
+
+
+def condition_scores(G: Generator, reader: Reader, identities: int) -> dict[str, Any]:
+    """The `condition` method's sweep (`tools.faces.condition.evaluate`), closed loop and open loop (the label
+    alone), with drift relative to the generator's own frontal between-identity spread."""
+    from tools.faces import condition
+
+    spread = condition.frontal_spread(G, reader)
+    return {"condition": condition.evaluate(G, reader, identities=identities, spread=spread),
+            "condition open-loop": condition.evaluate(G, reader, identities=identities, spread=spread, iterations=0)}
+
+
+def condition_quality(G: Generator, analyzer: HeadAnalyzer, real: torch.Tensor, real_ref: torch.Tensor,
+                      seed: int = 401) -> dict[str, float]:
+    """`quality_scores` of a pose-conditioned generator: truncation 1, poses drawn uniformly over the trained
+    range (the reference sets' pose distribution)."""
+    from tools.faces import condition
+    from tools.faces.pose_labels import POSE_SCALE
+
+    n = len(real)
+    gen = torch.Generator().manual_seed(seed + 1)
+    pose = (torch.rand(n, 2, generator=gen) * 2 - 1) * torch.tensor(POSE_SCALE)
+    fake = condition.render_pose(G, condition.sample_identity_ws(G, n, seed, 1.0), pose)
+    scores = frechet_scores(real, fake, real_ref, analyzer.features)
+    with torch.no_grad():
+        scores["face_rate_fake"] = float((analyzer.analyze(fake)["face"] > 0.5).float().mean())
+    scores["samples"] = n
+    return scores
+
+
+def condition_speed(G: Generator, reader: Reader, repeats: int = 5) -> dict[str, Any]:
+    """`speed_scores` of the `condition` method: 9 views of one identity, label + synthesis and the closed loop."""
+    from tools.bench.harness import time_call
+    from tools.faces import condition
+
+    ws = condition.sample_identity_ws(G, 1, 0, 0.7).expand(9, -1, -1)
+    target = torch.tensor([[y, 0.0] for y in torch.linspace(-40, 40, 9).tolist()])
+    gen = time_call(lambda: condition.render_pose(G, ws, target), repeats=repeats)
+    loop = time_call(lambda: condition.closed_loop(G, reader, ws, target), repeats=repeats)
+    return {"views": 9, "resolution": G.img_resolution, "generate_seconds": gen.wall_s,
+            "closed_loop_seconds": loop.wall_s, "load1": loop.load1, "threads": torch.get_num_threads()}
+
+
+def condition_turn(G: Generator, reader: Reader, identities: int = 16, size: int = 64, seed: int = 11,
+                   truncation: float = 0.7, render_seed: int = 301, yaws: tuple[float, float] = (-39.0, 39.0)
+                   ) -> dict[str, Any]:
+    """`turn_scores` of the `condition` method (closed loop at the two yaws, pitch 0) beside renders."""
+    from tools.faces import condition
+
+    ws = condition.sample_identity_ws(G, identities, seed, truncation)
+    gen = [condition.closed_loop(G, reader, ws, torch.tensor([[y, 0.0]] * identities)).images for y in yaws]
+    gen = [torch.nn.functional.interpolate(g, size=(size, size), mode="area") if g.shape[-1] != size else g
+           for g in gen]
+    return _turn_result(gen, _rendered_turn(identities, yaws, 0.0, size, render_seed), yaws, 0.0, identities)
+
+
+def bench_condition(G: Generator, analyzer: HeadAnalyzer, work: Path, identities: int, real: int, truth: int,
+                    say: Any) -> dict[str, Any]:
+    """Every `bench faces` measurement for a pose-conditioned generator (same keys as the W-space bench)."""
+    from tools.faces.readers import analyzer_reader
+
+    reader = analyzer_reader(analyzer)
+    say("ground-truth sweep (estimator floor)")
+    gt = ground_truth_sweep(analyzer, truth)
+    say("pose control sweep (condition)")
+    result: dict[str, Any] = {"ground_truth": {k: v for k, v in gt.items() if k not in ("images", "masks")},
+                              "masks": mask_scores(gt["images"], gt["masks"]),
+                              "control": condition_scores(G, reader, identities)}
+    say("reference sets and Fréchet distances")
+    ref_a, ref_b = real_sets(work, real)
+    result["quality"] = condition_quality(G, analyzer, ref_a, ref_b)
+    result["speed"] = condition_speed(G, reader)
+    say("turn check against renders")
+    result["turn"] = condition_turn(G, reader)
+    return result

@@ -16,10 +16,12 @@ from tools.rundir import check_out_dir
 
 
 class Method(StrEnum):
-    """How the view is set: along calibrated W directions, or by mixing a camera code's view layers."""
+    """How the view is set: along calibrated W directions, by mixing a camera code's view layers, or by the pose
+    label of a pose-conditioned generator (`train faces --pose-conditioned`)."""
 
     direction = "direction"
     mixing = "mixing"
+    condition = "condition"
 
 
 class Estimator(StrEnum):
@@ -40,7 +42,9 @@ def register(app: typer.Typer) -> None:
                                                           "included) or one number"),
         pitch: str = typer.Option("0", "--pitch", help="pitch degrees: FROM:TO:COUNT or one number"),
         size: int = typer.Option(64, help="side of the written images in pixels"),
-        method: Method = typer.Option(Method.direction, help="direction (W-space edit) or mixing (view code)"),
+        method: Method = typer.Option(Method.direction, help="direction (W-space edit), mixing (view code) or "
+                                                              "condition (pose label; needs a pose-conditioned "
+                                                              "--weights)"),
         truncation: float = typer.Option(0.7, help="truncation psi of the identities (0..1.5)"),
         weights: Path | None = typer.Option(None, "--weights", help="generator checkpoint (.safetensors, .pkl, "
                                                                      ".pt); default: the embedded one"),
@@ -55,6 +59,11 @@ def register(app: typer.Typer) -> None:
 
         if not 0 <= iterations <= 10:
             raise ToolError(f"--iterations must be within 0..10, got {iterations}")
+        if method == Method.condition:
+            metrics, warnings = _run_condition(out, seeds, yaw, pitch, size, truncation, weights, from_photo,
+                                               estimator, iterations)
+            _report(out, metrics, warnings)
+            return
         job = FacesJob(seeds=tuple(parse_int_list(seeds, "--seeds")) if from_photo is None else (),
                        yaws=tuple(parse_values(yaw, "--yaw", 180.0)),
                        pitches=tuple(parse_values(pitch, "--pitch", 89.0)),
@@ -65,15 +74,46 @@ def register(app: typer.Typer) -> None:
         from tools.faces.run import run_command
 
         metrics, warnings = run_command(job, estimator.value, out, lambda msg: typer.echo(msg, err=True))
-        for line in warnings:
-            typer.echo(f"warning: {line}", err=True)
-        pose = metrics["pose_error"]
-        floor = metrics.get("estimator_noise_floor") or {}
-        floor_yaw, floor_pitch = floor.get("yaw_median_abs", float("nan")), floor.get("pitch_median_abs", float("nan"))
-        drift = (metrics.get("identity_drift") or {}).get("vs_generator_identities") or {}
-        typer.echo(f"{out}: {metrics['views']} views; median pose error yaw {pose['yaw_median_abs']:.2f}° "
-                   f"pitch {pose['pitch_median_abs']:.2f}° (estimator floor "
-                   f"{floor_yaw:.2f}°/{floor_pitch:.2f}°)"
-                   + (f", identity drift {100 * drift['drift']:.1f}%" if drift else "")
-                   + f"; {out / 'poses.json'}")
+        _report(out, metrics, warnings)
+
+
+def _run_condition(out: Path, seeds: str, yaw: str, pitch: str, size: int, truncation: float, weights: Path | None,
+                   photo: Path | None, estimator: Estimator, iterations: int) -> tuple[dict, list[str]]:
+    import math
+
+    from tools.faces.condition_job import ConditionJob, run_condition
+    from tools.faces.job import parse_values
+    from tools.gan.cli import parse_int_list
+
+    if photo is not None:
+        raise ToolError("--from-photo needs --method direction or mixing (the inverter is the default generator's)")
+    if weights is None:
+        raise ToolError("--method condition needs --weights: a generator of `neurender train faces "
+                        "--pose-conditioned` (the bundle ships none)")
+    if not (math.isfinite(truncation) and 0.0 <= truncation <= 1.5):
+        raise ToolError(f"--truncation must be within 0..1.5, got {truncation}")
+    if not 16 <= size <= 1024:
+        raise ToolError(f"--size must be within 16..1024 pixels, got {size}")
+    job = ConditionJob(seeds=tuple(parse_int_list(seeds, "--seeds")), yaws=tuple(parse_values(yaw, "--yaw", 180.0)),
+                       pitches=tuple(parse_values(pitch, "--pitch", 89.0)), weights=str(weights), size=size,
+                       truncation=truncation, iterations=iterations)
+    if len(job.seeds) * len(job.yaws) * len(job.pitches) > 20_000:
+        raise ToolError("more than 20,000 views requested; split the run")
+    check_out_dir(out, replace=True)
+    return run_condition(job, estimator.value, out, lambda msg: typer.echo(msg, err=True))
+
+
+def _report(out: Path, metrics: dict, warnings: list[str]) -> None:
+    """Print the warnings and the one-line summary of a faces run."""
+    for line in warnings:
+        typer.echo(f"warning: {line}", err=True)
+    pose = metrics["pose_error"]
+    floor = metrics.get("estimator_noise_floor") or {}
+    floor_yaw, floor_pitch = floor.get("yaw_median_abs", float("nan")), floor.get("pitch_median_abs", float("nan"))
+    drift = (metrics.get("identity_drift") or {}).get("vs_generator_identities") or {}
+    typer.echo(f"{out}: {metrics['views']} views; median pose error yaw {pose['yaw_median_abs']:.2f}° "
+               f"pitch {pose['pitch_median_abs']:.2f}° (estimator floor "
+               f"{floor_yaw:.2f}°/{floor_pitch:.2f}°)"
+               + (f", identity drift {100 * drift['drift']:.1f}%" if drift else "")
+               + f"; {out / 'poses.json'}")
 

@@ -1,0 +1,78 @@
+"""The `condition` method: head-set pose labels, the pose-conditioned run config, `faces --method condition`
+end to end on a tiny conditioned generator, and one-line refusals of the wrong kind of checkpoint."""
+
+import json
+
+import pytest
+import torch
+
+from gan2d.checkpoint import save_network
+from gan2d.data.images import open_image_dataset
+from gan2d.nets.stylegan2 import Generator, GeneratorConfig
+from tools.cli import main
+from tools.faces.bundle import GENERATOR, WEIGHTS_DIR
+from tools.faces.condition import is_pose_conditioned
+from tools.faces.gan_run import FacesGANOptions, faces_gan_run
+from tools.faces.headset import HeadSetConfig, generate_headset
+from tools.faces.pose_labels import decode_pose, encode_pose, write_pose_labels
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+VIEW_KEYS = {"file", "seed", "yaw", "pitch", "yaw_measured", "pitch_measured"}
+
+
+def _tiny_conditioned(path):
+    torch.manual_seed(0)
+    cfg = GeneratorConfig(img_resolution=64, z_dim=8, w_dim=8, c_dim=2, view_layers=4, channel_base=64,
+                          channel_max=8, mapping_layers=2)
+    return save_network(path, Generator(cfg).eval())
+
+
+def test_head_set_poses_become_labels_and_mirrors_negate_yaw(tmp_path):
+    heads = tmp_path / "heads_gan"
+    index = generate_headset(HeadSetConfig(identities=2, views=2, size=16, supersample=1, texture_size=32), heads,
+                             progress=False)
+    ds = open_image_dataset(write_pose_labels(heads), 16, xflip=True)
+    assert ds.c_dim == 2 and len(ds) == 8
+    truth = {e["file"]: (e["yaw"], e["pitch"]) for e in index["images"]}
+    for i, name in enumerate(ds.names):
+        yaw, pitch = decode_pose(ds[i][1][None])[0].tolist()
+        assert yaw == pytest.approx(truth[name][0], abs=1e-3) and pitch == pytest.approx(truth[name][1], abs=1e-3)
+        m_yaw, m_pitch = decode_pose(ds[i + len(ds.names)][1][None])[0].tolist()
+        assert m_yaw == pytest.approx(-yaw, abs=1e-6) and m_pitch == pytest.approx(pitch, abs=1e-6)
+    assert encode_pose(torch.tensor([[50.0, 25.0]])).tolist() == [[1.0, 1.0]]
+
+
+def test_pose_conditioned_run_config_and_the_default_one_unchanged():
+    default = faces_gan_run("d", FacesGANOptions())
+    assert default.G.c_dim == default.D.c_dim == 0 and "view_layers" not in default.G.to_dict()
+    cond = faces_gan_run("d", FacesGANOptions(pose_conditioned=True))
+    assert (cond.G.c_dim, cond.G.view_layers, cond.D.c_dim) == (2, 4, 2)
+    assert {k: v for k, v in cond.G.to_dict().items() if k != "view_layers"} == {**default.G.to_dict(), "c_dim": 2}
+
+
+def test_faces_condition_end_to_end_on_a_tiny_generator(tmp_path, capsys):
+    weights = _tiny_conditioned(tmp_path / "g.safetensors")
+    out = tmp_path / "run"
+    rc = main(["faces", "--method", "condition", "--weights", str(weights), "--seeds", "0-1", "--yaw=-20:20:3",
+               "--pitch", "0", "--iterations", "1", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    views = json.loads((out / "poses.json").read_text())["views"]
+    assert len(views) == 6 and all(set(v) == VIEW_KEYS and (out / v["file"]).is_file() for v in views)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["method"] == "condition" and metrics["pose_error"]["n"] == 6
+    assert (out / "grid_seed0000.png").is_file() and json.loads((out / "config.json").read_text())["weights"]
+
+
+def test_wrong_kind_of_checkpoint_exits_2_with_one_line(tmp_path, capsys):
+    cond = _tiny_conditioned(tmp_path / "g.safetensors")
+    from gan2d.checkpoint import load_network
+
+    assert is_pose_conditioned(load_network(cond)) and not is_pose_conditioned(load_network(WEIGHTS_DIR / GENERATOR))
+    cases = [(["--method", "condition", "--weights", str(WEIGHTS_DIR / GENERATOR)], "not a pose-conditioned"),
+             (["--method", "condition"], "needs --weights"),
+             (["--method", "direction", "--weights", str(cond)], "conditional generator")]
+    for k, (args, match) in enumerate(cases):
+        rc = main(["faces", "--seeds", "0", "--yaw", "0", "--out", str(tmp_path / f"o{k}"), *args])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and match in err and len(err.splitlines()) == 1, err
+        assert not (tmp_path / f"o{k}").exists()

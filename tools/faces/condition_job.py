@@ -1,0 +1,113 @@
+"""`neurender faces --method condition`: a pose-conditioned generator's seeds × requested yaw/pitch.
+
+Writes what the W-space methods' run writes (`tools.faces.job`): one image per view, `poses.json`
+(requested and measured pose per view), a labelled grid per identity, `metrics.json` (pose error per
+10° yaw bin, identity drift, the estimator's noise floor, requests outside the trained pose range) and
+`config.json`. The generator must come from `--weights` (the bundle ships none); the pose reader is the
+bundle's analyzer (or landmarks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tools.errors import ToolError
+from tools.faces import condition
+from tools.faces.analyzer import load_analyzer
+from tools.faces.bundle import ANALYZER, WEIGHTS_DIR
+from tools.faces.metrics import identity_drift, pose_summary
+from tools.faces.outputs import labelled_grid, to_pil, view_name, write_json
+from tools.faces.readers import Reader, analyzer_reader
+from tools.rundir import staged_dir
+
+
+@dataclass(frozen=True)
+class ConditionJob:
+    """A resolved `neurender faces --method condition` run (written as `config.json`)."""
+
+    seeds: tuple[int, ...]
+    yaws: tuple[float, ...]
+    pitches: tuple[float, ...]
+    weights: str
+    size: int = 64
+    truncation: float = 0.7
+    iterations: int = 3
+    tolerance: float = 0.5
+    method: str = "condition"
+
+
+def _reader(analyzer: Any, estimator: str) -> Reader:
+    if estimator == "landmarks":
+        from tools.faces.landmarks import landmark_reader
+
+        return landmark_reader()
+    if analyzer is None:
+        raise ToolError("the head analyzer weights are missing from the faces bundle")
+    return analyzer_reader(analyzer)
+
+
+def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[str], None] | None = None,
+                  bundle: Path = WEIGHTS_DIR) -> tuple[dict[str, Any], list[str]]:
+    """Run `job` into `out` (all-or-nothing); returns (metrics, warnings).
+
+    Raises:
+        ToolError: the weights are not a pose-conditioned generator, or no reader is available.
+    """
+    G, fmt = condition.load_conditioned(Path(job.weights))
+    analyzer, extra = load_analyzer(bundle / ANALYZER) if (bundle / ANALYZER).is_file() else (None, {})
+    reader = _reader(analyzer, estimator)
+    grid = torch.tensor([[y, p] for p in job.pitches for y in job.yaws], dtype=torch.float32)
+    ws = condition.seed_identity_ws(G, list(job.seeds), job.truncation)
+    views, descriptors, requested, measured, outside = [], [], [], [], []
+    with staged_dir(out) as stage:
+        t0 = time.perf_counter()
+        for k, seed in enumerate(job.seeds):
+            result = condition.closed_loop(G, reader, ws[k:k + 1].expand(len(grid), -1, -1), grid,
+                                           iterations=job.iterations, tolerance=job.tolerance)
+            cells, labels = [], []
+            for v, (target, got) in enumerate(zip(grid.tolist(), result.measured.tolist(), strict=True)):
+                name = view_name(seed, target[0], target[1])
+                img = to_pil(result.images[v], job.size)
+                img.save(stage / name)
+                cells.append(img)
+                labels.append(f"{target[0]:+.0f}/{target[1]:+.0f} -> {got[0]:+.1f}/{got[1]:+.1f}")
+                views.append({"file": name, "seed": seed, "yaw": target[0], "pitch": target[1],
+                              "yaw_measured": round(got[0], 3), "pitch_measured": round(got[1], 3)})
+                if not bool(result.in_range[v]):
+                    outside.append({"seed": seed, "yaw": target[0], "pitch": target[1],
+                                    "yaw_measured": round(got[0], 2), "pitch_measured": round(got[1], 2)})
+            title = f"seed {seed}  condition  requested yaw/pitch -> measured"
+            labelled_grid(cells, labels, len(job.yaws), title).save(stage / f"grid_seed{seed:04d}.png")
+            requested.append(grid)
+            measured.append(result.measured)
+            if analyzer is not None:
+                with torch.no_grad():
+                    descriptors.append(analyzer.identity(result.images))
+            if say:
+                say(f"seed {seed}: {len(grid)} views")
+        seconds = time.perf_counter() - t0
+        metrics: dict[str, Any] = {
+            "method": "condition", "truncation": job.truncation, "views": len(views),
+            "pose_error": pose_summary(torch.cat(requested), torch.cat(measured)),
+            "estimator_noise_floor": extra.get("scores", {}).get("noise_floor"),
+            "calibrated_range": {a: list(condition.trained_range(i)) for i, a in enumerate(("yaw", "pitch"))},
+            "outside_calibrated_range": outside,
+            "seconds": round(seconds, 3), "seconds_per_identity": round(seconds / len(job.seeds), 3),
+        }
+        if descriptors:
+            d = torch.stack(descriptors)
+            spread = condition.frontal_spread(G, reader) if analyzer is not None and estimator == "analyzer" else None
+            metrics["identity_drift"] = {"vs_generator_identities": identity_drift(d, spread) if spread else None,
+                                         "vs_these_identities": identity_drift(d) if len(d) > 1 else None}
+        write_json(stage / "poses.json", {"views": views})
+        write_json(stage / "metrics.json", metrics)
+        write_json(stage / "config.json", {**asdict(job), "source": f"{job.weights} ({fmt})"})
+    from tools.faces.run import missed_warnings, out_of_range_warnings
+
+    return metrics, out_of_range_warnings(metrics) + missed_warnings(views, outside)
