@@ -76,3 +76,11 @@ def test_wrong_kind_of_checkpoint_exits_2_with_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert rc == 2 and match in err and len(err.splitlines()) == 1, err
         assert not (tmp_path / f"o{k}").exists()
+
+
+def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path, capsys):
+    for args, match in [(["--export", str(tmp_path / "w")], "--export writes the unconditioned bundle"),
+                        (["--stage", "control"], "is for the unconditioned generator")]:
+        rc = main(["train", "faces", "--out", str(tmp_path / "run"), "--pose-conditioned", *args])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and match in err and len(err.splitlines()) == 1, err
