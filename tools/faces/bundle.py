@@ -3,10 +3,11 @@
 A bundle folder (the shipped one is `tools/faces/weights/`) holds `generator.safetensors` (the
 generator's EMA weights, gan2d format), `analyzer.safetensors` (`tools.faces.analyzer`),
 `control.json` (`tools.faces.control.PoseControl` of that generator), `inverter.safetensors`
-(`tools.faces.invert`) and `MODEL_CARD.md`. `--weights CKPT` swaps in another generator (our
-safetensors, an official StyleGAN2-ADA `.pkl`, a rosinality `.pt`): its pose control is read from
-`CKPT.control.json` when present, else fitted on the spot with the bundle's analyzer (or the landmark
-reader) and written beside the run's outputs.
+(`tools.faces.invert`), `generator_condition.safetensors` (the pose-conditioned generator that
+`neurender faces` uses by default, `train faces --pose-conditioned`) and `MODEL_CARD.md`.
+`--weights CKPT` swaps in another generator (our safetensors, an official StyleGAN2-ADA `.pkl`, a
+rosinality `.pt`): its pose control is read from `CKPT.control.json` when present, else fitted on the
+spot with the bundle's analyzer (or the landmark reader) and written beside the run's outputs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tools.faces.control import PoseControl
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 GENERATOR, ANALYZER, CONTROL, INVERTER = "generator.safetensors", "analyzer.safetensors", "control.json", \
     "inverter.safetensors"
+CONDITIONED = "generator_condition.safetensors"  # the pose-conditioned generator of `faces --method condition`
 
 
 @dataclass

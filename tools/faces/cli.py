@@ -19,6 +19,7 @@ class Method(StrEnum):
     """How the view is set: along calibrated W directions, by mixing a camera code's view layers, or by the pose
     label of a pose-conditioned generator (`train faces --pose-conditioned`)."""
 
+    auto = "auto"
     direction = "direction"
     mixing = "mixing"
     condition = "condition"
@@ -42,9 +43,10 @@ def register(app: typer.Typer) -> None:
                                                           "included) or one number"),
         pitch: str = typer.Option("0", "--pitch", help="pitch degrees: FROM:TO:COUNT or one number"),
         size: int = typer.Option(64, help="side of the written images in pixels"),
-        method: Method = typer.Option(Method.direction, help="direction (W-space edit), mixing (view code) or "
-                                                              "condition (pose label; needs a pose-conditioned "
-                                                              "--weights)"),
+        method: Method = typer.Option(Method.auto, help="condition (pose label of a pose-conditioned generator), "
+                                                         "direction (W-space edit) or mixing (view code); auto: "
+                                                         "condition for the embedded or a pose-conditioned "
+                                                         "generator, direction for others and --from-photo"),
         truncation: float = typer.Option(0.7, help="truncation psi of the identities (0..1.5)"),
         weights: Path | None = typer.Option(None, "--weights", help="generator checkpoint (.safetensors, .pkl, "
                                                                      ".pt); default: the embedded one"),
@@ -59,6 +61,7 @@ def register(app: typer.Typer) -> None:
 
         if not 0 <= iterations <= 10:
             raise ToolError(f"--iterations must be within 0..10, got {iterations}")
+        method = _resolve_method(method, weights, from_photo)
         if method == Method.condition:
             metrics, warnings = _run_condition(out, seeds, yaw, pitch, size, truncation, weights, from_photo,
                                                estimator, iterations)
@@ -77,6 +80,27 @@ def register(app: typer.Typer) -> None:
         _report(out, metrics, warnings)
 
 
+def _resolve_method(method: Method, weights: Path | None, photo: Path | None) -> Method:
+    """`auto` → condition for the embedded generator or a pose-conditioned `--weights`, else direction (the
+    inverter of `--from-photo` is the W-space generator's). Other files' errors are left to the loaders."""
+    if method != Method.auto:
+        return method
+    if photo is not None:
+        return Method.direction
+    if weights is None:
+        return Method.condition
+    if weights.suffix != ".safetensors" or not weights.is_file():
+        return Method.direction
+    from gan2d.errors import Gan2DError
+    from tools.faces.condition import is_pose_conditioned
+    from tools.gan.networks import load_gan_network
+
+    try:
+        return Method.condition if is_pose_conditioned(load_gan_network(weights)[0]) else Method.direction
+    except (Gan2DError, ToolError):
+        return Method.direction  # the direction path reports what is wrong with the file
+
+
 def _run_condition(out: Path, seeds: str, yaw: str, pitch: str, size: int, truncation: float, weights: Path | None,
                    photo: Path | None, estimator: Estimator, iterations: int) -> tuple[dict, list[str]]:
     import math
@@ -88,8 +112,9 @@ def _run_condition(out: Path, seeds: str, yaw: str, pitch: str, size: int, trunc
     if photo is not None:
         raise ToolError("--from-photo needs --method direction or mixing (the inverter is the default generator's)")
     if weights is None:
-        raise ToolError("--method condition needs --weights: a generator of `neurender train faces "
-                        "--pose-conditioned` (the bundle ships none)")
+        from tools.faces.bundle import CONDITIONED, WEIGHTS_DIR
+
+        weights = WEIGHTS_DIR / CONDITIONED
     if not (math.isfinite(truncation) and 0.0 <= truncation <= 1.5):
         raise ToolError(f"--truncation must be within 0..1.5, got {truncation}")
     if not 16 <= size <= 1024:

@@ -3,8 +3,8 @@
 Writes what the W-space methods' run writes (`tools.faces.job`): one image per view, `poses.json`
 (requested and measured pose per view), a labelled grid per identity, `metrics.json` (pose error per
 10° yaw bin, identity drift, the estimator's noise floor, requests outside the trained pose range) and
-`config.json`. The generator must come from `--weights` (the bundle ships none); the pose reader is the
-bundle's analyzer (or landmarks).
+`config.json`. The generator is `--weights` or the bundle's `generator_condition.safetensors`; the pose
+reader is the bundle's analyzer (or landmarks).
 """
 
 from __future__ import annotations

@@ -43,3 +43,29 @@ def face_generator(models: FacesModels, method: str = "direction", truncation: f
         return FaceView(np.ascontiguousarray(img), measured[0], measured[1])
 
     return generate
+
+
+def condition_generator(G: torch.nn.Module, analyzer: object, truncation: float = 0.7
+                        ) -> Callable[[int, float, float], object]:
+    """The same callable for a pose-conditioned generator (`faces --method condition`): the pose label,
+    corrected in closed loop by the analyzer's reading.
+
+    Raises:
+        ToolError: the bundle lacks the analyzer.
+    """
+    from tools.faces import condition
+    from tools.view.pages.faces import FaceView
+
+    if analyzer is None:
+        raise ToolError("the live faces page needs the bundle's analyzer")
+    reader = analyzer_reader(analyzer)
+
+    @torch.no_grad()
+    def generate(seed: int, yaw: float, pitch: float) -> FaceView:
+        ws = condition.seed_identity_ws(G, [int(seed)], truncation)
+        result = condition.closed_loop(G, reader, ws, torch.tensor([[yaw, pitch]]))
+        img = (result.images[0].permute(1, 2, 0) * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy()
+        measured = result.measured[0].tolist()
+        return FaceView(np.ascontiguousarray(img), measured[0], measured[1])
+
+    return generate

@@ -38,8 +38,8 @@ def _run(capsys, *args):
 
 
 def test_embedded_weights_ship_with_a_model_card():
-    for name in ("generator.safetensors", "analyzer.safetensors", "control.json", "inverter.safetensors",
-                 "MODEL_CARD.md"):
+    for name in ("generator.safetensors", "generator_condition.safetensors", "analyzer.safetensors",
+                 "control.json", "inverter.safetensors", "MODEL_CARD.md"):
         path = WEIGHTS_DIR / name
         assert path.is_file() and path.stat().st_size < 20 * 2**20
 
@@ -49,7 +49,7 @@ def test_faces_grid_poses_and_metrics(tmp_path, capsys):
     (y0, y1), (p0, p1) = _inside("direction", "yaw"), _inside("direction", "pitch")
     yaws = [float(y0), (y0 + y1) / 2, float(y1)]
     rc, stdout, err = _run(capsys, "faces", "--seeds", "0-1", f"--yaw={y0}:{y1}:3", f"--pitch={p0}:{p1}:2",
-                           "--out", str(out))
+                           "--method", "direction", "--out", str(out))
     assert rc == 0, err
     views = json.loads((out / "poses.json").read_text())["views"]
     assert len(views) == 12 and all(set(v) == VIEW_KEYS for v in views)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tools.view.pages.faces import FacesPage, FaceView, orbit_camera, pose_text
 from tools.view.report import Images, RunReport, Table, render_html
@@ -33,12 +34,14 @@ def test_unmeasured_pose_and_orbit_camera():
     np.testing.assert_allclose(cam.forward, [-1.0, 0.0, 0.0], atol=1e-6)
 
 
-def test_a_faces_run_opens_as_the_live_page_over_its_generator(tmp_path, capsys):
+@pytest.mark.parametrize("method", ["condition", "direction"])
+def test_a_faces_run_opens_as_the_live_page_over_its_generator(tmp_path, capsys, method):
     from tools.cli import main
     from tools.view.detect import detect_kind
 
     run = tmp_path / "run"
-    assert main(["faces", "--seeds", "3", "--yaw=-20:20:2", "--pitch", "0", "--out", str(run)]) == 0
+    assert main(["faces", "--seeds", "3", "--yaw=-20:20:2", "--pitch", "0", "--method", method,
+                 "--out", str(run)]) == 0
     capsys.readouterr()
     kind = detect_kind(run)
     assert kind.name == "faces"

@@ -59,12 +59,21 @@ def open_faces(run: Path) -> FacesPage:
     from tools.faces.bundle import load_models
     from tools.faces.live import face_generator
 
-    weights = config.get("weights")
+    weights, method = config.get("weights"), str(config.get("method", "direction"))
+    truncation = float(config.get("truncation", 0.7))
     try:
-        models = load_models(None if weights is None else Path(weights))
+        if method == "condition":
+            from tools.faces.analyzer import load_analyzer
+            from tools.faces.bundle import ANALYZER, CONDITIONED, WEIGHTS_DIR
+            from tools.faces.condition import load_conditioned
+            from tools.faces.live import condition_generator
+
+            G, _ = load_conditioned(Path(weights) if weights else WEIGHTS_DIR / CONDITIONED)
+            generator = condition_generator(G, load_analyzer(WEIGHTS_DIR / ANALYZER)[0], truncation)
+        else:
+            generator = face_generator(load_models(None if weights is None else Path(weights)), method, truncation)
     except Gan2DError as e:
         raise ToolError(f"{run}: cannot load the run's generator ({e})") from None
-    generator = face_generator(models, str(config.get("method", "direction")), float(config.get("truncation", 0.7)))
     return FacesPage(run, generator,
                      yaw_range=slider_range([float(v["yaw"]) for v in views], MIN_YAW),
                      pitch_range=slider_range([float(v["pitch"]) for v in views], MIN_PITCH))
