@@ -15,6 +15,7 @@ The ranges used are recorded in the settings (`yaw_used`, `pitch_used`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -49,7 +50,7 @@ class GanDatagenConfig:
         size: image side (the generator's output is resampled when it differs).
         seed: dataset seed; sample i's latent and poses come from (seed, i).
         yaw, pitch: requested pose ranges in degrees.
-        method: pose-control method.
+        method: pose-control method (`condition`: the pose label of a pose-conditioned generator).
         truncation: truncation ψ of the identities.
         generator: where the generator came from (recorded).
     """
@@ -71,7 +72,8 @@ class GanDatagenConfig:
                    f"--identities must be within 1..10000000, got {self.identities}"),
                   (1 <= self.views <= 1000, f"--views must be within 1..1000, got {self.views}"),
                   (16 <= self.size <= 1024, f"--size must be within 16..1024, got {self.size}"),
-                  (self.method in METHODS, f"--method must be one of {', '.join(METHODS)}"),
+                  (self.method in (*METHODS, "condition"), f"--method must be one of {', '.join(METHODS)}, "
+                                                             "condition"),
                   (all(math.isfinite(v) for v in (*self.yaw, *self.pitch)), "pose ranges must be finite"),
                   (self.yaw[0] <= self.yaw[1] and self.pitch[0] <= self.pitch[1], "pose ranges must be LOW:HIGH"),
                   (abs(self.pitch[0]) < 90 and abs(self.pitch[1]) < 90, "pitch must stay within ±90°"),
@@ -95,15 +97,19 @@ def sample_plan(cfg: GanDatagenConfig, index: int, yaw: tuple[float, float] | No
     return gan_seed, np.stack([yaws, pitches], 1)
 
 
-def calibrated_ranges(cfg: GanDatagenConfig, control: PoseControl) -> tuple[dict[str, tuple[float, float]], list[str]]:
-    """The requested yaw and pitch ranges cut to the calibrated range of `cfg.method`, and a warning per cut.
+def calibrated_ranges(cfg: GanDatagenConfig, control: PoseControl | None
+                      ) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """The requested yaw and pitch ranges cut to the calibrated range of `cfg.method` (`condition`: the
+    trained pose range), and a warning per cut.
 
     Raises:
         ToolError: a requested range lies wholly outside the calibrated range.
     """
+    from tools.faces.condition import trained_range
+
     used, warnings = {}, []
-    for axis, (lo, hi) in (("yaw", cfg.yaw), ("pitch", cfg.pitch)):
-        c_lo, c_hi = control.calibration(cfg.method, axis).range
+    for k, (axis, (lo, hi)) in enumerate((("yaw", cfg.yaw), ("pitch", cfg.pitch))):
+        c_lo, c_hi = trained_range(k) if control is None else control.calibration(cfg.method, axis).range
         cut = (max(lo, c_lo), min(hi, c_hi))
         if cut[0] > cut[1]:
             raise ToolError(f"--{axis} {lo:g}:{hi:g} lies outside this generator's calibrated {axis} range "
@@ -122,18 +128,26 @@ def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
                                            else "bilinear", antialias=False)
 
 
-def render_sample(cfg: GanDatagenConfig, index: int, models: FacesModels, control: PoseControl, reader: Reader,
-                  out: Path, ranges: dict[str, tuple[float, float]] | None = None) -> None:
+def render_sample(cfg: GanDatagenConfig, index: int, models: FacesModels, control: PoseControl | None,
+                  reader: Reader, out: Path, ranges: dict[str, tuple[float, float]] | None = None,
+                  reference: float | None = None) -> None:
     """Write sample `index` into `out/samples/<id>` atomically (skipped when present); poses are drawn in
-    `ranges` (`{"yaw", "pitch"}`, default the config's)."""
+    `ranges` (`{"yaw", "pitch"}`, default the config's). `control` None: `models.G` is pose-conditioned
+    (`cfg.method == "condition"`). Identity drift is relative to `reference` (default: the control's)."""
     final = out / "samples" / sample_name(index)
     if final.is_dir():
         return
     ranges = ranges or {}
     gan_seed, poses = sample_plan(cfg, index, ranges.get("yaw"), ranges.get("pitch"))
-    ws = seed_ws(models.G, [gan_seed], cfg.truncation)
     target = torch.from_numpy(poses).float()
-    result = closed_loop(models.G, reader, control, ws.expand(len(target), -1, -1), target, cfg.method)
+    if control is None:
+        from tools.faces import condition
+
+        ws = condition.seed_identity_ws(models.G, [gan_seed], cfg.truncation)
+        result = condition.closed_loop(models.G, reader, ws.expand(len(target), -1, -1), target)
+    else:
+        ws = seed_ws(models.G, [gan_seed], cfg.truncation)
+        result = closed_loop(models.G, reader, control, ws.expand(len(target), -1, -1), target, cfg.method)
     images = _resize(result.images, cfg.size)
     tmp = out / "samples" / f".tmp-{sample_name(index)}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -150,7 +164,7 @@ def render_sample(cfg: GanDatagenConfig, index: int, models: FacesModels, contro
         ident = models.analyzer.identity(result.images)
         codes = models.analyzer.codes(result.images).mean(0).tolist()
         params["shape_code"], params["appearance_code"] = codes[:14], codes[14:]
-        reference = control.report.get("identity_spread")
+        reference = reference or (control.report.get("identity_spread") if control is not None else None)
         if reference:
             params["identity_drift"] = identity_drift(ident[None], reference)["drift"]
     write_json(tmp / "params.json", params)
@@ -168,11 +182,13 @@ def generate_from_gan(cfg: GanDatagenConfig, models: FacesModels, reader: Reader
     """
     from tqdm import tqdm
 
-    if models.control is None:
+    conditioned = cfg.method == "condition"
+    if models.control is None and not conditioned:
         raise ToolError("this generator has no pose control yet: run `neurender faces --weights CKPT` once "
                         "(it writes CKPT's control.json into its --out; copy it beside CKPT as CKPT.control.json)")
     out = Path(out)
-    ranges, warnings = calibrated_ranges(cfg, models.control)
+    control = None if conditioned else models.control
+    ranges, warnings = calibrated_ranges(cfg, control)
     for line in warnings:
         (warn or (lambda _m: None))(line)
     settings = json.loads(json.dumps({**asdict(cfg), "yaw_used": ranges["yaw"], "pitch_used": ranges["pitch"]}))
@@ -187,14 +203,20 @@ def generate_from_gan(cfg: GanDatagenConfig, models: FacesModels, reader: Reader
     for stale in (out / "samples").glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     with torch.no_grad():
+        reference = None
+        if conditioned:
+            from tools.faces.condition import frontal_spread
+
+            reference = frontal_spread(models.G, reader, truncation=cfg.truncation)
         for i in tqdm(range(cfg.identities), disable=not progress, desc="datagen gan", unit="identity"):
-            render_sample(cfg, i, models, models.control, reader, out, ranges)
+            render_sample(cfg, i, models, control, reader, out, ranges, reference)
     return write_index(out, settings, cfg.identities)
 
 
 def run_gan_datagen(weights: Path | None, cfg: GanDatagenConfig, out: Path, progress: bool = True) -> dict:
     """`neurender datagen --from-gan`: load the faces models (`weights` replaces the embedded generator) and
-    generate (range cuts are warned on stderr); returns the index.
+    generate (range cuts are warned on stderr); returns the index. The embedded generator and a
+    pose-conditioned `weights` run with `cfg.method = "condition"`, others with W-space control.
 
     Raises:
         CheckpointError: missing or corrupt weights.
@@ -205,8 +227,30 @@ def run_gan_datagen(weights: Path | None, cfg: GanDatagenConfig, out: Path, prog
     from tools.rundir import check_out_dir
 
     check_out_dir(out)
-    models = load_models(weights)
+    models = _conditioned_models(weights)
+    if models is not None:
+        cfg = dataclasses.replace(cfg, method="condition")
+    else:
+        models = load_models(weights)
     if models.analyzer is None:
         raise ToolError("the faces bundle has no head analyzer; it measures the poses datagen --from-gan records")
     return generate_from_gan(cfg, models, analyzer_reader(models.analyzer), out, progress,
                              lambda line: print(f"warning: {line}", file=sys.stderr))
+
+
+def _conditioned_models(weights: Path | None) -> FacesModels | None:
+    """The bundle with the embedded pose-conditioned generator (`weights` None) or `weights` when it is
+    pose-conditioned; None for a W-space generator."""
+    from tools.faces.analyzer import load_analyzer
+    from tools.faces.bundle import ANALYZER, CONDITIONED, WEIGHTS_DIR
+    from tools.faces.condition import is_pose_conditioned
+    from tools.gan.networks import load_gan_network
+
+    path = WEIGHTS_DIR / CONDITIONED if weights is None else weights
+    if weights is not None and (weights.suffix != ".safetensors" or not weights.is_file()):
+        return None
+    G, fmt = load_gan_network(path)
+    if not is_pose_conditioned(G):
+        return None
+    analyzer, extra = load_analyzer(WEIGHTS_DIR / ANALYZER)
+    return FacesModels(G=G.eval(), analyzer=analyzer, control=None, source=f"{path} ({fmt})", analyzer_extra=extra)

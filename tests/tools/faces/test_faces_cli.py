@@ -142,3 +142,6 @@ def test_datagen_from_gan_layout_and_cameras(tmp_path, capsys):
     assert np.allclose(cams.R.numpy(), engine.R.numpy(), atol=1e-6)
     assert all(abs(v["yaw_measured_deg"] - v["yaw_deg"]) < 4.0 for v in s.params["views"])
     assert len(s.shape_code) == 14 and 0.0 <= s.params["identity_drift"] < 1.0
+    # the embedded pose-conditioned generator covers the default ±40° / ±15° without cutting it
+    settings = json.loads((out / "dataset.json").read_text())["settings"]
+    assert settings["method"] == "condition" and settings["yaw_used"] == [-40.0, 40.0] and "cut" not in err
