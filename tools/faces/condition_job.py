@@ -22,7 +22,7 @@ from tools.faces import condition
 from tools.faces.analyzer import load_analyzer
 from tools.faces.bundle import ANALYZER, WEIGHTS_DIR
 from tools.faces.metrics import identity_drift, pose_summary
-from tools.faces.outputs import labelled_grid, to_pil, view_name, write_json
+from tools.faces.outputs import write_identity, write_json
 from tools.faces.readers import Reader, analyzer_reader
 from tools.rundir import staged_dir
 
@@ -70,20 +70,8 @@ def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[s
         for k, seed in enumerate(job.seeds):
             result = condition.closed_loop(G, reader, ws[k:k + 1].expand(len(grid), -1, -1), grid,
                                            iterations=job.iterations, tolerance=job.tolerance)
-            cells, labels = [], []
-            for v, (target, got) in enumerate(zip(grid.tolist(), result.measured.tolist(), strict=True)):
-                name = view_name(seed, target[0], target[1])
-                img = to_pil(result.images[v], job.size)
-                img.save(stage / name)
-                cells.append(img)
-                labels.append(f"{target[0]:+.0f}/{target[1]:+.0f} -> {got[0]:+.1f}/{got[1]:+.1f}")
-                views.append({"file": name, "seed": seed, "yaw": target[0], "pitch": target[1],
-                              "yaw_measured": round(got[0], 3), "pitch_measured": round(got[1], 3)})
-                if not bool(result.in_range[v]):
-                    outside.append({"seed": seed, "yaw": target[0], "pitch": target[1],
-                                    "yaw_measured": round(got[0], 2), "pitch_measured": round(got[1], 2)})
             title = f"seed {seed}  condition  requested yaw/pitch -> measured"
-            labelled_grid(cells, labels, len(job.yaws), title).save(stage / f"grid_seed{seed:04d}.png")
+            write_identity(result, grid, seed, job.size, stage, len(job.yaws), title, views, outside)
             requested.append(grid)
             measured.append(result.measured)
             if analyzer is not None:

@@ -24,7 +24,7 @@ from tools.faces.bundle import FacesModels
 from tools.faces.control import AXES, METHODS, PoseControl, closed_loop, seed_ws
 from tools.faces.evaluate import build_control
 from tools.faces.metrics import identity_drift, pose_summary
-from tools.faces.outputs import labelled_grid, to_pil, view_name, write_json
+from tools.faces.outputs import write_identity, write_json
 from tools.faces.readers import Reader, analyzer_reader
 
 MAX_VALUES = 1000
@@ -138,20 +138,8 @@ def run_faces(job: FacesJob, models: FacesModels, out: Path, ws: torch.Tensor | 
     for k, who in enumerate(identities):
         result = closed_loop(G, reader, control, ws[k:k + 1].expand(len(grid), -1, -1), grid, job.method,
                              iterations=job.iterations, tolerance=job.tolerance)
-        cells, labels = [], []
-        for v, (target, got) in enumerate(zip(grid.tolist(), result.measured.tolist(), strict=True)):
-            name = view_name(who, target[0], target[1])
-            img = to_pil(result.images[v], job.size)
-            img.save(out / name)
-            cells.append(img)
-            labels.append(f"{target[0]:+.0f}/{target[1]:+.0f} -> {got[0]:+.1f}/{got[1]:+.1f}")
-            views.append({"file": name, "seed": who, "yaw": target[0], "pitch": target[1],
-                          "yaw_measured": round(got[0], 3), "pitch_measured": round(got[1], 3)})
-            if not bool(result.in_range[v]):
-                outside.append({"seed": who, "yaw": target[0], "pitch": target[1], "yaw_measured": round(got[0], 2),
-                                "pitch_measured": round(got[1], 2)})
         title = f"{'photo' if who is None else f'seed {who}'}  {job.method}  requested yaw/pitch -> measured"
-        labelled_grid(cells, labels, len(job.yaws), title).save(out / f"grid_{view_name(who, 0, 0).split('_')[0]}.png")
+        write_identity(result, grid, who, job.size, out, len(job.yaws), title, views, outside)
         requested.append(grid)
         measured.append(result.measured)
         if models.analyzer is not None:

@@ -53,3 +53,23 @@ def write_json(path: Path, data: Any) -> None:
     """JSON with two-space indentation (the caller writes into a staged run folder)."""
     path.write_text(json.dumps(data, indent=2))
 
+
+
+def write_identity(result: Any, grid: torch.Tensor, who: int | None, size: int, folder: Path, n_cols: int,
+                   title: str, views: list[dict], outside: list[dict]) -> None:
+    """Save one identity's closed-loop views (`result.images [V, 3, R, R]`, `result.measured [V, 2]`,
+    `result.in_range [V]`, requested at `grid [V, 2]`) and its labelled grid into `folder`; append their
+    `poses.json` entries to `views` and the requests outside the control's range to `outside`."""
+    cells, labels = [], []
+    for v, (target, got) in enumerate(zip(grid.tolist(), result.measured.tolist(), strict=True)):
+        name = view_name(who, target[0], target[1])
+        img = to_pil(result.images[v], size)
+        img.save(folder / name)
+        cells.append(img)
+        labels.append(f"{target[0]:+.0f}/{target[1]:+.0f} -> {got[0]:+.1f}/{got[1]:+.1f}")
+        views.append({"file": name, "seed": who, "yaw": target[0], "pitch": target[1],
+                      "yaw_measured": round(got[0], 3), "pitch_measured": round(got[1], 3)})
+        if not bool(result.in_range[v]):
+            outside.append({"seed": who, "yaw": target[0], "pitch": target[1], "yaw_measured": round(got[0], 2),
+                            "pitch_measured": round(got[1], 2)})
+    labelled_grid(cells, labels, n_cols, title).save(folder / f"grid_{view_name(who, 0, 0).split('_')[0]}.png")
