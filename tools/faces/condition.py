@@ -20,8 +20,8 @@ import torch
 from gan2d.nets.stylegan2 import Generator, ViewConditionedMapping
 from tools.errors import ToolError
 from tools.faces.control import LoopResult, render
-from tools.faces.evaluate import SWEEP_PITCHES, SWEEP_YAWS
-from tools.faces.metrics import identity_drift, identity_spread, pose_summary
+from tools.faces.evaluate import SWEEP_PITCHES, SWEEP_YAWS, score_sweep
+from tools.faces.metrics import identity_spread
 from tools.faces.pose_labels import POSE_DIM, POSE_SCALE, encode_pose
 from tools.faces.readers import Reader, read_batched
 
@@ -133,16 +133,4 @@ def evaluate(G: Generator, reader: Reader, identities: int = 16, seed: int = 11,
     `tools.faces.evaluate.evaluate_control` reports them for the W-space methods)."""
     grid = torch.tensor([[y, p] for p in pitches for y in yaws])
     ws = sample_identity_ws(G, identities, seed, truncation)
-    req, meas, desc, inside = [], [], [], []
-    for k in range(identities):
-        result = closed_loop(G, reader, ws[k:k + 1].expand(len(grid), -1, -1), grid, iterations=iterations)
-        req.append(grid)
-        meas.append(result.measured)
-        inside.append(result.in_range)
-        ident = reader(result.images).identity
-        if ident is not None:
-            desc.append(ident)
-    drift = identity_drift(torch.stack(desc), spread) if desc and spread else None
-    return {"pose_error": pose_summary(torch.cat(req), torch.cat(meas)), "identity_drift": drift,
-            "in_range": float(torch.cat(inside).float().mean()), "identities": identities,
-            "views_per_identity": len(grid)}
+    return score_sweep(lambda w: closed_loop(G, reader, w, grid, iterations=iterations), reader, ws, grid, spread)

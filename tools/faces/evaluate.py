@@ -51,20 +51,26 @@ def evaluate_control(G: StyleGenerator, reader: Reader, control: PoseControl, me
     """
     grid = torch.tensor([[y, p] for p in pitches for y in yaws])
     ws = sample_ws(G, identities, seed, truncation)
+    return score_sweep(lambda w: closed_loop(G, reader, control, w, grid, method, iterations=iterations), reader,
+                       ws, grid, control.report.get("identity_spread"))
+
+
+def score_sweep(loop: Callable[[torch.Tensor], Any], reader: Reader, ws: torch.Tensor, grid: torch.Tensor,
+                spread: float | None) -> dict[str, Any]:
+    """Run `loop` (styles `[V, L, D]` → a closed-loop result at `grid [V, 2]`) for each identity of
+    `ws [N, L, D]`; pose error, identity drift relative to `spread` (None: not measured) and in-range share."""
     req, meas, desc, inside = [], [], [], []
-    for k in range(identities):
-        result = closed_loop(G, reader, control, ws[k:k + 1].expand(len(grid), -1, -1), grid, method,
-                             iterations=iterations)
+    for k in range(len(ws)):
+        result = loop(ws[k:k + 1].expand(len(grid), -1, -1))
         req.append(grid)
         meas.append(result.measured)
         inside.append(result.in_range)
         ident = reader(result.images).identity
         if ident is not None:
             desc.append(ident)
-    spread = control.report.get("identity_spread")
     drift = identity_drift(torch.stack(desc), spread) if desc and spread else None
     return {"pose_error": pose_summary(torch.cat(req), torch.cat(meas)), "identity_drift": drift,
-            "in_range": float(torch.cat(inside).float().mean()), "identities": identities,
+            "in_range": float(torch.cat(inside).float().mean()), "identities": len(ws),
             "views_per_identity": len(grid)}
 
 
