@@ -10,6 +10,9 @@ Horizontal flip augmentation doubles the dataset (`xflip=True`): index `i + N` i
 mirrored. That keeps augmentation a pure function of the index, which exact resume relies on.
 A continuous label may change under the mirror (a mirrored head has the opposite yaw): the entries
 listed in `dataset.json`'s optional `"xflip_negate": [0]` are negated on mirrored items.
+
+An optional `"groups": [["name.png", key], ...]` says which images show one object (the views of one
+head, say): images with equal keys form a group, which `gan2d.data.view_pairs` draws pairs from.
 """
 
 from __future__ import annotations
@@ -126,12 +129,31 @@ def _labels_from_json(text: str | None, names: list[str]) -> tuple[torch.Tensor 
         raise ConfigError(f"dataset.json labels must be all class indices or all lists of numbers: {e}") from e
 
 
+def _groups_from_json(text: str | None, names: list[str]) -> list[int] | None:
+    """`[N]` group index per image (first appearance order of the keys), or None without `"groups"`."""
+    if text is None:
+        return None
+    entries = json.loads(text).get("groups")
+    if entries is None:
+        return None
+    try:
+        table = {str(name).replace("\\", "/"): json.dumps(key) for name, key in entries}
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"dataset.json groups must be [name, key] pairs: {e}") from e
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise ConfigError(f"dataset.json has no group for {missing[:3]}")
+    index: dict[str, int] = {}
+    return [index.setdefault(table[n], len(index)) for n in names]
+
+
 class ImageDataset(torch.utils.data.Dataset, ABC):
     """Base class: an indexed list of encoded images. Items are `(image [C, R, R], label [c_dim])`.
 
     The label is one-hot over the classes in `dataset.json`, the image's continuous label vector
     (its `xflip_negate` entries negated on mirrored items), or an empty `[0]` vector when there are
-    no labels (so unconditional and conditional training share one code path).
+    no labels (so unconditional and conditional training share one code path). `groups` is the
+    `[N]` group index of each source image from `dataset.json`'s `"groups"`, or None.
     """
 
     def __init__(self, names: list[str], resolution: int, channels: int, xflip: bool, label_json: str | None) -> None:
@@ -146,6 +168,7 @@ class ImageDataset(torch.utils.data.Dataset, ABC):
         self.channels = channels
         self.xflip = xflip
         labels, self.xflip_negate = _labels_from_json(label_json, names)
+        self.groups = _groups_from_json(label_json, names)
         self._labels = labels
         if labels is None:
             self.c_dim = 0

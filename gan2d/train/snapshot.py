@@ -109,6 +109,51 @@ def latest_snapshot(ckpt_dir: Path) -> Path | None:
     return path
 
 
+def load_networks(path: Path, networks: dict[str, nn.Module], aux: dict[str, nn.Module] | None = None) -> list[str]:
+    """Start a new run from another run's weights: load the networks of `networks` that the snapshot
+    folder `path` holds (configs must match) and the auxiliary modules of `aux` its training state
+    holds (a path-length mean, say), leaving the others (and every optimizer) fresh.
+
+    Returns:
+        The names loaded (networks, then auxiliary modules).
+
+    Raises:
+        CheckpointError: missing or corrupt files, weights that do not fit, or no network in common.
+        ConfigError: a network's saved config differs from the one being trained.
+    """
+    names = [name for name in networks if (path / f"{name}.safetensors").is_file()]
+    if not names:
+        raise CheckpointError(f"{path} holds none of the networks {sorted(networks)}")
+    _load_weights(path, {name: networks[name] for name in names}, "start from")
+    saved = _training_state(path)["aux"] if aux else {}
+    for name in (n for n in (aux or {}) if n in saved):
+        aux[name].load_state_dict(saved[name])
+        names.append(name)
+    return names
+
+
+def _training_state(path: Path) -> dict[str, Any]:
+    try:
+        payload = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"cannot read {path / STATE_FILE}: {e}") from e
+    if payload.get("version") != STATE_VERSION:
+        raise CheckpointError(f"{path / STATE_FILE}: unsupported training-state version {payload.get('version')}")
+    return payload
+
+
+def _load_weights(path: Path, networks: dict[str, nn.Module], verb: str) -> None:
+    for name, net in networks.items():
+        _, config, state_dict, _ = load_checkpoint(path / f"{name}.safetensors")
+        current = network_config(net)
+        if config != current:
+            raise ConfigError(f"cannot {verb}: network {name!r} was saved with config {config}, now {current}")
+        try:
+            net.load_state_dict(state_dict, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(f"{path}/{name}.safetensors does not fit the network: {e}") from e
+
+
 def load_snapshot(
     path: Path,
     networks: dict[str, nn.Module],
@@ -121,21 +166,8 @@ def load_snapshot(
         CheckpointError: missing or corrupt files, or weights that do not fit.
         ConfigError: a network's saved config differs from the one being trained.
     """
-    for name, net in networks.items():
-        _, config, state_dict, _ = load_checkpoint(path / f"{name}.safetensors")
-        current = network_config(net)
-        if config != current:
-            raise ConfigError(f"cannot resume: network {name!r} was saved with config {config}, now {current}")
-        try:
-            net.load_state_dict(state_dict, strict=True)
-        except RuntimeError as e:
-            raise CheckpointError(f"{path}/{name}.safetensors does not fit the network: {e}") from e
-    try:
-        payload = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"cannot read {path / STATE_FILE}: {e}") from e
-    if payload.get("version") != STATE_VERSION:
-        raise CheckpointError(f"{path / STATE_FILE}: unsupported training-state version {payload.get('version')}")
+    _load_weights(path, networks, "resume")
+    payload = _training_state(path)
     for group, targets in (("optimizers", optimizers), ("aux", aux)):
         saved = payload[group]
         if set(saved) != set(targets):

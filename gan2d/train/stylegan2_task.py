@@ -48,6 +48,8 @@ class StyleGAN2LossConfig:
         style_mixing_prob: probability of mixing two latents at a random layer during training.
         diffaug: DiffAugment policy applied to every image D sees, e.g. ("color", "translation", "cutout").
         num_samples: images in each sample grid.
+        view_pair_weight: weight of the view-pair discriminator's term in G's loss (0 = plain StyleGAN2;
+            > 0 trains `gan2d.train.view_pair_task.ViewPairTask` on pairs of views of one object).
     """
 
     r1_gamma: float = 10.0
@@ -59,13 +61,14 @@ class StyleGAN2LossConfig:
     style_mixing_prob: float = 0.9
     diffaug: tuple[str, ...] = field(default=())
     num_samples: int = 16
+    view_pair_weight: float = 0.0
 
     def __post_init__(self) -> None:
         check_finite(self)
         object.__setattr__(self, "diffaug", tuple(self.diffaug))
         check_policy(self.diffaug)
-        if self.r1_gamma < 0 or self.pl_weight < 0:
-            raise ConfigError("r1_gamma and pl_weight must be >= 0")
+        if self.r1_gamma < 0 or self.pl_weight < 0 or self.view_pair_weight < 0:
+            raise ConfigError("r1_gamma, pl_weight and view_pair_weight must be >= 0")
         if min(self.r1_interval, self.pl_interval, self.pl_batch_shrink, self.num_samples) < 1:
             raise ConfigError("r1_interval, pl_interval, pl_batch_shrink and num_samples must be >= 1")
         if not 0.0 <= self.style_mixing_prob <= 1.0:
@@ -131,14 +134,18 @@ class StyleGAN2Task:
             return None
         return c[torch.randperm(c.shape[0], device=c.device)]
 
-    def _generate(self, n: int, c: torch.Tensor | None, update_emas: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def _generate(self, n: int, c: torch.Tensor | None, update_emas: bool, repeat: int = 1
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        # `repeat` > 1: n // repeat latents (and mixing latents), each shown `repeat` times, in blocks
+        # ([z0..zk, z0..zk, ...]), so that block j of `c` gives every latent its j-th label.
         dev = self._device()
-        z = torch.randn(n, self.G.z_dim, device=dev) if self.G.z_dim else None
+        z = torch.randn(n // repeat, self.G.z_dim, device=dev).repeat(repeat, 1) if self.G.z_dim else None
         ws = self.G.mapping(z, c, update_emas=update_emas)
         if self.loss_config.style_mixing_prob > 0 and self.G.z_dim and ws.shape[1] > 1:
             cutoff = torch.randint(1, ws.shape[1], (), device=dev)
             cutoff = torch.where(torch.rand((), device=dev) < self.loss_config.style_mixing_prob, cutoff, ws.shape[1])
-            mixed = self.G.mapping(torch.randn_like(z), c, update_emas=False)
+            mixed = self.G.mapping(torch.randn(n // repeat, self.G.z_dim, device=dev).repeat(repeat, 1), c,
+                                   update_emas=False)
             ws = torch.where(torch.arange(ws.shape[1], device=dev)[None, :, None] < cutoff, ws, mixed)
         return self.G.synthesis(ws), ws
 

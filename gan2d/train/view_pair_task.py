@@ -1,0 +1,115 @@
+"""StyleGAN2 with a view-pair discriminator: two views of one latent must look like two views of one object.
+
+A conditional generator (the label is the view, e.g. a camera pose) is free to change the object
+along with the view: each image's discriminator only asks whether that image is real at that label.
+The view-pair discriminator `P` sees two images side by side (channels concatenated) with both
+labels, and learns to tell two real views of one object (`gan2d.data.view_pairs`) from the
+generator's two views of one latent at the same two labels. Its judgment enters G's loss with
+weight `view_pair_weight`, so a turn that changes the object (its shape, colors, lighting) costs G.
+
+Phases: the four of `StyleGAN2Task` on the pair's first views, then `P_main` (logistic loss on real
+vs generated pairs) and `P_reg` (lazy R1 on real pairs). `G_main` generates its batch as pairs (half
+the batch's latents, each at both labels of a real pair), so the single-image loss sees as many
+images as before and the pair term adds no synthesis.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan2d.errors import ConfigError
+from gan2d.losses.regularizers import r1_loss
+from gan2d.train.config import TrainConfig
+from gan2d.train.diffaug import diff_augment
+from gan2d.train.loop import Batch, Phase
+from gan2d.train.stylegan2_task import StyleGAN2LossConfig, StyleGAN2Task, StyleGenerator, lazy_adam
+
+
+class ViewPairTask(StyleGAN2Task):
+    """G, D, G_ema and the view-pair discriminator P, trained on batches `(img_a, c_a, img_b, c_b)`.
+
+    Args:
+        G: a conditional generator (`c_dim > 0`).
+        D: single-image discriminator `D(img [B, C, R, R], c [B, c_dim])`.
+        P: pair discriminator `P(img [B, 2C, R, R], c [B, 2·c_dim])`.
+        train: loop settings (P uses D's learning rate and betas).
+        loss: loss settings; `view_pair_weight` > 0.
+
+    Raises:
+        ConfigError: an unconditional G, `view_pair_weight` 0, or an odd batch.
+    """
+
+    def __init__(self, G: StyleGenerator, D: nn.Module, P: nn.Module, train: TrainConfig,
+                 loss: StyleGAN2LossConfig) -> None:
+        if G.c_dim == 0:
+            raise ConfigError("view pairs need a conditional generator (its label is the view)")
+        if loss.view_pair_weight <= 0:
+            raise ConfigError("ViewPairTask needs view_pair_weight > 0")
+        if train.batch_size % 2:
+            raise ConfigError(f"view-pair training needs an even batch, got {train.batch_size}")
+        super().__init__(G, D, train, loss)
+        self.P = P
+        self.networks["P"] = P
+        d_reg = loss.r1_interval if loss.r1_gamma > 0 else None
+        self.optimizers["P"] = lazy_adam(list(P.parameters()), train.lr_d, train.betas_d, d_reg)
+        pair_phases = [Phase("P_main", P, self.optimizers["P"], self._p_main)]
+        if d_reg:
+            pair_phases.append(Phase("P_reg", P, self.optimizers["P"], self._p_reg, d_reg, mixed_precision=False))
+        # P learns from the same step's data before G is judged by it, as D does.
+        g_first = next(i for i, p in enumerate(self.phases) if p.name == "G_main")
+        self.phases[g_first:g_first] = pair_phases
+
+    def _d_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return super()._d_main(batch[:2])
+
+    def _d_reg(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return super()._d_reg(batch[:2])
+
+    def _g_reg(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return super()._g_reg(batch[:2])
+
+    def _pair_discriminate(self, a: torch.Tensor, b: torch.Tensor, c_a: torch.Tensor, c_b: torch.Tensor
+                           ) -> torch.Tensor:
+        x = torch.cat([a, b], 1)
+        if self.loss_config.diffaug:
+            x = diff_augment(x, self.loss_config.diffaug)  # one augmentation for both views of a pair
+        return self.P(x, torch.cat([c_a, c_b], 1))
+
+    def _fake_pairs(self, c_a: torch.Tensor, c_b: torch.Tensor, update_emas: bool
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each of `len(c_a)` latents rendered at `c_a[i]` and `c_b[i]`: images `[2n, C, R, R]` (first
+        views, then second views)."""
+        n = c_a.shape[0]
+        fake, _ = self._generate(2 * n, torch.cat([c_a, c_b]), update_emas=update_emas, repeat=2)
+        return fake
+
+    def _p_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        real_a, c_a, real_b, c_b = batch
+        n = max(1, real_a.shape[0] // 2)
+        perm = torch.randperm(real_a.shape[0], device=c_a.device)[:n]  # fake pairs at real pairs' labels
+        with torch.no_grad():
+            fake = self._fake_pairs(c_a[perm], c_b[perm], update_emas=False)
+        fake_logits = self._pair_discriminate(fake[:n], fake[n:], c_a[perm], c_b[perm])
+        real_logits = self._pair_discriminate(real_a[:n], real_b[:n], c_a[:n], c_b[:n])
+        loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+        return loss, {"real_score": real_logits.mean(), "fake_score": fake_logits.mean()}
+
+    def _p_reg(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        real_a, c_a, real_b, c_b = batch
+        n = max(1, real_a.shape[0] // 2)
+        x = torch.cat([real_a[:n], real_b[:n]], 1).detach().requires_grad_(True)
+        logits = self.P(diff_augment(x, self.loss_config.diffaug) if self.loss_config.diffaug else x,
+                        torch.cat([c_a[:n], c_b[:n]], 1))
+        return r1_loss(logits, x, self.loss_config.r1_gamma, self.loss_config.r1_interval), {}
+
+    def _g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        real_a, c_a, _, c_b = batch
+        n = real_a.shape[0] // 2
+        perm = torch.randperm(real_a.shape[0], device=c_a.device)[:n]
+        ca, cb = c_a[perm], c_b[perm]
+        fake = self._fake_pairs(ca, cb, update_emas=False)
+        single = F.softplus(-self._discriminate(fake, torch.cat([ca, cb]))).mean()
+        pair = F.softplus(-self._pair_discriminate(fake[:n], fake[n:], ca, cb)).mean()
+        return single + self.loss_config.view_pair_weight * pair, {"single": single.detach(), "pair": pair.detach()}

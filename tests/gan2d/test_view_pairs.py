@@ -1,0 +1,125 @@
+"""View pairs: grouped datasets, the view-pair task's phases and pairs, and starting a run from another's weights."""
+
+import json
+
+import pytest
+import torch
+
+from gan2d.data.images import ImageFolderDataset
+from gan2d.data.toy import write_disc_folder
+from gan2d.data.view_pairs import ViewPairDataset
+from gan2d.errors import CheckpointError, ConfigError
+from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from gan2d.train.config import TrainConfig
+from gan2d.train.loop import train
+from gan2d.train.snapshot import latest_snapshot, load_networks
+from gan2d.train.stylegan2_task import StyleGAN2LossConfig, StyleGAN2Task
+from gan2d.train.view_pair_task import ViewPairTask
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+G_CFG = GeneratorConfig(img_resolution=16, z_dim=8, w_dim=8, c_dim=2, view_layers=2, channel_base=64, channel_max=16,
+                        mapping_layers=2)
+D_CFG = DiscriminatorConfig(img_resolution=16, c_dim=2, channel_base=64, channel_max=16, mapping_layers=2)
+P_CFG = DiscriminatorConfig(img_resolution=16, c_dim=4, img_channels=6, channel_base=64, channel_max=16,
+                            mapping_layers=2)
+LOSS = StyleGAN2LossConfig(r1_gamma=1.0, r1_interval=2, pl_interval=3, diffaug=("translation",), num_samples=4,
+                           view_pair_weight=1.0)
+
+
+def _grouped(tmp_path, n=6, groups=None):
+    root = write_disc_folder(tmp_path / "imgs", n, 16)
+    names = [f"{i:06d}.png" for i in range(n)]
+    groups = groups if groups is not None else [f"head{i // 3}" for i in range(n)]
+    meta = {"labels": [[m, [0.1 * i, -0.05 * i]] for i, m in enumerate(names)], "xflip_negate": [0],
+            "groups": [[m, g] for m, g in zip(names, groups, strict=True)]}
+    (root / "dataset.json").write_text(json.dumps(meta))
+    return ImageFolderDataset(root, 16, xflip=True)
+
+
+def test_pairs_are_two_views_of_one_group_mirrored_together(tmp_path):
+    base = _grouped(tmp_path)
+    assert base.groups == [0, 0, 0, 1, 1, 1]
+    pairs = ViewPairDataset(base)
+    assert len(pairs) == 12 and pairs.partner == [1, 2, 0, 4, 5, 3]
+    a, ca, b, cb = pairs[2]  # the last view of head 0 pairs with its first
+    torch.testing.assert_close(ca, torch.tensor([0.2, -0.1]))
+    torch.testing.assert_close(a, base[2][0])
+    torch.testing.assert_close(b, base[0][0])
+    torch.testing.assert_close(cb, torch.tensor([0.0, 0.0]))
+    fa, fca, fb, fcb = pairs[6 + 4]  # mirrored view 4 with mirrored view 5: both flipped, both yaws negated
+    torch.testing.assert_close(fa, base[4][0].flip(-1))
+    torch.testing.assert_close(fb, base[5][0].flip(-1))
+    torch.testing.assert_close(fca, torch.tensor([-0.4, -0.2]))
+    torch.testing.assert_close(fcb, torch.tensor([-0.5, -0.25]))
+
+
+def test_pairs_need_groups_of_two(tmp_path):
+    with pytest.raises(ConfigError, match="alone"):
+        ViewPairDataset(_grouped(tmp_path / "a", 3, ["x", "x", "y"]))
+    root = write_disc_folder(tmp_path / "b", 2, 16)
+    with pytest.raises(ConfigError, match="groups"):
+        ViewPairDataset(ImageFolderDataset(root, 16))
+    (root / "dataset.json").write_text(json.dumps({"groups": [["000000.png", 1]]}))
+    with pytest.raises(ConfigError, match="no group for"):
+        ImageFolderDataset(root, 16)
+
+
+def _task(cfg):
+    torch.manual_seed(3)
+    return ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), cfg, LOSS)
+
+
+def _cfg(kimg):
+    return TrainConfig(total_kimg=kimg, batch_size=8, ema_kimg=0.05, log_every=1, sample_every_kimg=1.0,
+                       checkpoint_every_kimg=0.016, progress=False, seed=5)
+
+
+def test_fake_pairs_share_the_latent_and_differ_only_by_the_label():
+    task = _task(_cfg(0.008))
+    c = torch.tensor([[0.5, 0.1], [-0.5, 0.2], [0.0, 0.0], [0.9, -0.3]])
+    torch.manual_seed(0)
+    same = task._fake_pairs(c, c, update_emas=False)
+    torch.testing.assert_close(same[:4], same[4:], rtol=0, atol=0)  # one latent at one label twice: one image
+    torch.manual_seed(0)
+    turned = task._fake_pairs(c, c.flip(0), update_emas=False)
+    torch.testing.assert_close(turned[:4], same[:4], rtol=0, atol=0)
+    assert (turned[4:] - same[4:]).abs().amax() > 1e-4
+
+
+def test_view_pair_task_trains_p_and_g_and_starts_from_a_plain_run(tmp_path):
+    base = _grouped(tmp_path, 8, [i // 4 for i in range(8)])
+    task = _task(_cfg(0.016))
+    assert [p.name for p in task.phases] == ["D_main", "D_reg", "P_main", "P_reg", "G_main", "G_reg"]
+    p0 = {k: v.clone() for k, v in task.P.state_dict().items()}
+    result = train(task, ViewPairDataset(base), _cfg(0.016), tmp_path / "pairs")
+    assert result.steps == 2 and {"P_main/loss", "G_main/pair", "G_main/single"} <= set(result.last_stats)
+    assert any(not torch.equal(p0[k], v) for k, v in task.P.state_dict().items())
+
+    # A plain conditional run's weights start a view-pair run: G, D, G_ema loaded, P fresh.
+    torch.manual_seed(9)
+    plain = StyleGAN2Task(Generator(G_CFG), Discriminator(D_CFG), _cfg(0.016),
+                          StyleGAN2LossConfig(r1_gamma=1.0, r1_interval=2, num_samples=4))
+    train(plain, base, _cfg(0.016), tmp_path / "plain")
+    snap = latest_snapshot(tmp_path / "plain" / "checkpoints")
+    fresh = _task(_cfg(0.016))
+    p_before = {k: v.clone() for k, v in fresh.P.state_dict().items()}
+    assert load_networks(snap, fresh.networks, fresh.aux) == ["G", "D", "G_ema", "pl"]
+    assert torch.equal(fresh.pl.mean, plain.pl.mean) and plain.pl.mean.abs() > 0
+    for name in ("G", "D", "G_ema"):
+        a, b = plain.networks[name].state_dict(), fresh.networks[name].state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(p_before[k], v) for k, v in fresh.P.state_dict().items())
+    with pytest.raises(CheckpointError, match="none of the networks"):
+        load_networks(snap, {"Q": fresh.P})
+
+
+def test_view_pair_task_refuses_what_it_cannot_train():
+    with pytest.raises(ConfigError, match="conditional"):
+        ViewPairTask(Generator(GeneratorConfig(img_resolution=16, z_dim=8, w_dim=8, channel_base=64, channel_max=16)),
+                     Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.01), LOSS)
+    with pytest.raises(ConfigError, match="view_pair_weight"):
+        ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.01),
+                     StyleGAN2LossConfig())
+    with pytest.raises(ConfigError, match=">= 0"):
+        StyleGAN2LossConfig(view_pair_weight=-1.0)
