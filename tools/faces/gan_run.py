@@ -14,6 +14,9 @@ mirrored head is a head at the opposite yaw).
 the same run, conditioned on each image's ground-truth (yaw, pitch) through the data set's
 `dataset.json` (mirrored items get the negated yaw). The label moves only the first `view_layers`
 styles (`gan2d.nets.stylegan2.ViewConditionedMapping`); D gets StyleGAN2-ADA's projection conditioning.
+`view_pairs` > 0 adds the view-pair discriminator (`gan2d.train.view_pair_task`): two views of one
+latent must look like two real views of one head (the set's four views per head are its pairs), which
+is what ties identity across a turn; `start_from` begins such a run from an earlier run's weights.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class FacesGANOptions:
         progress: show a progress bar.
         pose_conditioned: condition G and D on the ground-truth (yaw, pitch) (the `condition` method).
         view_layers: leading styles the pose label moves (pose-conditioned only).
+        view_pairs: weight of the view-pair discriminator in G's loss (pose-conditioned only; 0 = none).
+        start_from: snapshot folder whose G, D and G_ema a new run starts from (None = fresh weights).
     """
 
     resolution: int = 64
@@ -63,6 +68,8 @@ class FacesGANOptions:
     progress: bool = True
     pose_conditioned: bool = False
     view_layers: int = 4
+    view_pairs: float = 0.0
+    start_from: str | None = None
 
 
 def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
@@ -76,7 +83,8 @@ def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
         G=GeneratorConfig(**arch, z_dim=opts.latent_dim, w_dim=opts.latent_dim, mapping_layers=2, **cond),
         D=DiscriminatorConfig(**arch, c_dim=POSE_DIM if opts.pose_conditioned else 0),
         loss=StyleGAN2LossConfig(r1_gamma=opts.r1_gamma, r1_interval=16, pl_weight=2.0, pl_interval=4,
-                                 style_mixing_prob=0.9, diffaug=opts.diffaug),
+                                 style_mixing_prob=0.9, diffaug=opts.diffaug,
+                                 view_pair_weight=opts.view_pairs),
         train=TrainConfig(total_kimg=opts.kimg, batch_size=opts.batch, lr_g=0.0025, lr_d=0.0025,
                           ema_kimg=opts.batch * 10 / 32, seed=opts.seed, num_workers=0,
                           sample_every_kimg=opts.sample_kimg, checkpoint_every_kimg=opts.snap_kimg,

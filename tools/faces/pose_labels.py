@@ -5,7 +5,8 @@ convention (degrees, yaw = camera azimuth about +Y toward +X with the subject fa
 elevation). The generator sees `c = (yaw / 50, pitch / 25)`, the head set's ranges scaled to about
 [-1, 1]. `write_pose_labels` turns a head set's `labels.json` into the StyleGAN2-ADA `dataset.json`
 beside its images (continuous labels, entry 0 negated under x-flip: a mirrored head has the
-opposite yaw), which is what the generator run trains on.
+opposite yaw), which is what the generator run trains on; its `"groups"` (the head of each image) give
+the view-pair discriminator its pairs.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def write_pose_labels(heads: Path) -> Path:
     if not labels or not index.get("complete", True):
         raise ToolError(f"{index_path} lists no finished images")
     folder = heads / "images"
-    meta = {"labels": labels, "xflip_negate": [YAW_ENTRY],
+    groups = [[e["file"], e["identity"]] for e in images if "identity" in e]
+    meta = {"labels": labels, "xflip_negate": [YAW_ENTRY], **({"groups": groups} if len(groups) == len(labels) else {}),
             "pose_label": {"entries": ["yaw", "pitch"], "degrees_per_unit": list(POSE_SCALE)}}
     atomic_write(folder / "dataset.json", lambda p: p.write_text(json.dumps(meta)))
     return folder

@@ -42,6 +42,7 @@ from tools.faces.invert import InverterTrainConfig, inverter_scores, save_invert
 from tools.faces.invert import config_dict as invert_config_dict
 from tools.faces.pose_labels import write_pose_labels
 from tools.faces.readers import analyzer_reader
+from tools.train.runs import StyleGAN2Run
 
 STAGES = ("data", "analyzer", "gan", "control", "inverter")
 WIDE = {"yaw_range": (-65.0, 65.0), "pitch_range": (-32.0, 32.0)}
@@ -122,11 +123,31 @@ def stage_gan(run: Path, opts: FacesTrainOptions) -> Path:
     spec = faces_gan_run(write_pose_labels(heads) if opts.gan.pose_conditioned else heads / "images", opts.gan)
     resume = (out / "checkpoints" / "latest").is_file()
     if resume:
-        saved = {k: v for k, v in json.loads((out / "config.json").read_text()).items() if k != "train"}
-        if saved != {k: v for k, v in json.loads(json.dumps(spec.to_dict())).items() if k != "train"}:
+        # Through from_dict, so that settings added since the run started compare at their defaults.
+        saved, now = (json.loads(json.dumps(r.to_dict())) for r in (
+            StyleGAN2Run.from_dict(json.loads((out / "config.json").read_text())), spec))
+        if {k: v for k, v in saved.items() if k != "train"} != {k: v for k, v in now.items() if k != "train"}:
             raise ToolError(f"{out} holds a generator run with other settings; use another --out")
-    run_stylegan2(spec, out, resume=resume)
+    start = None if opts.gan.start_from is None else start_snapshot(Path(opts.gan.start_from))
+    run_stylegan2(spec, out, resume=resume, start_from=start)
     return out
+
+
+def start_snapshot(path: Path) -> Path:
+    """The snapshot folder a run starts from: `path` itself, or the latest of a run folder (`RUN` or `RUN/gan`).
+
+    Raises:
+        ToolError: `path` holds no generator snapshot.
+    """
+    from gan2d.train.snapshot import latest_snapshot
+
+    if (path / "G.safetensors").is_file():
+        return path
+    for ckpt in (path / "gan" / "checkpoints", path / "checkpoints"):
+        snap = latest_snapshot(ckpt) if ckpt.is_dir() else None
+        if snap is not None:
+            return snap
+    raise ToolError(f"--start-from {path}: no generator snapshot there (a RUN, RUN/gan or snapshot folder)")
 
 
 def options_dict(opts: FacesTrainOptions) -> dict[str, Any]:

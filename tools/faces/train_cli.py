@@ -30,6 +30,10 @@ def register(train_app: typer.Typer) -> None:
         pose_conditioned: bool = typer.Option(False, "--pose-conditioned", help="train the generator of "
                                               "`faces --method condition` (conditioned on the heads' yaw/pitch) "
                                               "instead; the control and inverter stages are for the default one"),
+        view_pairs: float = typer.Option(0.0, "--view-pairs", help="weight of the view-pair discriminator, which "
+                                         "ties identity across a turn (with --pose-conditioned; 0 = none)"),
+        start_from: Path | None = typer.Option(None, "--start-from", help="start the generator from this run's "
+                                               "weights (RUN, RUN/gan or a snapshot folder); a new run only"),
     ) -> None:
         """Train the faces generator, head analyzer, pose control and photo inverter."""
         if stage not in STAGE_NAMES:
@@ -38,6 +42,13 @@ def register(train_app: typer.Typer) -> None:
             raise ToolError(f"--kimg must be positive, got {kimg}")
         if identities < 8:
             raise ToolError(f"--identities must be at least 8, got {identities}")
+        if view_pairs < 0 or (view_pairs > 0 and not pose_conditioned):
+            raise ToolError(f"--view-pairs must be >= 0 and needs --pose-conditioned, got {view_pairs}")
+        start = None
+        if start_from is not None:
+            from tools.faces.train import start_snapshot
+
+            start = str(start_snapshot(start_from).resolve())
         check_out_dir(out)
         import dataclasses
 
@@ -48,7 +59,8 @@ def register(train_app: typer.Typer) -> None:
         if kimg is not None:
             opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, kimg=kimg))
         opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress,
-                                                                 pose_conditioned=pose_conditioned))
+                                                                 pose_conditioned=pose_conditioned,
+                                                                 view_pairs=view_pairs, start_from=start))
         if pose_conditioned and export is not None:
             raise ToolError("--export writes the unconditioned bundle; pass a pose-conditioned generator's "
                             "RUN/gan snapshot to `neurender faces --method condition --weights`")

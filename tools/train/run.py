@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import torch
 
 from gan2d.data.images import open_image_dataset
 from gan2d.data.paired import PairedFolderDataset
+from gan2d.data.view_pairs import ViewPairDataset
 from gan2d.losses.perceptual import PerceptualLoss
 from gan2d.nets.patchgan import MultiScalePatchGAN
 from gan2d.nets.stylegan2 import Discriminator, Generator
@@ -17,7 +19,9 @@ from gan2d.nets.vgg import VGGConfig, VGGFeatures
 from gan2d.train.distributed import DistInfo, init_distributed, shutdown_distributed
 from gan2d.train.loop import RunResult, train
 from gan2d.train.refiner_task import RefinerTask
+from gan2d.train.snapshot import latest_snapshot, load_networks
 from gan2d.train.stylegan2_task import StyleGAN2Task
+from gan2d.train.view_pair_task import ViewPairTask
 from tools.errors import ToolError
 from tools.train.runs import REFINERS, RefinerRun, StyleGAN2Run
 
@@ -32,15 +36,28 @@ def _prepare_out(out: Path, run_dict: dict[str, Any], info: DistInfo) -> None:
         tmp.replace(out / "config.json")
 
 
-def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: str | None = None) -> RunResult:
-    """Train StyleGAN2 on `run.data` (folder or zip) at `run.G.img_resolution`; see the package docstring."""
+def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: str | None = None,
+                  start_from: Path | None = None) -> RunResult:
+    """Train StyleGAN2 on `run.data` (folder or zip) at `run.G.img_resolution`; see the package docstring.
+
+    `loss.view_pair_weight` > 0 trains with the view-pair discriminator on the data's groups. A new run
+    (not a resumed one) with `start_from` (a snapshot folder) begins from that run's G, D and G_ema weights.
+    """
     info = init_distributed(device)
     try:
-        dataset = open_image_dataset(run.data, run.G.img_resolution, run.G.img_channels, xflip=run.mirror)
-        if dataset.c_dim != run.G.c_dim:
-            raise ToolError(f"{run.data} has {dataset.c_dim} classes but the generator expects c_dim={run.G.c_dim}")
+        images = open_image_dataset(run.data, run.G.img_resolution, run.G.img_channels, xflip=run.mirror)
+        if images.c_dim != run.G.c_dim:
+            raise ToolError(f"{run.data} has {images.c_dim} classes but the generator expects c_dim={run.G.c_dim}")
         torch.manual_seed(run.train.seed)
-        task = StyleGAN2Task(Generator(run.G), Discriminator(run.D), run.train, run.loss)
+        G, D = Generator(run.G), Discriminator(run.D)
+        if run.loss.view_pair_weight > 0:
+            dataset = ViewPairDataset(images)
+            P = Discriminator(dataclasses.replace(run.D, img_channels=2 * run.D.img_channels, c_dim=2 * run.D.c_dim))
+            task = ViewPairTask(G, D, P, run.train, run.loss)
+        else:
+            dataset, task = images, StyleGAN2Task(G, D, run.train, run.loss)
+        if start_from is not None and not resume and latest_snapshot(out / "checkpoints") is None:
+            load_networks(start_from, task.networks, task.aux)
         _prepare_out(out, run.to_dict(), info)
         return train(task, dataset, run.train, out, info, resume=resume)
     finally:
