@@ -10,6 +10,7 @@ from PIL import Image
 
 from gan2d.checkpoint import save_network
 from gan2d.data.images import open_image_dataset
+from gan2d.data.view_pairs import ViewPairDataset
 from gan2d.nets.stylegan2 import Generator, GeneratorConfig
 from tools.cli import main
 from tools.faces.bundle import CONDITIONED, GENERATOR, WEIGHTS_DIR
@@ -42,6 +43,11 @@ def test_head_set_poses_become_labels_and_mirrors_negate_yaw(tmp_path):
         m_yaw, m_pitch = decode_pose(ds[i + len(ds.names)][1][None])[0].tolist()
         assert m_yaw == pytest.approx(-yaw, abs=1e-6) and m_pitch == pytest.approx(pitch, abs=1e-6)
     assert encode_pose(torch.tensor([[50.0, 25.0]])).tolist() == [[1.0, 1.0]]
+    # The views of one head are one group: the view-pair discriminator's real pairs are two views of one head.
+    head = {e["file"]: e["identity"] for e in index["images"]}
+    pairs = ViewPairDataset(ds)
+    for i, name in enumerate(ds.names):
+        assert head[ds.names[pairs.partner[i]]] == head[name] and pairs.partner[i] != i
 
 
 def test_pose_conditioned_run_config_and_the_default_one_unchanged():
@@ -50,6 +56,8 @@ def test_pose_conditioned_run_config_and_the_default_one_unchanged():
     cond = faces_gan_run("d", FacesGANOptions(pose_conditioned=True))
     assert (cond.G.c_dim, cond.G.view_layers, cond.D.c_dim) == (2, 4, 2)
     assert {k: v for k, v in cond.G.to_dict().items() if k != "view_layers"} == {**default.G.to_dict(), "c_dim": 2}
+    assert cond.loss.view_pair_weight == 0.0
+    assert faces_gan_run("d", FacesGANOptions(pose_conditioned=True, view_pairs=0.5)).loss.view_pair_weight == 0.5
 
 
 def test_faces_condition_end_to_end_on_a_tiny_generator(tmp_path, capsys):
@@ -81,8 +89,12 @@ def test_wrong_kind_of_checkpoint_exits_2_with_one_line(tmp_path, capsys):
 
 
 def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path, capsys):
+    rc = main(["train", "faces", "--out", str(tmp_path / "run"), "--view-pairs", "1"])
+    assert rc == 2 and "needs --pose-conditioned" in capsys.readouterr().err
     for args, match in [(["--export", str(tmp_path / "w")], "--export writes the unconditioned bundle"),
-                        (["--stage", "control"], "is for the unconditioned generator")]:
+                        (["--stage", "control"], "is for the unconditioned generator"),
+                        (["--view-pairs", "-1"], "--view-pairs must be >= 0"),
+                        (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there")]:
         rc = main(["train", "faces", "--out", str(tmp_path / "run"), "--pose-conditioned", *args])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and match in err and len(err.splitlines()) == 1, err
