@@ -6,8 +6,9 @@ across the sweep ≤ 10% of the between-identity spread; Fréchet distances of g
 images against real-vs-real; 9 views of one identity at 64² in ≤ 1 s; and, asking no analyzer, how much
 the images change over a requested turn beside renders turned the same way. With `--official-src` the training
 step times of our StyleGAN2 and the official StyleGAN2-ADA code are measured side by side as well
-(`tools.bench.gan_official`). A pose-conditioned `--weights` is measured with the `condition` method
-(`tools.faces.benchmark.bench_condition`).
+(`tools.bench.gan_official`). Like `neurender faces`, it measures the embedded pose-conditioned generator
+by default, with the `condition` method (`tools.faces.benchmark.bench_condition`), and a `--weights` by
+its kind; `--method direction` measures the W-space bundle's direction and mixing methods.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def register(bench_app: typer.Typer) -> None:
     @bench_app.command("faces")
     def bench_faces_cmd(
         weights: Path | None = typer.Option(None, "--weights", help="generator checkpoint [default: embedded]"),
+        method: str = typer.Option("auto", "--method", help="auto: what `neurender faces` runs (the embedded "
+                                   "pose-conditioned generator, or --weights by its kind); condition; direction: "
+                                   "the W-space bundle's direction and mixing methods"),
         work: Path = typer.Option(Path("bench_faces_work"), "--work", help="folder for the rendered reference sets"),
         identities: int = typer.Option(32, help="identities per pose sweep (27 views each)"),
         real: int = typer.Option(250, help="heads per reference set (4 views each) for the Fréchet distances"),
@@ -104,6 +108,8 @@ def register(bench_app: typer.Typer) -> None:
 
         if min(identities, real, truth) < 2:
             raise ToolError("--identities, --real and --truth must be at least 2")
+        if method not in ("auto", "condition", "direction"):
+            raise ToolError(f"--method must be auto, condition or direction, got {method!r}")
         from tools.bench.harness import set_threads, write_report
         from tools.faces.benchmark import control_scores, ground_truth_sweep, mask_scores, quality_scores, real_sets
         from tools.faces.bundle import load_models
@@ -111,13 +117,19 @@ def register(bench_app: typer.Typer) -> None:
 
         set_threads(threads)
         say = lambda msg: typer.echo(msg, err=True)  # noqa: E731
+        from tools.faces.bundle import ANALYZER, CONDITIONED, WEIGHTS_DIR
         from tools.faces.condition import is_pose_conditioned
         from tools.gan.networks import load_gan_network
 
-        if weights is not None and is_pose_conditioned(G := load_gan_network(weights)[0]):
+        if weights is None and method != "direction":
+            weights = WEIGHTS_DIR / CONDITIONED
+        conditioned = weights is not None and is_pose_conditioned(G := load_gan_network(weights)[0])
+        if conditioned != (method != "direction") and method != "auto":
+            raise ToolError(f"--method {method} does not fit {weights}: it is "
+                            f"{'a' if conditioned else 'not a'} pose-conditioned generator")
+        if conditioned:
             from tools.faces.analyzer import load_analyzer
             from tools.faces.benchmark import bench_condition
-            from tools.faces.bundle import ANALYZER, WEIGHTS_DIR
 
             result = bench_condition(G.eval(), load_analyzer(WEIGHTS_DIR / ANALYZER)[0], work, identities, real, truth,
                                      say)

@@ -31,3 +31,17 @@ def test_turn_check_is_summarized_when_measured():
     assert "turn" not in summarize(result)
     result["turn"] = {"yaws": [-24.9, 6.0], "pitch": 0.0, "generated": 0.04, "rendered": 0.06, "ratio": 0.67}
     assert summarize(result)["turn"]["ratio"] == 0.67
+
+
+def test_method_must_fit_the_weights(tmp_path, capsys):
+    from tools.cli import main
+    from tools.faces.bundle import CONDITIONED, GENERATOR, WEIGHTS_DIR
+
+    cases = [(["--method", "nope"], "--method must be"),
+             (["--method", "condition", "--weights", str(WEIGHTS_DIR / GENERATOR)], "not a pose-conditioned"),
+             (["--method", "direction", "--weights", str(WEIGHTS_DIR / CONDITIONED)], "is a pose-conditioned")]
+    for args, match in cases:
+        rc = main(["bench", "faces", "--json", str(tmp_path / "b.json"), "--work", str(tmp_path / "w"), *args])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and match in err and len(err.splitlines()) == 1, err
+        assert not (tmp_path / "b.json").exists() and not (tmp_path / "w").exists()
