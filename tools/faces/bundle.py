@@ -27,6 +27,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 GENERATOR, ANALYZER, CONTROL, INVERTER = "generator.safetensors", "analyzer.safetensors", "control.json", \
     "inverter.safetensors"
 CONDITIONED = "generator_condition.safetensors"  # the pose-conditioned generator of `faces --method condition`
+INVERTER_CONDITION = "inverter_condition.safetensors"  # its photo inverter (label-free w)
 
 
 @dataclass

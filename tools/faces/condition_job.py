@@ -4,7 +4,10 @@ Writes what the W-space methods' run writes (`tools.faces.job`): one image per v
 (requested and measured pose per view), a labelled grid per identity, `metrics.json` (pose error per
 10° yaw bin, identity drift, the estimator's noise floor, requests outside the trained pose range) and
 `config.json`. The generator is `--weights` or the bundle's `generator_condition.safetensors`; the pose
-reader is the bundle's analyzer (or landmarks).
+reader is the bundle's analyzer (or landmarks). With a photo, the one identity is the photo's head
+inverted into the generator's label-free w (`tools.faces.invert`, the bundle's
+`inverter_condition.safetensors` as the start), written as `photo_*` views beside `photo_input.png` and
+`photo_reconstruction.png`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from tools.faces import condition
 from tools.faces.analyzer import load_analyzer
 from tools.faces.bundle import ANALYZER, WEIGHTS_DIR
 from tools.faces.metrics import identity_drift, pose_summary
-from tools.faces.outputs import write_identity, write_json
+from tools.faces.outputs import to_pil, write_identity, write_json
 from tools.faces.readers import Reader, analyzer_reader
 from tools.rundir import staged_dir
 
@@ -40,6 +43,7 @@ class ConditionJob:
     iterations: int = 3
     tolerance: float = 0.5
     method: str = "condition"
+    photo: str | None = None
 
 
 def _reader(analyzer: Any, estimator: str) -> Reader:
@@ -63,21 +67,28 @@ def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[s
     analyzer, extra = load_analyzer(bundle / ANALYZER) if (bundle / ANALYZER).is_file() else (None, {})
     reader = _reader(analyzer, estimator)
     grid = torch.tensor([[y, p] for p in job.pitches for y in job.yaws], dtype=torch.float32)
-    ws = condition.seed_identity_ws(G, list(job.seeds), job.truncation)
     views, descriptors, requested, measured, outside = [], [], [], [], []
     with staged_dir(out) as stage:
         t0 = time.perf_counter()
-        for k, seed in enumerate(job.seeds):
+        if job.photo is None:
+            who, ws, inversion = list(job.seeds), condition.seed_identity_ws(G, list(job.seeds), job.truncation), None
+        else:
+            inversion = _invert_photo(G, analyzer, Path(job.photo), bundle, job.size, stage)
+            who, ws = [None], inversion.ws
+            if say:
+                say(f"inverted {job.photo} at yaw {inversion.pose[0]:+.1f}° pitch {inversion.pose[1]:+.1f}°: L1 "
+                    f"{inversion.encoder_l1:.3f} (encoder) -> {inversion.l1:.3f} (optimized)")
+        for k, seed in enumerate(who):
             result = condition.closed_loop(G, reader, ws[k:k + 1].expand(len(grid), -1, -1), grid,
                                            iterations=job.iterations, tolerance=job.tolerance)
-            title = f"seed {seed}  condition  requested yaw/pitch -> measured"
+            title = f"{'photo' if seed is None else f'seed {seed}'}  condition  requested yaw/pitch -> measured"
             write_identity(result, grid, seed, job.size, stage, len(job.yaws), title, views, outside)
             requested.append(grid)
             measured.append(result.measured)
             if analyzer is not None:
                 with torch.no_grad():
                     descriptors.append(analyzer.identity(result.images))
-            if say:
+            if say and seed is not None:
                 say(f"seed {seed}: {len(grid)} views")
         seconds = time.perf_counter() - t0
         metrics: dict[str, Any] = {
@@ -86,8 +97,11 @@ def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[s
             "estimator_noise_floor": extra.get("scores", {}).get("noise_floor"),
             "calibrated_range": {a: list(condition.trained_range(i)) for i, a in enumerate(("yaw", "pitch"))},
             "outside_calibrated_range": outside,
-            "seconds": round(seconds, 3), "seconds_per_identity": round(seconds / len(job.seeds), 3),
+            "seconds": round(seconds, 3), "seconds_per_identity": round(seconds / len(who), 3),
         }
+        if inversion is not None:
+            metrics["inversion"] = {"l1_encoder": inversion.encoder_l1, "l1_optimized": inversion.l1,
+                                    "face_score": inversion.face_score, "photo_pose": list(inversion.pose)}
         if descriptors:
             d = torch.stack(descriptors)
             spread = condition.frontal_spread(G, reader) if analyzer is not None and estimator == "analyzer" else None
@@ -99,3 +113,22 @@ def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[s
     from tools.faces.run import missed_warnings, out_of_range_warnings
 
     return metrics, out_of_range_warnings(metrics) + missed_warnings(views, outside)
+
+
+def _invert_photo(G: Any, analyzer: Any, photo: Path, bundle: Path, size: int, stage: Path) -> Any:
+    """Invert `photo` into `G`'s label-free w at its analyzed pose; writes the input and reconstruction images.
+
+    Raises:
+        ToolError: no analyzer (the photo's pose and face check need it), or no face in the photo.
+    """
+    from tools.faces.bundle import INVERTER_CONDITION
+    from tools.faces.invert import invert, load_inverter, load_photo
+
+    if analyzer is None:
+        raise ToolError("--from-photo needs the faces bundle's head analyzer (it reads the photo's pose)")
+    image = load_photo(photo, G.img_resolution)
+    inverter = load_inverter(bundle / INVERTER_CONDITION) if (bundle / INVERTER_CONDITION).is_file() else None
+    result = invert(G, image, analyzer, inverter, name=str(photo))
+    to_pil(image[0], size).save(stage / "photo_input.png")
+    to_pil(result.reconstruction[0], size).save(stage / "photo_reconstruction.png")
+    return result

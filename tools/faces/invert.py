@@ -4,6 +4,11 @@ The inverter is a `MultiHeadEncoder` regressing the (standardized) w of generate
 on the generator's own samples, so it needs no real data. `invert` crops the photo to a centered square,
 checks with the head analyzer that it shows a face, predicts w, then optimizes w (one w for every style
 layer, so pose control still applies) to reproduce the photo: pixel L1 plus the analyzer's features.
+
+A pose-conditioned generator (`tools.faces.condition`) is inverted the same way into its label-free w,
+with the view label held at the photo's pose as the analyzer reads it: the inverter learns w from the
+generator's samples at random labels over the trained pose range, and the optimization renders
+through the label. The head then turns by its label alone.
 """
 
 from __future__ import annotations
@@ -59,14 +64,43 @@ class InverterTrainConfig:
     seed: int = 0
 
 
+def _styles(G: StyleGenerator, w: torch.Tensor, pose: torch.Tensor | None) -> torch.Tensor:
+    """`[B, num_ws, w_dim]` styles of one w per image `[B, w_dim]`, viewed at `pose [B, 2]` degrees when `G` is
+    pose-conditioned."""
+    ws = w[:, None].expand(-1, G.num_ws, -1)
+    if pose is None:
+        return ws
+    from tools.faces.pose_labels import encode_pose
+
+    return G.mapping.view(ws, encode_pose(pose).to(w))
+
+
+def sample_pairs(G: StyleGenerator, n: int, seed: int, psi: torch.Tensor | float, g: torch.Generator
+                  ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """(`[n, w_dim]` label-free w, `[n, 2]` poses or None, `[n, 3, R, R]` images) of `n` latents; a pose-conditioned
+    `G` renders each at a pose drawn uniformly over its trained range."""
+    from tools.faces.condition import is_pose_conditioned, sample_identity_ws
+
+    conditioned = is_pose_conditioned(G)
+    ws = (sample_identity_ws(G, n, seed) if conditioned else sample_ws(G, n, seed, 1.0))[:, 0]
+    ws = G.mapping.w_avg + psi * (ws - G.mapping.w_avg)
+    pose = None
+    if conditioned:
+        from tools.faces.pose_labels import POSE_SCALE
+
+        pose = (torch.rand(n, 2, generator=g) * 2 - 1) * torch.tensor(POSE_SCALE)
+    with torch.no_grad():
+        images = render(G, _styles(G, ws, pose))
+    return ws, pose, images
+
+
 def train_inverter(G: StyleGenerator, cfg: InverterTrainConfig, run_dir: str | Path | None = None,
                    progress: bool = True) -> Inverter:
-    """Train an inverter on `cfg.pool` samples of `G` (truncation drawn per sample); resumable via `run_dir`."""
+    """Train an inverter on `cfg.pool` samples of `G` (truncation drawn per sample; a pose-conditioned `G`'s at
+    random poses, predicting the label-free w); resumable via `run_dir`."""
     g = torch.Generator().manual_seed(cfg.seed)
     psi = cfg.truncation[0] + (cfg.truncation[1] - cfg.truncation[0]) * torch.rand(cfg.pool, 1, generator=g)
-    ws = sample_ws(G, cfg.pool, cfg.seed, 1.0)[:, 0]
-    ws = G.mapping.w_avg + psi * (ws - G.mapping.w_avg)
-    images = render(G, ws[:, None].expand(-1, G.num_ws, -1))
+    ws, _, images = sample_pairs(G, cfg.pool, cfg.seed, psi, g)
     mean, std = ws.mean(0), ws.std(0).clamp(min=1e-4)
     torch.manual_seed(cfg.seed)
     enc = MultiHeadEncoder(MultiHeadEncoderConfig(heads=(("w", G.w_dim),), resolution=G.img_resolution,
@@ -130,45 +164,60 @@ def load_photo(path: str | os.PathLike, resolution: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class InversionResult:
-    """`ws [1, L, D]`, the reconstruction `[1, 3, R, R]`, its pixel L1 to the photo, the face score."""
+    """`ws [1, L, D]` (label-free for a pose-conditioned generator), the reconstruction `[1, 3, R, R]`, its pixel
+    L1 to the photo (after / before optimization), the face score and the pose (yaw, pitch °) the view label was
+    held at (None for a W-space generator)."""
 
     ws: torch.Tensor
     reconstruction: torch.Tensor
     l1: float
     encoder_l1: float
     face_score: float
+    pose: tuple[float, float] | None = None
 
 
 def invert(G: StyleGenerator, photo: torch.Tensor, analyzer: HeadAnalyzer | None, inverter: Inverter | None,
-           steps: int = 150, lr: float = 0.02, feature_weight: float = 0.1, name: str = "photo") -> InversionResult:
-    """Invert a `[1, 3, R, R]` photo (at the generator's resolution) into W.
+           steps: int = 150, lr: float = 0.02, feature_weight: float = 0.1, name: str = "photo",
+           pose: torch.Tensor | None = None) -> InversionResult:
+    """Invert a `[1, 3, R, R]` photo (at the generator's resolution) into W (a pose-conditioned generator: its
+    label-free w, rendered at `pose [1, 2]` degrees if given, else at the analyzer's reading of the photo's pose,
+    frontal without an analyzer).
 
     Raises:
         ToolError: the analyzer finds no face in the photo.
     """
+    from tools.faces.condition import is_pose_conditioned
+
     score = float("nan")
+    given = pose
+    pose = (torch.zeros(1, 2) if pose is None else pose.float()) if is_pose_conditioned(G) else None
     if analyzer is not None:
         with torch.no_grad():
-            score = float(analyzer.analyze(photo)["face"][0])
+            reading = analyzer.analyze(photo)
+        score = float(reading["face"][0])
         if score < FACE_THRESHOLD:
             raise ToolError(f"{name}: no face found (face score {score:.2f} < {FACE_THRESHOLD})")
+        if pose is not None and given is None:
+            pose = reading["pose"][:, :2].float()
     with torch.no_grad():
         w0 = inverter(photo) if inverter is not None and inverter.w_mean.numel() == G.w_dim else \
             G.mapping.w_avg[None].clone()
-        start = render(G, w0[:, None].expand(-1, G.num_ws, -1))
+        start = render(G, _styles(G, w0, pose))
         target_feat = analyzer.features(photo) if analyzer is not None else None
     w = w0.clone().requires_grad_(True)
     opt = torch.optim.Adam([w], lr=lr)
     for _ in range(steps):
-        img = G.synthesis(w[:, None].expand(-1, G.num_ws, -1), noise_mode="const")
+        img = G.synthesis(_styles(G, w, pose), noise_mode="const")
         loss = (img - photo).abs().mean()
         if target_feat is not None:
             loss = loss + feature_weight * F.mse_loss(analyzer.features(img), target_feat)
         (w.grad,) = torch.autograd.grad(loss, [w])  # no gradients into G's or the analyzer's weights
         opt.step()
     ws = w.detach()[:, None].expand(-1, G.num_ws, -1).clone()
-    recon = render(G, ws)
-    return InversionResult(ws, recon, float((recon - photo).abs().mean()), float((start - photo).abs().mean()), score)
+    with torch.no_grad():
+        recon = render(G, _styles(G, w.detach(), pose))
+    return InversionResult(ws, recon, float((recon - photo).abs().mean()), float((start - photo).abs().mean()), score,
+                           None if pose is None else tuple(float(v) for v in pose[0]))
 
 
 @torch.no_grad()
@@ -176,13 +225,13 @@ def inverter_scores(G: StyleGenerator, inverter: Inverter, n: int = 64, refine: 
                     ) -> dict[str, float]:
     """Held-out scores on fresh samples (truncation 0.7): standardized latent MSE and image L1 of the encoder's
     guess, and image L1 before/after optimization for the first `refine` samples."""
-    ws = sample_ws(G, n, seed, 0.7)
-    images = render(G, ws)
+    w, pose, images = sample_pairs(G, n, seed, 0.7, torch.Generator().manual_seed(seed))
     pred = inverter(images)
-    recon = render(G, pred[:, None].expand(-1, G.num_ws, -1))
-    mse = float((((pred - ws[:, 0]) / inverter.w_std) ** 2).mean())
+    recon = render(G, _styles(G, pred, pose))  # a conditioned G's at the sample's pose, which is not predicted
+    mse = float((((pred - w) / inverter.w_std) ** 2).mean())
     with torch.enable_grad():
-        refined = [invert(G, images[i:i + 1], None, inverter, steps=100) for i in range(refine)]
+        refined = [invert(G, images[i:i + 1], None, inverter, steps=100, pose=None if pose is None else pose[i:i + 1])
+                   for i in range(refine)]
     return {"latent_mse": mse, "encoder_l1": float((recon - images).abs().mean()),
             "refine_l1_before": sum(r.encoder_l1 for r in refined) / refine,
             "refine_l1_after": sum(r.l1 for r in refined) / refine, "samples": n}

@@ -29,7 +29,8 @@ def register(train_app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress"),
         pose_conditioned: bool = typer.Option(False, "--pose-conditioned", help="train the generator of "
                                               "`faces --method condition` (conditioned on the heads' yaw/pitch) "
-                                              "instead; the control and inverter stages are for the default one"),
+                                              "instead (its inverter stage trains the conditioned photo inverter; "
+                                              "the control stage is the default one's only)"),
         view_pairs: float = typer.Option(0.0, "--view-pairs", help="weight of the view-pair discriminator, which "
                                          "ties identity across a turn (with --pose-conditioned; 0 = none)"),
         start_from: Path | None = typer.Option(None, "--start-from", help="start the generator from this run's "
@@ -64,12 +65,12 @@ def register(train_app: typer.Typer) -> None:
         if pose_conditioned and export is not None:
             raise ToolError("--export writes the unconditioned bundle; pass a pose-conditioned generator's "
                             "RUN/gan snapshot to `neurender faces --method condition --weights`")
-        if pose_conditioned and stage in ("control", "inverter"):
+        if pose_conditioned and stage == "control":
             raise ToolError(f"--stage {stage} is for the unconditioned generator; a pose-conditioned one needs no "
                             "W-space control (use `neurender faces --method condition`)")
         todo = STAGE_NAMES[1:] if stage == "all" else (stage,)
         if pose_conditioned:
-            todo = tuple(t for t in todo if t not in ("control", "inverter"))
+            todo = tuple(t for t in todo if t != "control")
         out.mkdir(parents=True, exist_ok=True)
         import json
 
