@@ -4,13 +4,16 @@ A conditional generator (the label is the view, e.g. a camera pose) is free to c
 along with the view: each image's discriminator only asks whether that image is real at that label.
 The view-pair discriminator `P` sees two images side by side (channels concatenated) with both
 labels, and learns to tell two real views of one object (`gan2d.data.view_pairs`) from the
-generator's two views of one latent at the same two labels. Its judgment enters G's loss with
-weight `view_pair_weight`, so a turn that changes the object (its shape, colors, lighting) costs G.
+generator's two views of one latent at the same two labels, and from two real views of two different
+objects (the pairs of the batch with their second views rolled by one: the "mismatched" negatives of
+GAN-INT-CLS, which teach P what "the same object" means from real data alone, before G's pairs are
+good enough to teach it anything). Its judgment enters G's loss with weight `view_pair_weight`, so
+a turn that changes the object (its shape, colors, lighting) costs G.
 
 Phases: the four of `StyleGAN2Task` on the pair's first views, then `P_main` (logistic loss on real
-vs generated pairs) and `P_reg` (lazy R1 on real pairs). `G_main` generates its batch as pairs (half
-the batch's latents, each at both labels of a real pair), so the single-image loss sees as many
-images as before and the pair term adds no synthesis.
+pairs vs the mean of generated and mismatched pairs) and `P_reg` (lazy R1 on real pairs). `G_main`
+generates its batch as pairs (half the batch's latents, each at both labels of a real pair), so the
+single-image loss sees as many images as before and the pair term adds no synthesis.
 """
 
 from __future__ import annotations
@@ -93,8 +96,12 @@ class ViewPairTask(StyleGAN2Task):
             fake = self._fake_pairs(c_a[perm], c_b[perm], update_emas=False)
         fake_logits = self._pair_discriminate(fake[:n], fake[n:], c_a[perm], c_b[perm])
         real_logits = self._pair_discriminate(real_a[:n], real_b[:n], c_a[:n], c_b[:n])
-        loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
-        return loss, {"real_score": real_logits.mean(), "fake_score": fake_logits.mean()}
+        other = torch.arange(n, device=c_a.device).roll(1)  # each first view with another object's second view
+        mismatch_logits = self._pair_discriminate(real_a[:n], real_b[other], c_a[:n], c_b[other])
+        loss = (F.softplus(-real_logits).mean()
+                + 0.5 * (F.softplus(fake_logits).mean() + F.softplus(mismatch_logits).mean()))
+        return loss, {"real_score": real_logits.mean(), "fake_score": fake_logits.mean(),
+                      "mismatch_score": mismatch_logits.mean()}
 
     def _p_reg(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         real_a, c_a, real_b, c_b = batch

@@ -93,7 +93,7 @@ def test_view_pair_task_trains_p_and_g_and_starts_from_a_plain_run(tmp_path):
     assert [p.name for p in task.phases] == ["D_main", "D_reg", "P_main", "P_reg", "G_main", "G_reg"]
     p0 = {k: v.clone() for k, v in task.P.state_dict().items()}
     result = train(task, ViewPairDataset(base), _cfg(0.016), tmp_path / "pairs")
-    assert result.steps == 2 and {"P_main/loss", "G_main/pair", "G_main/single"} <= set(result.last_stats)
+    assert result.steps == 2 and {"P_main/mismatch_score", "G_main/pair", "G_main/single"} <= set(result.last_stats)
     assert any(not torch.equal(p0[k], v) for k, v in task.P.state_dict().items())
 
     # A plain conditional run's weights start a view-pair run: G, D, G_ema loaded, P fresh.
