@@ -50,6 +50,7 @@ class StyleGAN2LossConfig:
         num_samples: images in each sample grid.
         view_pair_weight: weight of the view-pair discriminator's term in G's loss (0 = plain StyleGAN2;
             > 0 trains `gan2d.train.view_pair_task.ViewPairTask` on pairs of views of one object).
+        view_identity_weight: weight of the identity-embedding agreement of G's view pairs (view pairs only).
     """
 
     r1_gamma: float = 10.0
@@ -62,13 +63,14 @@ class StyleGAN2LossConfig:
     diffaug: tuple[str, ...] = field(default=())
     num_samples: int = 16
     view_pair_weight: float = 0.0
+    view_identity_weight: float = 0.0
 
     def __post_init__(self) -> None:
         check_finite(self)
         object.__setattr__(self, "diffaug", tuple(self.diffaug))
         check_policy(self.diffaug)
-        if self.r1_gamma < 0 or self.pl_weight < 0 or self.view_pair_weight < 0:
-            raise ConfigError("r1_gamma, pl_weight and view_pair_weight must be >= 0")
+        if min(self.r1_gamma, self.pl_weight, self.view_pair_weight, self.view_identity_weight) < 0:
+            raise ConfigError("r1_gamma, pl_weight, view_pair_weight and view_identity_weight must be >= 0")
         if min(self.r1_interval, self.pl_interval, self.pl_batch_shrink, self.num_samples) < 1:
             raise ConfigError("r1_interval, pl_interval, pl_batch_shrink and num_samples must be >= 1")
         if not 0.0 <= self.style_mixing_prob <= 1.0:

@@ -10,6 +10,11 @@ GAN-INT-CLS, which teach P what "the same object" means from real data alone, be
 good enough to teach it anything). Its judgment enters G's loss with weight `view_pair_weight`, so
 a turn that changes the object (its shape, colors, lighting) costs G.
 
+An optional frozen identity embedding (images → descriptors scaled so that distinct objects lie about
+1 apart) adds `view_identity_weight · |e(view a) − e(view b)|²` of G's pairs to G's loss: a direct
+"same object" term where P is too weak to see a change. Measure the result with another embedding
+than the one trained against.
+
 Phases: the four of `StyleGAN2Task` on the pair's first views, then `P_main` (logistic loss on real
 pairs vs the mean of generated and mismatched pairs) and `P_reg` (lazy R1 on real pairs). `G_main`
 generates its batch as pairs (half the batch's latents, each at both labels of a real pair), so the
@@ -39,20 +44,25 @@ class ViewPairTask(StyleGAN2Task):
         P: pair discriminator `P(img [B, 2C, R, R], c [B, 2·c_dim])`.
         train: loop settings (P uses D's learning rate and betas).
         loss: loss settings; `view_pair_weight` > 0.
+        identity: frozen embedding `[B, C, R, R]` → `[B, K]` for `view_identity_weight` (None: no such term).
 
     Raises:
-        ConfigError: an unconditional G, `view_pair_weight` 0, or an odd batch.
+        ConfigError: an unconditional G, `view_pair_weight` 0, an odd batch, or `view_identity_weight` > 0
+            without an identity embedding.
     """
 
     def __init__(self, G: StyleGenerator, D: nn.Module, P: nn.Module, train: TrainConfig,
-                 loss: StyleGAN2LossConfig) -> None:
+                 loss: StyleGAN2LossConfig, identity: nn.Module | None = None) -> None:
         if G.c_dim == 0:
             raise ConfigError("view pairs need a conditional generator (its label is the view)")
         if loss.view_pair_weight <= 0:
             raise ConfigError("ViewPairTask needs view_pair_weight > 0")
         if train.batch_size % 2:
             raise ConfigError(f"view-pair training needs an even batch, got {train.batch_size}")
+        if loss.view_identity_weight > 0 and identity is None:
+            raise ConfigError("view_identity_weight > 0 needs an identity embedding")
         super().__init__(G, D, train, loss)
+        self.identity = None if identity is None else identity.eval().requires_grad_(False)
         self.P = P
         self.networks["P"] = P
         d_reg = loss.r1_interval if loss.r1_gamma > 0 else None
@@ -119,4 +129,11 @@ class ViewPairTask(StyleGAN2Task):
         fake = self._fake_pairs(ca, cb, update_emas=False)
         single = F.softplus(-self._discriminate(fake, torch.cat([ca, cb]))).mean()
         pair = F.softplus(-self._pair_discriminate(fake[:n], fake[n:], ca, cb)).mean()
-        return single + self.loss_config.view_pair_weight * pair, {"single": single.detach(), "pair": pair.detach()}
+        loss = single + self.loss_config.view_pair_weight * pair
+        stats = {"single": single.detach(), "pair": pair.detach()}
+        if self.loss_config.view_identity_weight > 0:
+            e = self.identity(fake)
+            same = (e[:n] - e[n:]).square().sum(1).mean()
+            loss = loss + self.loss_config.view_identity_weight * same
+            stats["identity"] = same.detach()
+        return loss, stats

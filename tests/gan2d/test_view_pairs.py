@@ -123,3 +123,24 @@ def test_view_pair_task_refuses_what_it_cannot_train():
                      StyleGAN2LossConfig())
     with pytest.raises(ConfigError, match=">= 0"):
         StyleGAN2LossConfig(view_pair_weight=-1.0)
+
+
+class _MeanColour(torch.nn.Module):
+    def forward(self, images):
+        return images.mean((2, 3)) * 10
+
+
+def test_identity_term_is_zero_for_one_view_twice_and_needs_an_embedding():
+    import dataclasses
+
+    loss = dataclasses.replace(LOSS, view_identity_weight=1.0)
+    torch.manual_seed(3)
+    task = ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008), loss, _MeanColour())
+    imgs, c = torch.zeros(8, 3, 16, 16), torch.rand(8, 2) * 2 - 1
+    _, same = task._g_main((imgs, c, imgs, c))  # both views at one label: one image twice
+    assert same["identity"] == 0.0
+    _, turned = task._g_main((imgs, c, imgs, -c))
+    assert turned["identity"] > 0.0
+    assert not any(p.requires_grad for p in task.identity.parameters())
+    with pytest.raises(ConfigError, match="identity embedding"):
+        ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008), loss)

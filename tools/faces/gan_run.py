@@ -16,7 +16,9 @@ the same run, conditioned on each image's ground-truth (yaw, pitch) through the 
 styles (`gan2d.nets.stylegan2.ViewConditionedMapping`); D gets StyleGAN2-ADA's projection conditioning.
 `view_pairs` > 0 adds the view-pair discriminator (`gan2d.train.view_pair_task`): two views of one
 latent must look like two real views of one head (the set's four views per head are its pairs), which
-is what ties identity across a turn; `start_from` begins such a run from an earlier run's weights.
+is what ties identity across a turn; `view_identity` > 0 adds the agreement of a frozen head analyzer's
+identity descriptors over G's pairs (`identity_critic`: a second analyzer, not the one the bench
+measures drift with); `start_from` begins such a run from an earlier run's weights.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class FacesGANOptions:
         view_layers: leading styles the pose label moves (pose-conditioned only).
         view_pairs: weight of the view-pair discriminator in G's loss (pose-conditioned only; 0 = none).
         start_from: snapshot folder whose G, D and G_ema a new run starts from (None = fresh weights).
+        view_identity: weight of the identity-descriptor agreement of G's view pairs (with view_pairs).
+        identity_critic: the head analyzer checkpoint whose descriptors that term compares.
     """
 
     resolution: int = 64
@@ -70,6 +74,8 @@ class FacesGANOptions:
     view_layers: int = 4
     view_pairs: float = 0.0
     start_from: str | None = None
+    view_identity: float = 0.0
+    identity_critic: str | None = None
 
 
 def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
@@ -84,7 +90,7 @@ def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
         D=DiscriminatorConfig(**arch, c_dim=POSE_DIM if opts.pose_conditioned else 0),
         loss=StyleGAN2LossConfig(r1_gamma=opts.r1_gamma, r1_interval=16, pl_weight=2.0, pl_interval=4,
                                  style_mixing_prob=0.9, diffaug=opts.diffaug,
-                                 view_pair_weight=opts.view_pairs),
+                                 view_pair_weight=opts.view_pairs, view_identity_weight=opts.view_identity),
         train=TrainConfig(total_kimg=opts.kimg, batch_size=opts.batch, lr_g=0.0025, lr_d=0.0025,
                           ema_kimg=opts.batch * 10 / 32, seed=opts.seed, num_workers=0,
                           sample_every_kimg=opts.sample_kimg, checkpoint_every_kimg=opts.snap_kimg,

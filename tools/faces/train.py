@@ -129,8 +129,44 @@ def stage_gan(run: Path, opts: FacesTrainOptions) -> Path:
         if {k: v for k, v in saved.items() if k != "train"} != {k: v for k, v in now.items() if k != "train"}:
             raise ToolError(f"{out} holds a generator run with other settings; use another --out")
     start = None if opts.gan.start_from is None else start_snapshot(Path(opts.gan.start_from))
-    run_stylegan2(spec, out, resume=resume, start_from=start)
+    identity = None
+    if opts.gan.view_identity > 0:
+        if opts.gan.identity_critic is None:
+            raise ToolError("--view-identity needs --identity-critic (a head analyzer checkpoint)")
+        identity = identity_embedding(Path(opts.gan.identity_critic), heads / "images", opts.gan.resolution)
+    run_stylegan2(spec, out, resume=resume, start_from=start, identity=identity)
     return out
+
+
+class IdentityEmbedding(torch.nn.Module):
+    """A head analyzer's identity descriptors `[B, K]` of images `[B, 3, R, R]`, divided by `spread` (the
+    between-identity spread of real heads), so that two different heads lie about √2 apart."""
+
+    def __init__(self, analyzer: torch.nn.Module, spread: float) -> None:
+        super().__init__()
+        self.analyzer, self.spread = analyzer, spread
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.analyzer.identity(images) / self.spread
+
+
+def identity_embedding(critic: Path, images: Path, resolution: int, n: int = 512) -> IdentityEmbedding:
+    """The identity embedding of the analyzer checkpoint `critic`, scaled on `n` real heads of the folder `images`
+    read at the generator's `resolution` (as the generated images it will judge).
+
+    Raises:
+        CheckpointError: a missing or corrupt analyzer.
+    """
+    from gan2d.data.images import open_image_dataset
+    from tools.faces.metrics import identity_spread
+
+    analyzer = load_analyzer(critic)[0].eval().requires_grad_(False)
+    data = open_image_dataset(images, resolution)
+    step = max(1, data.num_images // n)
+    with torch.no_grad():
+        real = torch.stack([data.image(i) for i in range(0, data.num_images, step)][:n])
+        spread = identity_spread(analyzer.identity(real))
+    return IdentityEmbedding(analyzer, spread)
 
 
 def start_snapshot(path: Path) -> Path:

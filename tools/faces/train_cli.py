@@ -35,6 +35,11 @@ def register(train_app: typer.Typer) -> None:
                                          "ties identity across a turn (with --pose-conditioned; 0 = none)"),
         start_from: Path | None = typer.Option(None, "--start-from", help="start the generator from this run's "
                                                "weights (RUN, RUN/gan or a snapshot folder); a new run only"),
+        view_identity: float = typer.Option(0.0, "--view-identity", help="weight of the identity-descriptor "
+                                            "agreement of the generator's view pairs (with --view-pairs)"),
+        identity_critic: Path | None = typer.Option(None, "--identity-critic", help="head analyzer whose "
+                                                    "descriptors --view-identity compares (train a second one: "
+                                                    "the bench measures drift with the bundle's)"),
     ) -> None:
         """Train the faces generator, head analyzer, pose control and photo inverter."""
         if stage not in STAGE_NAMES:
@@ -45,6 +50,13 @@ def register(train_app: typer.Typer) -> None:
             raise ToolError(f"--identities must be at least 8, got {identities}")
         if view_pairs < 0 or (view_pairs > 0 and not pose_conditioned):
             raise ToolError(f"--view-pairs must be >= 0 and needs --pose-conditioned, got {view_pairs}")
+        if view_identity < 0 or (view_identity > 0 and (view_pairs <= 0 or identity_critic is None)):
+            raise ToolError(f"--view-identity must be >= 0 and needs --view-pairs and --identity-critic, got "
+                            f"{view_identity}")
+        if identity_critic is not None:
+            from tools.faces.analyzer import load_analyzer
+
+            load_analyzer(identity_critic)  # a bad file fails here, before any run folder is written
         start = None
         if start_from is not None:
             from tools.faces.train import start_snapshot
@@ -61,7 +73,10 @@ def register(train_app: typer.Typer) -> None:
             opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, kimg=kimg))
         opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress,
                                                                  pose_conditioned=pose_conditioned,
-                                                                 view_pairs=view_pairs, start_from=start))
+                                                                 view_pairs=view_pairs, start_from=start,
+                                                                 view_identity=view_identity,
+                                                                 identity_critic=None if identity_critic is None
+                                                                 else str(identity_critic.resolve())))
         if pose_conditioned and export is not None:
             raise ToolError("--export writes the unconditioned bundle; pass a pose-conditioned generator's "
                             "RUN/gan snapshot to `neurender faces --method condition --weights`")

@@ -94,6 +94,9 @@ def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path
     for args, match in [(["--export", str(tmp_path / "w")], "--export writes the unconditioned bundle"),
                         (["--stage", "control"], "is for the unconditioned generator"),
                         (["--view-pairs", "-1"], "--view-pairs must be >= 0"),
+                        (["--view-identity", "1"], "needs --view-pairs and --identity-critic"),
+                        (["--view-pairs", "1", "--view-identity", "1", "--identity-critic",
+                          str(tmp_path / "none.safetensors")], "not found"),
                         (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there")]:
         rc = main(["train", "faces", "--out", str(tmp_path / "run"), "--pose-conditioned", *args])
         err = capsys.readouterr().err.strip()
@@ -125,3 +128,20 @@ def test_auto_method_picks_direction_for_a_w_space_checkpoint(tmp_path, capsys):
     assert _resolve_method(Method.auto, WEIGHTS_DIR / GENERATOR, None) == Method.direction
     assert _resolve_method(Method.auto, None, tmp_path / "photo.png") == Method.direction
     assert _resolve_method(Method.mixing, None, None) == Method.mixing
+
+
+def test_identity_embedding_is_scaled_to_the_spread_of_real_heads(tmp_path):
+    from tools.faces.bundle import ANALYZER
+    from tools.faces.metrics import identity_spread
+    from tools.faces.train import identity_embedding
+
+    heads = tmp_path / "heads"
+    generate_headset(HeadSetConfig(identities=6, views=2, size=64, supersample=1, texture_size=32), heads,
+                     progress=False)
+    emb = identity_embedding(WEIGHTS_DIR / ANALYZER, heads / "images", 64)
+    ds = open_image_dataset(heads / "images", 64)
+    images = torch.stack([ds.image(i) for i in range(ds.num_images)])
+    with torch.no_grad():
+        e = emb(images)
+    assert identity_spread(e) == pytest.approx(1.0, rel=1e-4)
+    assert not any(p.requires_grad for p in emb.parameters())
