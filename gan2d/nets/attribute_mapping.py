@@ -7,6 +7,10 @@ layers of W+ (the first `camera_layers` styles, where StyleGAN keeps pose and co
 an MLP of the camera and the shape code, the remaining layers from an MLP of the shape and texture
 codes; both predict residuals around the generator's average `w_avg`, so an untrained mapping renders
 the average face.
+
+A generator whose view is a label (`gan2d.nets.stylegan2.ViewConditionedMapping`) takes its camera
+through that label, so its mapping has no camera head (`camera_layers=0`, `camera_dim=0`): shape and
+texture codes alone give all of its label-free styles, and the camera cannot leak into the identity.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ class AttributeMappingConfig:
     """Mapping settings.
 
     Args:
-        camera_dim: camera features (e.g. normalized yaw, pitch, roll, log distance).
+        camera_dim: camera features (e.g. normalized yaw, pitch, roll, log distance); 0 with `camera_layers=0`.
         shape_dim: shape code width.
         texture_dim: texture code width.
         w_dim: the generator's style width.
         num_ws: the generator's number of styles (W+ layers).
-        camera_layers: leading styles driven by the camera (and shape); the rest by shape and texture.
+        camera_layers: leading styles driven by the camera (and shape); the rest by shape and texture. 0: a
+            label-free mapping (the generator takes the camera as its view label).
         hidden: MLP width.
         depth: hidden layers per MLP.
     """
@@ -48,11 +53,13 @@ class AttributeMappingConfig:
     depth: int = 2
 
     def __post_init__(self) -> None:
-        if min(self.camera_dim, self.shape_dim, self.texture_dim, self.w_dim, self.num_ws, self.hidden,
-               self.depth) < 1:
+        if min(self.shape_dim, self.texture_dim, self.w_dim, self.num_ws, self.hidden, self.depth) < 1:
             raise ConfigError(f"AttributeMappingConfig values must be positive: {self}")
-        if not 1 <= self.camera_layers < self.num_ws:
-            raise ConfigError(f"camera_layers must be within 1..num_ws-1 ({self.num_ws - 1}), got {self.camera_layers}")
+        if not 0 <= self.camera_layers < self.num_ws:
+            raise ConfigError(f"camera_layers must be within 0..num_ws-1 ({self.num_ws - 1}), got {self.camera_layers}")
+        if (self.camera_dim > 0) != (self.camera_layers > 0) or self.camera_dim < 0:
+            raise ConfigError(f"camera_dim must be positive with camera_layers > 0 and 0 without (label-free), got "
+                              f"camera_dim {self.camera_dim}, camera_layers {self.camera_layers}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -78,7 +85,7 @@ def _mlp(cin: int, hidden: int, depth: int, cout: int) -> nn.Sequential:
 
 
 class AttributeMapping(nn.Module):
-    """(camera `[B, C]`, shape `[B, S]`, texture `[B, T]`) → ws `[B, num_ws, w_dim]`.
+    """(shape `[B, S]`, texture `[B, T]`, camera `[B, C]` or None when label-free) → ws `[B, num_ws, w_dim]`.
 
     Args:
         config: sizes.
@@ -86,27 +93,43 @@ class AttributeMapping(nn.Module):
 
     Example:
         >>> m = AttributeMapping(AttributeMappingConfig(shape_dim=3, texture_dim=2, w_dim=8, num_ws=6, hidden=16))
-        >>> m(torch.zeros(2, 4), torch.zeros(2, 3), torch.zeros(2, 2)).shape
+        >>> m(torch.zeros(2, 3), torch.zeros(2, 2), torch.zeros(2, 4)).shape
+        torch.Size([2, 6, 8])
+        >>> free = AttributeMapping(AttributeMappingConfig(camera_dim=0, shape_dim=3, texture_dim=2, w_dim=8, num_ws=6,
+        ...                                                camera_layers=0, hidden=16))
+        >>> free(torch.zeros(2, 3), torch.zeros(2, 2)).shape
         torch.Size([2, 6, 8])
     """
 
     def __init__(self, config: AttributeMappingConfig, w_avg: torch.Tensor | None = None) -> None:
         super().__init__()
         self.config = c = config
-        self.view = _mlp(c.camera_dim + c.shape_dim, c.hidden, c.depth, c.camera_layers * c.w_dim)
+        self.view = _mlp(c.camera_dim + c.shape_dim, c.hidden, c.depth, c.camera_layers * c.w_dim) \
+            if c.camera_layers else None
         self.identity = _mlp(c.shape_dim + c.texture_dim, c.hidden, c.depth, (c.num_ws - c.camera_layers) * c.w_dim)
         avg = torch.zeros(c.w_dim) if w_avg is None else w_avg.detach().float().reshape(-1)
         if avg.shape != (c.w_dim,):
             raise ShapeError(f"w_avg must be [{c.w_dim}], got {list(avg.shape)}")
         self.register_buffer("w_avg", avg.clone())
 
-    def forward(self, camera: torch.Tensor, shape: torch.Tensor, texture: torch.Tensor) -> torch.Tensor:
+    @property
+    def label_free(self) -> bool:
+        """The mapping reads no camera: its generator takes the view as a label."""
+        return self.view is None
+
+    def forward(self, shape: torch.Tensor, texture: torch.Tensor, camera: torch.Tensor | None = None) -> torch.Tensor:
         c = self.config
-        B = camera.shape[0]
-        if camera.shape != (B, c.camera_dim) or shape.shape != (B, c.shape_dim) or texture.shape != (B, c.texture_dim):
-            raise ShapeError(f"AttributeMapping needs camera [B, {c.camera_dim}], shape [B, {c.shape_dim}], texture "
-                             f"[B, {c.texture_dim}]; got {list(camera.shape)}, {list(shape.shape)}, "
-                             f"{list(texture.shape)}")
-        view = self.view(torch.cat([camera, shape], 1)).view(B, c.camera_layers, c.w_dim)
+        B = shape.shape[0]
+        if shape.shape != (B, c.shape_dim) or texture.shape != (B, c.texture_dim):
+            raise ShapeError(f"AttributeMapping needs shape [B, {c.shape_dim}], texture [B, {c.texture_dim}]; got "
+                             f"{list(shape.shape)}, {list(texture.shape)}")
         rest = self.identity(torch.cat([shape, texture], 1)).view(B, c.num_ws - c.camera_layers, c.w_dim)
+        if self.view is None:
+            if camera is not None:
+                raise ShapeError("a label-free AttributeMapping reads no camera (its generator takes the view label)")
+            return self.w_avg + rest
+        if camera is None or camera.shape != (B, c.camera_dim):
+            raise ShapeError(f"AttributeMapping needs camera [B, {c.camera_dim}], got "
+                             f"{None if camera is None else list(camera.shape)}")
+        view = self.view(torch.cat([camera, shape], 1)).view(B, c.camera_layers, c.w_dim)
         return self.w_avg + torch.cat([view, rest], 1)

@@ -3,8 +3,9 @@
 Writes into `--out` (all or nothing): `mesh.ply` (vertex colors: the texture under the predicted
 lighting, in the photo's camera frame: camera on +Z looking at the origin), `input.png` (the
 network's view of the photo), `sweep_mesh.png` and/or `sweep_gan.png` (the same reconstruction
-rendered by render3d and by the GAN over the requested yaws) and `prediction.json` (camera, timings,
-sources). The library imports live inside the command, so `--help` and usage errors load no torch.
+rendered by render3d and by the GAN over the requested yaws; with `both`, also `sheet.png`: the mesh
+row above the GAN row) and `prediction.json` (camera, timings, sources). The library imports live
+inside the command, so `--help` and usage errors load no torch.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         renderer: Renderer = typer.Option(Renderer.mesh, "--renderer", help="who renders the yaw sweep"),
         yaw: str = typer.Option("-60:60:7", "--yaw", help="sweep yaws: FROM:TO:COUNT or one number"),
         generator: Path | None = typer.Option(None, "--generator", help="generator for --renderer gan [default: the "
-                                                                       "faces job's embedded one]"),
+                                                                       "faces job's pose-conditioned one]"),
         mapping: Path | None = typer.Option(None, "--mapping", help="attribute mapping for --renderer gan "
                                                                    "[default: shipped]"),
         size: int = typer.Option(128, "--size", help="side of the mesh sweep images"),

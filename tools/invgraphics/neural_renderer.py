@@ -1,12 +1,22 @@
 """The GAN as a 3D neural renderer ("StyleGAN-R"): train and run the attribute mapping of a generator.
 
 The inverse-graphics encoder reads camera, shape code and texture code off generated images; the
-mapping (`gan2d.nets.attribute_mapping`) learns to turn them back into the generator's W+, so the
-generator renders "this object from that camera". One phase, `M_main`, of `gan2d.train.loop`, with the
-generator and the encoder frozen; every step, for latents drawn from the step's seed:
+mapping (`gan2d.nets.attribute_mapping`) learns to turn them back into the generator's styles, so the
+generator renders "this object from that camera". Two kinds of generator, one code path:
 
-- latent and image reconstruction: `M(IG(G(w)))` ≈ `w` (per-layer, in units of the W spread) and
-  its image ≈ `G(w)`;
+- a W-space generator: the mapping turns (camera, codes) into its W+, and has to find the camera there;
+- a pose-conditioned one (`tools.faces.condition.is_pose_conditioned`): the mapping turns the codes
+  into its label-free styles (the identity) and the requested (yaw, pitch) goes in through the
+  generator's own view label, `G.mapping.view(ws, encode_pose(pose))`, so camera control is the
+  generator's and the mapping carries only the object.
+
+`NeuralRenderer.styles` (the mapping's output) and `NeuralRenderer.place` (that output at a camera)
+are where the two differ. One phase, `M_main`, of `gan2d.train.loop`, with the generator and the
+encoder frozen; every step, for latents drawn from the step's seed:
+
+- latent and image reconstruction: `M(IG(G(w)))` ≈ `w` (per layer, in units of the spread of w; the
+  label-free w for a conditioned generator) and its image ≈ `G(w)` (a conditioned generator's sample
+  is drawn at a random pose label, and the reconstruction is rendered at that ground-truth label);
 - camera cycle: the same shape and texture codes with a random requested camera are rendered by the
   generator, read back by the encoder (through a differentiable background-key mask), and must show
   that camera and the same codes.
@@ -27,6 +37,9 @@ from gan2d.nets.attribute_mapping import AttributeMapping, AttributeMappingConfi
 from gan2d.nets.stylegan2 import Generator
 from gan2d.train.config import TrainConfig
 from gan2d.train.loop import Batch, Phase
+from tools.errors import ToolError
+from tools.faces.condition import is_pose_conditioned
+from tools.faces.pose_labels import encode_pose
 from tools.invgraphics.losses import angle_difference
 from tools.invgraphics.model import InverseGraphicsModel
 
@@ -89,10 +102,13 @@ class NeuralRenderer(nn.Module):
     """Generator + attribute mapping + encoder: renders encoded objects at requested cameras.
 
     Args:
-        G: the generator (frozen).
-        mapping: the attribute mapping.
+        G: the generator (frozen), W-space or pose-conditioned.
+        mapping: the attribute mapping (label-free for a pose-conditioned generator).
         encoder: the inverse-graphics model whose codes the mapping reads (frozen).
         settings: background/key settings.
+
+    Raises:
+        ToolError: a mapping of the other kind than the generator (camera head vs label-free).
     """
 
     def __init__(self, G: Generator, mapping: AttributeMapping, encoder: InverseGraphicsModel,
@@ -100,26 +116,66 @@ class NeuralRenderer(nn.Module):
         super().__init__()
         self.G, self.mapping, self.encoder = G, mapping, encoder
         self.settings = settings or NeuralRendererSettings()
+        self.conditioned = is_pose_conditioned(G)
+        if self.conditioned != mapping.label_free:
+            raise ToolError("the attribute mapping is " + ("label-free (made for a pose-conditioned generator)"
+                            if mapping.label_free else "a W+ mapping with a camera head (made for a W-space "
+                            "generator)") + f", the generator is {'' if self.conditioned else 'not '}pose-conditioned")
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Generated (or photo) images `[B, 3, S, S]` in [-1, 1] → camera, shape code, texture code."""
         s = self.settings
         return self.encoder.attributes(encoder_input(images, self.encoder.resolution, s.background, s.tolerance))
 
+    def styles(self, camera: torch.Tensor, shape: torch.Tensor, texture: torch.Tensor) -> torch.Tensor:
+        """`[B, num_ws, w_dim]` the mapping's output for cameras `[B, 4]` and codes: W+ at that camera, or the
+        label-free styles of a pose-conditioned generator (which do not depend on the camera)."""
+        if self.conditioned:
+            return self.mapping(shape, texture)
+        return self.mapping(shape, texture, camera_features(camera, self.encoder.config.distance0))
+
+    def place(self, styles: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
+        """Generator input `[B, num_ws, w_dim]`: a conditioned generator's label-free `styles` at the view label of
+        `camera [B, 4]`'s (yaw, pitch); W+ `styles` already hold their camera."""
+        return self.G.mapping.view(styles, encode_pose(camera[:, :2])) if self.conditioned else styles
+
     def ws(self, camera: torch.Tensor, shape: torch.Tensor, texture: torch.Tensor) -> torch.Tensor:
-        """`[B, num_ws, w_dim]` for the requested cameras `[B, 4]` and codes."""
-        return self.mapping(camera_features(camera, self.encoder.config.distance0), shape, texture)
+        """`[B, num_ws, w_dim]` what the synthesis network takes for the requested cameras `[B, 4]` and codes."""
+        return self.place(self.styles(camera, shape, texture), camera)
 
     def render(self, camera: torch.Tensor, shape: torch.Tensor, texture: torch.Tensor) -> torch.Tensor:
         """`[B, 3, S, S]` generator images in [-1, 1] of the codes at the requested cameras."""
         return self.G.synthesis(self.ws(camera, shape, texture), noise_mode="const")
 
 
+def sample_objects(G: Generator, z: torch.Tensor, truncation: float, pose: torch.Tensor | None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's objects of latents `z [B, z_dim]`: (styles the mapping should give, `[B, num_ws, w_dim]`;
+    images `[B, 3, S, S]`). A pose-conditioned generator's styles are label-free and its images drawn at
+    `pose [B, 2]` (yaw, pitch) degrees; a W-space generator's are W+ and `pose` is not used."""
+    with torch.no_grad():
+        if is_pose_conditioned(G):
+            ws = G.mapping.shared(z, None, truncation_psi=truncation)
+            return ws, G.synthesis(G.mapping.view(ws, encode_pose(pose)), noise_mode="const")
+        ws = G.mapping(z, None, truncation_psi=truncation)
+        return ws, G.synthesis(ws, noise_mode="const")
+
+
+def random_poses(n: int, settings: NeuralRendererSettings) -> torch.Tensor:
+    """`[n, 2]` (yaw, pitch) degrees uniform in the settings' ranges."""
+    return torch.stack([torch.empty(n).uniform_(*settings.yaw), torch.empty(n).uniform_(*settings.pitch)], 1)
+
+
 def random_cameras(n: int, settings: NeuralRendererSettings, distance: torch.Tensor) -> torch.Tensor:
     """`[n, 4]` requested cameras: uniform yaw and pitch in the settings' ranges, roll 0, `distance: [n]`."""
-    yaw = torch.empty(n).uniform_(*settings.yaw)
-    pitch = torch.empty(n).uniform_(*settings.pitch)
-    return torch.stack([yaw, pitch, torch.zeros(n), distance.detach().cpu()], 1).to(distance.device)
+    return pose_cameras(random_poses(n, settings), distance)
+
+
+def pose_cameras(pose: torch.Tensor, distance: torch.Tensor) -> torch.Tensor:
+    """`[n, 4]` cameras of `pose [n, 2]` (yaw, pitch) degrees, roll 0, `distance [n]`."""
+    n = pose.shape[0]
+    return torch.cat([pose.float().cpu(), torch.zeros(n, 1), distance.detach().cpu().reshape(n, 1)],
+                     1).to(distance.device)
 
 
 class NeuralRendererTask:
@@ -150,8 +206,9 @@ class NeuralRendererTask:
         self.sample_columns = sample_count
         # The spread of w per layer: the unit the latent loss is measured in.
         with torch.no_grad():
-            w = G.mapping(torch.randn(2048, G.z_dim, generator=torch.Generator().manual_seed(7)), None,
-                          truncation_psi=settings.truncation)
+            z = torch.randn(2048, G.z_dim, generator=torch.Generator().manual_seed(7))
+            mapping_of_z = G.mapping.shared if is_pose_conditioned(G) else G.mapping
+            w = mapping_of_z(z, None, truncation_psi=settings.truncation)
         self.w_std = w.std(0).mean(-1).clamp(min=1e-6)  # [num_ws]
 
     def _renderer(self, mapping: AttributeMapping) -> NeuralRenderer:
@@ -161,16 +218,19 @@ class NeuralRendererTask:
         (index,) = batch
         s = self.settings
         nr = self._renderer(self.M)
-        z = torch.randn(index.shape[0], self.G.z_dim, device=index.device)
+        n = index.shape[0]
+        z = torch.randn(n, self.G.z_dim, device=index.device)
+        pose = random_poses(n, s).to(index.device)
+        ws, x = sample_objects(self.G, z, s.truncation, pose)
         with torch.no_grad():
-            ws = self.G.mapping(z, None, truncation_psi=s.truncation)
-            x = self.G.synthesis(ws, noise_mode="const")
             camera, shape, texture = nr.encode(x)
-        ws_hat = nr.ws(camera, shape, texture)
+        styles = nr.styles(camera, shape, texture)
         std = self.w_std.to(ws.device)[None, :, None]
-        terms = {"latent": (((ws_hat - ws) / std) ** 2).mean(),
-                 "image": (self.G.synthesis(ws_hat, noise_mode="const") - x).abs().mean()}
-        want = random_cameras(index.shape[0], s, camera[:, 3])
+        # A conditioned sample is reconstructed at the label it was drawn with (its ground truth), W+ at its own camera.
+        shown = pose_cameras(pose, camera[:, 3]) if nr.conditioned else camera
+        terms = {"latent": (((styles - ws) / std) ** 2).mean(),
+                 "image": (self.G.synthesis(nr.place(styles, shown), noise_mode="const") - x).abs().mean()}
+        want = random_cameras(n, s, camera[:, 3])
         seen_cam, seen_shape, seen_texture = nr.encode(nr.render(want, shape, texture))
         err = angle_difference(seen_cam[:, :2], want[:, :2]) / 10.0
         terms["camera"] = F.smooth_l1_loss(err, torch.zeros_like(err))
@@ -184,10 +244,11 @@ class NeuralRendererTask:
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
-        """Columns of identities; rows: the generated image, then the mapping's renders at yaw -40…40."""
+        """Columns of identities; rows: the generated image (a conditioned one frontal), then the mapping's renders
+        at yaw -40…40."""
         nr = self._renderer(self.M_ema)
-        dev = self.M_ema.w_avg.device
-        x = self.G(self.sample_z.to(dev), None, truncation_psi=self.settings.truncation, noise_mode="const")
+        z = self.sample_z.to(self.M_ema.w_avg.device)
+        _, x = sample_objects(self.G, z, self.settings.truncation, torch.zeros(len(z), 2, device=z.device))
         camera, shape, texture = nr.encode(x)
         rows = [x]
         for yaw in (-40.0, -20.0, 0.0, 20.0, 40.0):
@@ -199,10 +260,12 @@ class NeuralRendererTask:
 
 def build_mapping(G: Generator, encoder: InverseGraphicsModel, camera_layers: int = 4, hidden: int = 256
                   ) -> AttributeMapping:
-    """A fresh mapping sized for `G` and `encoder`, centred on `G`'s average w."""
+    """A fresh mapping sized for `G` and `encoder`, centred on `G`'s average (label-free) w; label-free for a
+    pose-conditioned `G` (`camera_layers` then unused)."""
     c = encoder.config.net
-    cfg = AttributeMappingConfig(shape_dim=c.shape_dim, texture_dim=c.texture_dim, w_dim=G.w_dim, num_ws=G.num_ws,
-                                 camera_layers=min(camera_layers, G.num_ws - 1), hidden=hidden)
+    layers = 0 if is_pose_conditioned(G) else min(camera_layers, G.num_ws - 1)
+    cfg = AttributeMappingConfig(camera_dim=4 if layers else 0, shape_dim=c.shape_dim, texture_dim=c.texture_dim,
+                                 w_dim=G.w_dim, num_ws=G.num_ws, camera_layers=layers, hidden=hidden)
     w_avg = getattr(G.mapping, "w_avg", None)
     return AttributeMapping(cfg, w_avg)
 

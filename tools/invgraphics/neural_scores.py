@@ -1,11 +1,17 @@
-"""How well the GAN renders at requested cameras: pose error and agreement with the mesh rendering.
+"""How well the GAN renders at requested cameras: pose error, identity kept, agreement with the mesh rendering.
 
 For generated identities (fixed seeds) the encoder reads camera and codes off the generator's own
-image; the neural renderer then renders those codes at requested yaws (pitch and distance as
-predicted). Each render's pose is estimated by the faces job's head analyzer (its own held-out error
-is the noise floor, reported beside it) and compared with the request; the mesh the encoder predicted
-from the same image is rendered at the same cameras, and its silhouette and colors are compared with
-the GAN render's background-keyed mask and pixels.
+image (a pose-conditioned generator's at the frontal label); the neural renderer then renders those
+codes at requested yaws (pitch and distance as predicted). Open loop: the request goes straight into
+the renderer (for a conditioned generator, as its view label), no pose reader corrects it. Each
+render's pose is estimated by the faces job's head analyzer (its own held-out error is the noise
+floor, reported beside it) and compared with the request. Identity: the encoder reads the codes back
+off each render, compared with the input's codes (error relative to the median distance between the
+identities' codes, and whether the nearest input is the right identity); beside it, the same for the
+generator's own views of the true identity at those labels, which is what the encoder's view
+invariance allows. The mesh the encoder predicted from the same image is rendered at the same
+cameras, and its silhouette and colors are compared with the GAN render's background-keyed mask and
+pixels.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from tools.imageconv import gan_to_render
 from tools.invgraphics.camera import orbit_extrinsics
 from tools.invgraphics.losses import angle_difference
 from tools.invgraphics.model import InverseGraphicsModel
-from tools.invgraphics.neural_renderer import NeuralRenderer
+from tools.invgraphics.neural_renderer import NeuralRenderer, sample_objects
 from tools.invgraphics.predict import predict
 from tools.invgraphics.scoring import iou
 from tools.invgraphics.sweep import sweep_cameras
@@ -43,35 +49,57 @@ def _analyzer():
         raise ToolError(f"the faces job's head analyzer is needed to measure poses: {e}") from e
 
 
+def identity_agreement(codes: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Codes read off renders `[N, V, D]` (identity n at V views) vs the input codes `reference [N, D]`.
+
+    Returns:
+        `[N, V]` relative code error (‖codes − reference_n‖ over the median distance between two identities'
+        reference codes) and `[N, V]` bool: the nearest reference is identity n.
+    """
+    between = torch.cdist(reference, reference)
+    scale = between[~torch.eye(len(reference), dtype=torch.bool)].median().clamp(min=1e-8)
+    own = (codes - reference[:, None]).norm(dim=-1) / scale
+    nearest = torch.cdist(codes.flatten(0, 1), reference).argmin(1).view(codes.shape[:2])
+    return own, nearest == torch.arange(len(reference))[:, None]
+
+
 @torch.no_grad()
 def score_renderer(renderer: NeuralRenderer, analyzer, identities: int = 16, yaws: Sequence[float] = YAWS,
                    seed: int = 1, truncation: float = 0.7) -> dict:
-    """Pose error of the GAN's renders at requested yaws and their agreement with the mesh renders.
+    """Open-loop pose error of the GAN's renders at requested yaws, the identity they keep, and their
+    agreement with the mesh renders.
 
     Returns:
         {"rows": per (identity, yaw), "bins": per yaw {"yaw", "median_abs_yaw_error", "median_abs_pitch_error",
-        "iou", "psnr"}, "median_abs_yaw_error", "max_bin_median", "iou", "psnr"}.
+        "iou", "psnr", "code_error", "identity_top1", and for a conditioned generator "own_code_error",
+        "own_identity_top1"}, and their overall "median_abs_yaw_error", "max_bin_median", "iou", "psnr",
+        "code_error", "identity_top1", "own_code_error", "own_identity_top1" (None for a W-space generator)}.
     """
     from tools.faces.segment import key_masks
 
     G, enc = renderer.G, renderer.encoder
     z = torch.randn(identities, G.z_dim, generator=torch.Generator().manual_seed(seed))
-    x = G(z, None, truncation_psi=truncation, noise_mode="const")
-    S = x.shape[-1]
+    true_ws, x = sample_objects(G, z, truncation, torch.zeros(identities, 2))
+    S, V = x.shape[-1], len(yaws)
     K = pose_cameras("heads", [(0.0, 0.0, 0.0)], S).K[0]
     photos, masks = gan_to_render(x), key_masks(x)
-    rows = []
+    rows, codes, own_codes, inputs = [], [], [], []
     for i in range(identities):
         pred, Kc = predict(enc, photos[i], masks[i], K)
         camera, shape, texture = enc.attributes(torch.cat([x[i:i + 1], masks[i:i + 1, None] * 2 - 1], 1))
+        inputs.append(torch.cat([shape, texture], 1)[0])
         cams = sweep_cameras(camera[0], yaws)
-        gan = renderer.render(cams, shape.expand(len(yaws), -1), texture.expand(len(yaws), -1))
+        gan = renderer.render(cams, shape.expand(V, -1), texture.expand(V, -1))
+        codes.append(torch.cat(renderer.encode(gan)[1:], 1))
+        if renderer.conditioned:
+            own = G.synthesis(renderer.place(true_ws[i:i + 1].expand(V, -1, -1), cams), noise_mode="const")
+            own_codes.append(torch.cat(renderer.encode(own)[1:], 1))
         pose = analyzer.pose(gan)
         R, t = orbit_extrinsics(sweep_cameras(pred.camera[0], yaws))
         Ks = Kc.clone()
         Ks[:2] *= S / enc.resolution
-        mesh_rgb, mesh_alpha = pred.repeat(len(yaws)).render(Cameras(Ks[None].expand(len(yaws), 3, 3), R, t, S, S),
-                                                            torch.full((len(yaws), 3), 0.92))
+        mesh_rgb, mesh_alpha = pred.repeat(V).render(Cameras(Ks[None].expand(V, 3, 3), R, t, S, S),
+                                                    torch.full((V, 3), 0.92))
         gan_mask = key_masks(gan)
         ious = iou(mesh_alpha, gan_mask)
         inside = (gan_mask > 0.5)[..., None]
@@ -81,15 +109,29 @@ def score_renderer(renderer: NeuralRenderer, analyzer, identities: int = 16, yaw
             rows.append({"identity": i, "yaw": yaw, "pitch": float(cams[j, 1]),
                          "yaw_error": float(angle_difference(pose[j, 0], torch.tensor(yaw))),
                          "pitch_error": float(pose[j, 1] - cams[j, 1]), "iou": float(ious[j]), "psnr": float(psnr[j])})
+    reference = torch.stack(inputs)
+    agreement = {"": identity_agreement(torch.stack(codes), reference)}
+    if own_codes:
+        agreement["own_"] = identity_agreement(torch.stack(own_codes), reference)
+    for r in rows:
+        for prefix, (error, top1) in agreement.items():
+            r[f"{prefix}code_error"] = float(error[r["identity"], yaws.index(r["yaw"])])
+            r[f"{prefix}identity_top1"] = bool(top1[r["identity"], yaws.index(r["yaw"])])
+    keys = ["code_error", "identity_top1", *(["own_code_error", "own_identity_top1"] if own_codes else [])]
     bins = []
     for yaw in yaws:
         sel = [r for r in rows if r["yaw"] == yaw]
         bins.append({"yaw": yaw, "median_abs_yaw_error": float(np.median([abs(r["yaw_error"]) for r in sel])),
                      "median_abs_pitch_error": float(np.median([abs(r["pitch_error"]) for r in sel])),
-                     "iou": float(np.mean([r["iou"] for r in sel])), "psnr": float(np.mean([r["psnr"] for r in sel]))})
-    return {"rows": rows, "bins": bins, "median_abs_yaw_error": float(np.median([abs(r["yaw_error"]) for r in rows])),
+                     "iou": float(np.mean([r["iou"] for r in sel])), "psnr": float(np.mean([r["psnr"] for r in sel])),
+                     **{k: float(np.mean([r[k] for r in sel])) for k in keys}})
+    overall = {k: float(np.mean([r[k] for r in rows])) if k in keys else None
+               for k in ("code_error", "identity_top1", "own_code_error", "own_identity_top1")}
+    return {"rows": rows, "bins": bins, "open_loop": True, "conditioned": renderer.conditioned,
+            "median_abs_yaw_error": float(np.median([abs(r["yaw_error"]) for r in rows])),
             "max_bin_median": max(b["median_abs_yaw_error"] for b in bins),
-            "iou": float(np.mean([r["iou"] for r in rows])), "psnr": float(np.mean([r["psnr"] for r in rows]))}
+            "iou": float(np.mean([r["iou"] for r in rows])), "psnr": float(np.mean([r["psnr"] for r in rows])),
+            **overall}
 
 
 def neural_renderer_scores(encoder: InverseGraphicsModel, generator: Path | None, mapping: Path | None,
@@ -101,11 +143,17 @@ def neural_renderer_scores(encoder: InverseGraphicsModel, generator: Path | None
     analyzer, extra = _analyzer()
     scores = score_renderer(renderer, analyzer, identities)
     floor = (extra.get("scores") or {}).get("noise_floor")
-    header = ["requested yaw", "median |yaw error|", "median |pitch error|", "mesh IoU", "PSNR vs mesh (dB)"]
+    own = scores["own_code_error"] is not None
+    header = ["requested yaw", "median |yaw error|", "median |pitch error|", "mesh IoU", "PSNR vs mesh (dB)",
+              "code error", "identity top-1", *(["G's own views: code error", "top-1"] if own else [])]
     table = [[f"{b['yaw']:+.0f}°", f"{b['median_abs_yaw_error']:.2f}°", f"{b['median_abs_pitch_error']:.2f}°",
-              f"{b['iou']:.3f}", f"{b['psnr']:.1f}"] for b in scores["bins"]]
-    md = (f"\nGAN as renderer ({identities} identities): median |yaw error| {scores['median_abs_yaw_error']:.2f}° "
-          f"(worst bin {scores['max_bin_median']:.2f}°), analyzer noise floor {floor}\n\n"
-          + markdown_table(header, table))
+              f"{b['iou']:.3f}", f"{b['psnr']:.1f}", f"{b['code_error']:.2f}", f"{b['identity_top1']:.2f}",
+              *([f"{b['own_code_error']:.2f}", f"{b['own_identity_top1']:.2f}"] if own else [])]
+             for b in scores["bins"]]
+    md = (f"\nGAN as renderer, open loop ({identities} identities, {'pose label' if scores['conditioned'] else 'W+'} "
+          f"camera): median |yaw error| {scores['median_abs_yaw_error']:.2f}° (worst bin "
+          f"{scores['max_bin_median']:.2f}°), analyzer noise floor {floor}; identity: code error "
+          f"{scores['code_error']:.2f}, top-1 {scores['identity_top1']:.2f} of {identities}"
+          + (f" (the generator's own views: {scores['own_code_error']:.2f}, {scores['own_identity_top1']:.2f})"
+             if own else "") + "\n\n" + markdown_table(header, table))
     return {**scores, "noise_floor": floor, "notes": notes, "markdown": md}
-

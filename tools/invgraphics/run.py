@@ -13,7 +13,7 @@ from render3d.io import save_mesh, save_png
 from render3d.structures import Meshes
 from tools.errors import ToolError
 from tools.invgraphics.predict import in_photo_frame, input_crop, predict
-from tools.invgraphics.sweep import gan_sweep, mesh_sweep
+from tools.invgraphics.sweep import gan_sweep, mesh_sweep, sweep_sheet
 from tools.invgraphics.weights import load_model
 from tools.rundir import staged_dir
 
@@ -24,22 +24,22 @@ def _strip(images: torch.Tensor) -> torch.Tensor:
 
 
 def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None, encoder_path: Path | None = None):
-    """The GAN renderer for `encoder`: the generator (default: the faces job's embedded one) and the
-    attribute mapping (default: shipped), and notes when they were not trained together.
+    """The GAN renderer for `encoder`: the generator (default: the faces job's embedded pose-conditioned one)
+    and the attribute mapping (default: shipped), and notes when they were not trained together.
 
     Raises:
-        ToolError: missing or unusable files, a mapping whose sizes do not fit them, or one trained for
-            another generator (`check_pair`).
+        ToolError: missing or unusable files, a mapping whose sizes or kind (label-free or W+) do not fit them, or
+            one trained for another generator (`check_pair`).
     """
     from tools.invgraphics.neural_renderer import NeuralRenderer
     from tools.invgraphics.neural_renderer_train import check_pair, load_generator, load_mapping
     from tools.invgraphics.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
     if generator is None:
-        from tools.faces.bundle import GENERATOR
+        from tools.faces.bundle import CONDITIONED
         from tools.faces.bundle import WEIGHTS_DIR as FACES
 
-        generator = FACES / GENERATOR
+        generator = FACES / CONDITIONED
     mapping = mapping or WEIGHTS_DIR / "neural_renderer.safetensors"
     G = load_generator(generator)
     M, extra = load_mapping(mapping)
@@ -98,5 +98,7 @@ def run_invgraphics(photo: Path, out: Path, mask: Path | None = None, fov: float
         save_png(tmp / "input.png", torch.cat([crop, cmask[..., None].expand(-1, -1, 3)], 1))
         for name, images in sweeps.items():
             save_png(tmp / f"sweep_{name}.png", _strip(images))
+        if len(sweeps) > 1:
+            save_png(tmp / "sheet.png", sweep_sheet([sweeps["mesh"], sweeps["gan"]], size))
         (tmp / "prediction.json").write_text(json.dumps(result, indent=2))
     return {**result, "notes": notes}

@@ -4,8 +4,9 @@
 object; `gan_sweep` sends the encoder's camera-swapped properties through the attribute mapping into
 the generator (`neural_renderer.NeuralRenderer`). Both take requested yaws in degrees (the data
 engine's convention: camera azimuth about +Y, 0 = the object's front) and keep the predicted pitch
-and distance unless told otherwise. `neurender invgraphics PHOTO --renderer mesh|gan` and the faces
-job's `--from-photo --renderer` show them.
+and distance unless told otherwise. `neurender invgraphics PHOTO --renderer mesh|gan|both` and the
+faces job's `--from-photo --renderer` show them; `sweep_sheet` puts the rows one above the other
+(mesh, then GAN), so the same reconstruction can be compared view by view.
 """
 
 from __future__ import annotations
@@ -83,3 +84,22 @@ def gan_sweep(renderer: NeuralRenderer, image: torch.Tensor, mask: torch.Tensor,
     cams = sweep_cameras(camera[0], yaws, pitch)
     n = len(yaws)
     return gan_to_render(renderer.render(cams, shape.expand(n, -1), texture.expand(n, -1)))
+
+
+def sweep_sheet(rows: Sequence[torch.Tensor], size: int) -> torch.Tensor:
+    """Sweeps `[N, S_i, S_i, 3]` (one per renderer, the same N yaws) → one `[len(rows)·size, N·size, 3]` sheet.
+
+    Example:
+        >>> sweep_sheet([torch.zeros(3, 8, 8, 3), torch.ones(3, 4, 4, 3)], 8).shape
+        torch.Size([16, 24, 3])
+    """
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise ToolError("a sweep sheet needs sweeps of the same yaws")
+    out = []
+    for r in rows:
+        x = r.permute(0, 3, 1, 2)
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="area" if x.shape[-1] > size else "bilinear",
+                              align_corners=None if x.shape[-1] > size else False)
+        out.append(torch.cat(list(x.permute(0, 2, 3, 1)), 1))
+    return torch.cat(out, 0).clamp(0, 1)

@@ -93,11 +93,13 @@ def register(app: typer.Typer) -> None:
     def train_neural_renderer(
         out: Path = typer.Option(..., "--out", help="run directory"),
         generator: Path | None = typer.Option(None, "--generator", help="generator checkpoint (.safetensors, .pkl, "
-                                                                       ".pt) [default: the faces job's embedded one]"),
+                                                                       ".pt) [default: the faces job's embedded "
+                                                                       "pose-conditioned one]"),
         encoder: Path | None = typer.Option(None, "--encoder", help="inverse-graphics weights [default: shipped]"),
         kimg: float | None = typer.Option(None, help="length in thousands of generated samples [default: 20]"),
         batch: int = typer.Option(8, help="samples per step"),
-        camera_layers: int = typer.Option(4, "--camera-layers", help="leading W+ layers the camera drives"),
+        camera_layers: int = typer.Option(4, "--camera-layers", help="leading W+ layers the camera drives "
+                                                                         "(a W-space generator's mapping)"),
         lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate"),
         resume: bool = typer.Option(False, "--resume", help="continue --out from its latest snapshot"),
         seed: int = typer.Option(0, help="seeds every latent and requested camera"),
@@ -121,9 +123,9 @@ def register(app: typer.Typer) -> None:
             run = load_run(out, kimg)
         else:
             if generator is None:
-                from tools.faces.bundle import GENERATOR, WEIGHTS_DIR
+                from tools.faces.bundle import CONDITIONED, WEIGHTS_DIR
 
-                generator = WEIGHTS_DIR / GENERATOR
+                generator = WEIGHTS_DIR / CONDITIONED
             for name, path in (("--generator", generator), ("--encoder", encoder or DEFAULT_WEIGHTS)):
                 if not Path(path).is_file():
                     raise ToolError(f"{name} {path}: no such file")

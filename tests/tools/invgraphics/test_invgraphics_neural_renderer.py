@@ -39,7 +39,7 @@ def _tiny_setup() -> tuple[Generator, InverseGraphicsModel]:
 def test_mapping_shapes_and_untrained_output_is_the_average_w() -> None:
     G, IG = _tiny_setup()
     M = build_mapping(G, IG, camera_layers=2, hidden=32)
-    ws = M(torch.randn(3, 4), torch.randn(3, 8), torch.randn(3, 8))
+    ws = M(torch.randn(3, 8), torch.randn(3, 8), torch.randn(3, 4))
     assert ws.shape == (3, G.num_ws, G.w_dim)
     assert torch.allclose(ws, G.mapping.w_avg.expand_as(ws))
     nr = NeuralRenderer(G, M, IG)
@@ -47,7 +47,7 @@ def test_mapping_shapes_and_untrained_output_is_the_average_w() -> None:
     assert camera.shape == (3, 4) and shape.shape == (3, 8) and texture.shape == (3, 8)
     assert nr.render(camera, shape, texture).shape == (3, 3, 16, 16)
     with pytest.raises(ShapeError, match="camera"):
-        M(torch.zeros(3, 5), torch.zeros(3, 8), torch.zeros(3, 8))
+        M(torch.zeros(3, 8), torch.zeros(3, 8), torch.zeros(3, 5))
     with pytest.raises(ConfigError, match="camera_layers"):
         AttributeMappingConfig(num_ws=4, camera_layers=4)
     assert AttributeMapping(AttributeMappingConfig.from_dict(M.config.to_dict())).config == M.config
@@ -103,3 +103,87 @@ def test_check_pair_refuses_another_generator_and_notes_another_encoder(tmp_path
     with pytest.raises(ToolError, match=f"{_digest(g_old)}.*{_digest(g_new)}.*train neural-renderer"):
         check_pair(extra, g_new, enc)
     assert "record no generator" in check_pair({}, g_new, enc)[0]
+
+
+def _tiny_conditioned() -> Generator:
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig(img_resolution=16, z_dim=16, w_dim=16, c_dim=2, view_layers=2, channel_base=256,
+                                  channel_max=16)).eval()
+    with torch.no_grad():
+        G.mapping.w_avg.copy_(G.mapping.shared(torch.randn(4096, 16), None)[:, 0].mean(0))
+    return G
+
+
+def test_conditioned_renderer_passes_the_requested_pose_as_the_label_and_keeps_later_styles() -> None:
+    from tools.faces.condition import is_pose_conditioned
+    from tools.faces.pose_labels import encode_pose
+
+    G, (_, IG) = _tiny_conditioned(), _tiny_setup()
+    assert is_pose_conditioned(G)
+    M = build_mapping(G, IG, camera_layers=3, hidden=32)
+    assert M.label_free and M.config.camera_layers == 0 and M.config.camera_dim == 0
+    with torch.no_grad():  # a mapping that is not the average, so that styles differ between identities
+        for p in M.parameters():
+            p.normal_(0, 0.1)
+    nr = NeuralRenderer(G, M, IG)
+    seen = []
+    view = G.mapping.view
+    G.mapping.view = lambda ws, c: seen.append(c) or view(ws, c)
+    shape, texture = torch.randn(2, 8), torch.randn(2, 8)
+    cam_a = torch.tensor([[-30.0, 5.0, 0.0, 2.7], [10.0, -8.0, 0.0, 2.7]])
+    cam_b = torch.tensor([[40.0, 0.0, 3.0, 3.1], [-40.0, 12.0, -2.0, 2.2]])
+    a, b = nr.ws(cam_a, shape, texture), nr.ws(cam_b, shape, texture)
+    assert torch.equal(seen[0], encode_pose(cam_a[:, :2])) and torch.equal(seen[1], encode_pose(cam_b[:, :2]))
+    assert torch.equal(a[:, 2:], b[:, 2:]) and not torch.allclose(a[:, :2], b[:, :2])
+    assert torch.equal(a[:, 2:], M(shape, texture)[:, 2:])  # later styles: the mapping's label-free identity
+    assert nr.render(cam_a, shape, texture).shape == (2, 3, 16, 16)
+    with pytest.raises(ShapeError, match="label-free"):
+        M(shape, texture, torch.zeros(2, 4))
+
+
+def test_a_mapping_of_the_other_kind_is_refused() -> None:
+    from tools.errors import ToolError
+
+    G, IG = _tiny_setup()
+    Gc = _tiny_conditioned()
+    with pytest.raises(ToolError, match=r"label-free.*not pose-conditioned"):
+        NeuralRenderer(G, build_mapping(Gc, IG), IG)
+    with pytest.raises(ToolError, match=r"camera head.*is pose-conditioned"):
+        NeuralRenderer(Gc, build_mapping(G, IG, camera_layers=2), IG)
+    with pytest.raises(ConfigError, match="camera_dim"):
+        AttributeMappingConfig(camera_dim=4, num_ws=4, camera_layers=0)
+
+
+def test_label_free_mapping_learns_the_round_trip_of_a_pose_conditioned_generator() -> None:
+    from tools.faces.pose_labels import encode_pose
+
+    G, (_, IG) = _tiny_conditioned(), _tiny_setup()
+    M = build_mapping(G, IG, hidden=64)
+    task = NeuralRendererTask(G, IG, M, TrainConfig(lr_g=1e-2, betas_g=(0.9, 0.99)),
+                              NeuralRendererSettings(background=(0.5, 0.5, 0.5)))
+    z = torch.randn(64, 16, generator=torch.Generator().manual_seed(5))
+    pose = torch.stack([torch.linspace(-40, 40, 64), torch.linspace(10, -10, 64)], 1)
+
+    def round_trip() -> tuple[float, float]:
+        with torch.no_grad():
+            ws = G.mapping.shared(z, None, truncation_psi=0.7)
+            x = G.synthesis(G.mapping.view(ws, encode_pose(pose)), noise_mode="const")
+            nr = NeuralRenderer(G, M, IG, task.settings)
+            camera, shape, texture = nr.encode(x)
+            back = nr.styles(camera, shape, texture)
+            latent = float((((back - ws) / task.w_std[None, :, None]) ** 2).mean())
+            image = G.synthesis(G.mapping.view(back, encode_pose(pose)), noise_mode="const")
+            return latent, float((image - x).abs().mean())
+
+    before = round_trip()
+    opt = task.optimizers["M"]
+    for step in range(40):
+        torch.manual_seed(step)
+        opt.zero_grad()
+        loss, stats = task._main((torch.arange(8),))
+        loss.backward()
+        opt.step()
+    after = round_trip()
+    assert after[0] < 0.3 * before[0] and after[1] < 0.6 * before[1], (before, after)
+    assert set(stats) >= {"latent", "image", "camera", "codes"}
+    assert task.samples().shape == (6 * 6, 3, 16, 16)
