@@ -9,9 +9,13 @@ start, then a short fit, `tools.invgraphics.initialize`). Times include the pred
 - multi-view sets (`--data`: data-engine shapes/heads, GAN faces from `datagen --from-gan`): the
   held-out samples of each (the same split training leaves out), reconstructed from view 0 and scored
   at the other views against their masks (`score_views`);
-- `--neural-renderer`: the GAN as a renderer — faces-analyzer pose error of the generator's renders
-  at requested yaws (per 10° bin) and their agreement with the mesh rendering of the same prediction
-  (silhouette IoU against the background-keyed GAN mask, PSNR inside it).
+- `--neural-renderer`: the GAN as a renderer (`tools.invgraphics.neural_scores`), open loop — the
+  requested camera goes straight in (a pose-conditioned generator's view label), no pose reader
+  corrects it: faces-analyzer pose error of the generator's renders at requested yaws (per 10° bin,
+  the analyzer's own floor beside it), the identity the renders keep (the encoder's codes read back
+  vs the input's, beside the generator's own views of the true identity), and their agreement with
+  the mesh rendering of the same prediction (silhouette IoU against the background-keyed GAN mask,
+  PSNR inside it).
 """
 
 from __future__ import annotations
