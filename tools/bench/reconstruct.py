@@ -117,7 +117,7 @@ def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none", nam
     return {"rows": rows, "mean": mean, "settings": {"size": size, "steps": settings.steps,
                                                      "symmetry": settings.symmetry, "prior": settings.prior,
                                                      "template": settings.template, "rings": settings.rings,
-                                                     "contacts": settings.contacts,
+                                                     "contacts": settings.contacts, "legs": settings.legs,
                                                      "torch_threads": torch.get_num_threads()}}
 
 
@@ -146,6 +146,7 @@ def register(bench_app: typer.Typer) -> None:
         template: str = typer.Option("auto", "--template", help="starting shape of the fit"),
         rings: bool = typer.Option(True, "--rings/--no-rings", help="ring prior of the fit"),
         contacts: bool = typer.Option(True, "--contacts/--no-contacts", help="ground-contact prior of the fit"),
+        legs: bool = typer.Option(True, "--legs/--no-legs", help="rigid-legs prior of the fit (with --contacts)"),
         sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard, check"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),
@@ -155,7 +156,7 @@ def register(bench_app: typer.Typer) -> None:
             raise ToolError(f"--size must be within 16..1024, got {size}")
         names = None if shapes_opt is None else [n.strip() for n in shapes_opt.split(",") if n.strip()]
         settings = FitSettings(steps=steps, symmetry=symmetry.value, prior=prior.value, template=template, rings=rings,
-                               contacts=contacts)
+                               contacts=contacts, legs=legs)
         result = run_benchmark(size, steps, names=names, sets=tuple(x.strip() for x in sets.split(",") if x.strip()),
                                settings=settings)
         md = markdown_table(result)

@@ -206,6 +206,9 @@ def register(app: typer.Typer) -> None:
         contacts: bool = typer.Option(True, "--contacts/--no-contacts", help="three or four feet of the "
                                       "outline that are a tripod's or a rectangle's footprint stand on a floor: "
                                       "a foot lower in the image is nearer (stools, chairs, tables)"),
+        legs: bool = typer.Option(True, "--legs/--no-legs", help="on those feet, each leg a straight rod, upright "
+                                  "or leaning towards the footprint's centre, and what the legs hold up where "
+                                  "they end (with --contacts)"),
         ground_elevation: float | None = typer.Option(None, "--ground-elevation", help="camera elevation above the "
                                                       "floor in degrees, when known (default: from the feet's "
                                                       "footprint)"),
@@ -217,8 +220,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
         settings = FitSettings(steps=200 if steps is None else steps, template=template, symmetry=symmetry.value,
-                               prior=prior.value, rings=rings, contacts=contacts, ground_elevation=ground_elevation,
-                               elevation=elevation, backend=backend.value,
+                               prior=prior.value, rings=rings, contacts=contacts, legs=legs,
+                               ground_elevation=ground_elevation, elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
         init = None
         if learned:

@@ -104,7 +104,7 @@ def _start_template(settings: FitSettings, init: Initialization | None, image: t
         sm = silhouette_mesh(mask, cam, settings.edge_px, image, rings=settings.rings,
                              profile="rows" if kind == "revolution" else "disk",
                              contacts=settings.contacts and kind == "silhouette",
-                             ground_elevation=settings.ground_elevation)
+                             ground_elevation=settings.ground_elevation, legs=settings.legs)
         return sm.template, "refine", sm.rings, sm.support
     if kind in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])

@@ -83,6 +83,9 @@ class FitSettings:
             outline's feet are a rigid support's footprint (a tripod, legs at a rectangle's corners),
             they stand on a horizontal floor (`tools.reconstruct.contacts`); other outlines are left alone.
             On by default: on the bench it moves only the shapes with such feet, each for the better.
+        legs: the rigid-legs prior on such feet (`tools.reconstruct.support`): each leg a straight rod,
+            upright or leaning towards the footprint's centre, and the rest of the object moved by the
+            legs' upper ends' depths rather than the feet's (what legs hold up is where they end).
         ground_elevation: the camera's elevation above that floor in degrees, when known; None: the
             elevation at which the feet are that footprint.
         refine: split the faces where the silhouette or color error concentrates between stages
@@ -107,6 +110,7 @@ class FitSettings:
     prior: str = "inflation"
     rings: bool = True
     contacts: bool = True
+    legs: bool = True
     ground_elevation: float | None = None
     refine: bool = True
     edge_px: float = 4.0
@@ -178,5 +182,7 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
     ground = ""
     if settings.contacts and template == "silhouette":
         ground = f" + {support.describe()}" if support is not None else " + no feet on one floor (contact prior unused)"
+        if support is not None and settings.legs:
+            ground += " + rigid legs (upright or leaning in, the rest where they end)"
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
     return f"{start}{ground} + {unseen}{sym}"

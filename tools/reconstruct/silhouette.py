@@ -27,6 +27,7 @@ from render3d.cameras import Cameras
 from tools.errors import ToolError
 from tools.reconstruct.contacts import GroundSupport, contact_depths, contact_offsets, find_contacts, ground_support
 from tools.reconstruct.rings import RingRelief, find_rings
+from tools.reconstruct.support import SupportLegs, support_legs
 from tools.reconstruct.templates import Template
 
 # Holes smaller than this many pixels are mask noise, not topology.
@@ -45,6 +46,7 @@ class SilhouetteMesh:
         holes: number of holes kept (the genus of the surface).
         rings: number of holes the ring prior slanted.
         support: the feet the ground-contact prior stood on a floor (None: not asked for, or none found).
+        legs: the support's legs the rigid-legs prior placed (None: not asked for, or no support found).
     """
 
     template: Template
@@ -53,6 +55,7 @@ class SilhouetteMesh:
     holes: int
     rings: int = 0
     support: GroundSupport | None = None
+    legs: SupportLegs | None = None
 
 
 def _loops(mask: np.ndarray) -> list[np.ndarray]:
@@ -266,9 +269,24 @@ def _row_heights(loops: list[np.ndarray], uv: np.ndarray, depth_ratio: float) ->
     return depth_ratio * np.sqrt(np.maximum(w**2 - (uv[:, 0] - c) ** 2, 0.0))
 
 
+def _on_legs(mask: np.ndarray, uv: np.ndarray, rays: np.ndarray, mid: np.ndarray, legs: SupportLegs,
+             feet: tuple, depth: float, intrinsics: tuple[float, float, float, float]) -> np.ndarray:
+    """Chord centres `[m]` along the unit rays `[m, 3]` of the points `uv: [m, 2]`, given `mid: [m]` before
+    the contact prior: a leg pixel's on its leg (`SupportLegs.depth`), every other pixel's moved by the legs'
+    upper ends' depths (`contact_offsets`, which the contact prior alone feeds the feet's)."""
+    H, W = legs.legs.shape
+    px = np.clip(uv.astype(int), 0, [W - 1, H - 1])
+    leg = legs.legs[px[:, 1], px[:, 0]]
+    on_leg = legs.depth(uv, np.maximum(leg, 0), *intrinsics)
+    ends = legs.depth(legs.ends, np.arange(len(feet)), *intrinsics)
+    held = mid + contact_offsets(mask, uv, feet, ends, depth) / rays[:, 2]
+    return np.where(leg >= 0, on_leg / rays[:, 2], held)
+
+
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
                     depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk",
-                    contacts: bool = False, ground_elevation: float | None = None) -> SilhouetteMesh:
+                    contacts: bool = False, ground_elevation: float | None = None,
+                    legs: bool = False) -> SilhouetteMesh:
     """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
 
     Args:
@@ -286,6 +304,9 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
             chords move to its foot's depth there. Off, or no support found: every part on the centre plane.
         ground_elevation: the camera's elevation above that floor in degrees, when known; None: from the
             feet (the elevation at which they are a tripod's or a rectangle's footprint).
+        legs: with a support found, apply the rigid-legs prior (`tools.reconstruct.support`): each leg
+            a straight rod from its foot, upright or leaning towards the footprint's centre, and the rest
+            moved by the depths of the legs' upper ends instead of the feet's.
 
     Returns:
         the `SilhouetteMesh`.
@@ -366,7 +387,10 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     z = None if support is None else contact_depths(support.feet, fy, cy, support.elevation, d)
     if z is None:
         support = None
-    else:
+    rods = None if support is None or not legs else support_legs(m, support, fx, fy, cx, cy, d)
+    if rods is not None:
+        mid = _on_legs(m, uv, rays, mid, rods, support.feet, d, (fx, fy, cx, cy))
+    elif support is not None:
         mid = mid + contact_offsets(m, uv, support.feet, z, d) / rays[:, 2]
     uv_all = np.concatenate([uv, uv[inner]])
     cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
@@ -382,4 +406,4 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     partner[torch.from_numpy(inner)] = torch.arange(n, len(uv_all))
     partner[n:] = torch.from_numpy(inner)
     template = Template(world.float(), torch.from_numpy(faces).long(), unit.float(), colors)
-    return SilhouetteMesh(template, front, partner, n_holes, len(found), support)
+    return SilhouetteMesh(template, front, partner, n_holes, len(found), support, rods)
