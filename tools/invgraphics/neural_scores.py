@@ -155,9 +155,9 @@ def neural_renderer_scores(encoder: InverseGraphicsModel, generator: Path | None
     floor_text = (f"yaw {floor['yaw_median_abs']:.2f}°, pitch {floor['pitch_median_abs']:.2f}°"
                   if isinstance(floor, dict) and "yaw_median_abs" in floor else str(floor))
     own = scores["own_code_error"] is not None
-    header = ["requested yaw", "median |yaw error|", "median |pitch error|", "mesh IoU", "PSNR vs mesh (dB)",
+    header = ["requested yaw", "yaw error (median abs)", "pitch error (median abs)", "mesh IoU", "PSNR vs mesh (dB)",
               "encoder codes: error / top-1", "analyzer identity: error / top-1",
-              *(["G's own views: |yaw error|", "codes top-1", "analyzer top-1"] if own else [])]
+              *(["G's own views: yaw error", "codes top-1", "analyzer top-1"] if own else [])]
     table = [[f"{b['yaw']:+.0f}°", f"{b['median_abs_yaw_error']:.2f}°", f"{b['median_abs_pitch_error']:.2f}°",
               f"{b['iou']:.3f}", f"{b['psnr']:.1f}", f"{b['code_error']:.2f} / {b['code_top1']:.0%}",
               f"{b['analyzer_error']:.2f} / {b['analyzer_top1']:.0%}",

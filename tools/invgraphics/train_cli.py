@@ -8,6 +8,12 @@ lines of the run they came from) are reproduced by the data engine's sets and th
     neurender train inverse-graphics --data data/shapes --data data/heads --kimg KIMG --out runs/invgraphics \\
         --export tools/invgraphics/weights/invgraphics.safetensors
 
+The shipped neural renderer (`tools/invgraphics/weights/NEURAL_RENDERER.md`) is the label-free mapping of the
+faces job's pose-conditioned generator, reproduced by
+
+    neurender train neural-renderer --generator tools/faces/weights/generator_condition.safetensors --kimg 20 \
+        --out runs/neural_renderer --export tools/invgraphics/weights/neural_renderer.safetensors
+
 Only typer and the standard library load at import; the command imports torch when it runs.
 """
 
