@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from tools.errors import ToolError
+from tools.invgraphics.cli import Renderer
 from tools.rundir import check_out_dir
 
 
@@ -54,6 +55,10 @@ def register(app: typer.Typer) -> None:
                                                                            "instead of seeds"),
         estimator: Estimator = typer.Option(Estimator.analyzer, help="pose estimator"),
         iterations: int = typer.Option(3, help="closed-loop corrections per view (0..10)"),
+        renderer: Renderer | None = typer.Option(None, "--renderer", help="with --from-photo: show the inverse-"
+                                                 "graphics reconstruction of the photo over --yaw rendered by the "
+                                                 "mesh, the GAN (neural renderer) or both (sheet.png: mesh row, GAN "
+                                                 "row), as `neurender invgraphics PHOTO --renderer` does"),
     ) -> None:
         """Render identities at requested yaw/pitch: images, poses.json, labelled grids, metrics.json."""
         from tools.faces.job import FacesJob, parse_values
@@ -61,6 +66,9 @@ def register(app: typer.Typer) -> None:
 
         if not 0 <= iterations <= 10:
             raise ToolError(f"--iterations must be within 0..10, got {iterations}")
+        if renderer is not None:
+            _run_renderer(out, from_photo, renderer, yaw, size)
+            return
         method = _resolve_method(method, weights, from_photo)
         if method == Method.condition:
             metrics, warnings = _run_condition(out, seeds, yaw, pitch, size, truncation, weights, from_photo,
@@ -78,6 +86,25 @@ def register(app: typer.Typer) -> None:
 
         metrics, warnings = run_command(job, estimator.value, out, lambda msg: typer.echo(msg, err=True))
         _report(out, metrics, warnings)
+
+
+def _run_renderer(out: Path, photo: Path | None, renderer: Renderer, yaw: str, size: int) -> None:
+    """`--from-photo --renderer`: the invgraphics job's yaw sweep of the photo's reconstruction (its run folder)."""
+    from tools.faces.job import parse_values
+
+    if photo is None:
+        raise ToolError("--renderer needs --from-photo (it renders a photo's inverse-graphics reconstruction)")
+    if not 16 <= size <= 1024:
+        raise ToolError(f"--size must be within 16..1024 pixels, got {size}")
+    yaws = parse_values(yaw, "--yaw", 180.0)
+    check_out_dir(out, replace=True)
+    from tools.invgraphics.run import run_invgraphics
+
+    result = run_invgraphics(photo, out, renderer=renderer.value, yaws=yaws, size=size)
+    for note in result["notes"]:
+        typer.echo(f"note: {note}", err=True)
+    shown = "sheet.png" if renderer == Renderer.both else f"sweep_{renderer.value}.png"
+    typer.echo(f"{out}: {len(yaws)} yaws by {renderer.value}; {out / shown}")
 
 
 def _resolve_method(method: Method, weights: Path | None, photo: Path | None) -> Method:
