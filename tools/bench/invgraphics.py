@@ -182,7 +182,7 @@ def register(bench_app: typer.Typer) -> None:
         for d in data:
             rows += bench_multiview(model, d, samples, baseline, learned_steps)
         summary = summarize(rows)
-        md = summary_markdown(summary)
+        md = summary_markdown(summary) if summary else ""
         gan = {}
         if neural:
             from tools.invgraphics.neural_scores import neural_renderer_scores

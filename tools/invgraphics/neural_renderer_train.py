@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import torch
+
 from gan2d.budget import build_within
 from gan2d.checkpoint import load_checkpoint, save_checkpoint
 from gan2d.errors import CheckpointError, ConfigError
@@ -109,6 +111,7 @@ def run_training(run: NeuralRendererRun, out: Path, resume: bool = False) -> Run
         raise ToolError(f"{out} already holds a neural-renderer run; pass --resume or choose a new --out")
     G = load_generator(run.generator)
     encoder, _ = load_model(run.encoder)
+    torch.manual_seed(run.loop.seed)  # the mapping's initial weights: torch's process seed is random
     mapping = build_mapping(G, encoder, run.camera_layers, run.hidden)
     task = NeuralRendererTask(G, encoder, mapping, run.loop, run.settings)
     out.mkdir(parents=True, exist_ok=True)
