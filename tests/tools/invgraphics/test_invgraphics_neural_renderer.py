@@ -187,3 +187,27 @@ def test_label_free_mapping_learns_the_round_trip_of_a_pose_conditioned_generato
     assert after[0] < 0.3 * before[0] and after[1] < 0.6 * before[1], (before, after)
     assert set(stats) >= {"latent", "image", "camera", "codes"}
     assert task.samples().shape == (6 * 6, 3, 16, 16)
+
+
+def test_two_runs_of_one_command_train_the_same_mapping(tmp_path) -> None:
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    from gan2d.checkpoint import save_network
+    from tools.invgraphics.neural_renderer_train import NeuralRendererRun, default_loop, run_training
+    from tools.invgraphics.weights import save_model
+
+    G, (_, IG) = _tiny_conditioned(), _tiny_setup()
+    save_network(tmp_path / "g.safetensors", G)
+    save_model(tmp_path / "e.safetensors", IG, {})
+    loop = replace(default_loop(), total_kimg=0.016, batch_size=4, progress=False, sample_every_kimg=100.0)
+    run = NeuralRendererRun(str(tmp_path / "g.safetensors"), str(tmp_path / "e.safetensors"), hidden=16, loop=loop,
+                            settings=NeuralRendererSettings(background=(0.5, 0.5, 0.5)))
+    weights = []
+    for seed, name in ((1, "a"), (2, "b")):
+        torch.manual_seed(seed)  # the process's RNG state before the run must not matter
+        result = run_training(run, tmp_path / name)
+        weights.append(load_file(result.last_snapshot / "M_ema.safetensors"))
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
