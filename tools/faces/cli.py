@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         if renderer is not None:
             _run_renderer(out, from_photo, renderer, yaw, size)
             return
-        method = _resolve_method(method, weights, from_photo)
+        method = _resolve_method(method, weights)
         if method == Method.condition:
             metrics, warnings = _run_condition(out, seeds, yaw, pitch, size, truncation, weights, from_photo,
                                                estimator, iterations)
@@ -107,13 +107,11 @@ def _run_renderer(out: Path, photo: Path | None, renderer: Renderer, yaw: str, s
     typer.echo(f"{out}: {len(yaws)} yaws by {renderer.value}; {out / shown}")
 
 
-def _resolve_method(method: Method, weights: Path | None, photo: Path | None) -> Method:
-    """`auto` → condition for the embedded generator or a pose-conditioned `--weights`, else direction (the
-    inverter of `--from-photo` is the W-space generator's). Other files' errors are left to the loaders."""
+def _resolve_method(method: Method, weights: Path | None) -> Method:
+    """`auto` → condition for the embedded generator or a pose-conditioned `--weights`, else direction. Other
+    files' errors are left to the loaders."""
     if method != Method.auto:
         return method
-    if photo is not None:
-        return Method.direction
     if weights is None:
         return Method.condition
     if weights.suffix != ".safetensors" or not weights.is_file():
@@ -136,8 +134,6 @@ def _run_condition(out: Path, seeds: str, yaw: str, pitch: str, size: int, trunc
     from tools.faces.job import parse_values
     from tools.gan.cli import parse_int_list
 
-    if photo is not None:
-        raise ToolError("--from-photo needs --method direction or mixing (the inverter is the default generator's)")
     if weights is None:
         from tools.faces.bundle import CONDITIONED, WEIGHTS_DIR
 
@@ -146,10 +142,12 @@ def _run_condition(out: Path, seeds: str, yaw: str, pitch: str, size: int, trunc
         raise ToolError(f"--truncation must be within 0..1.5, got {truncation}")
     if not 16 <= size <= 1024:
         raise ToolError(f"--size must be within 16..1024 pixels, got {size}")
-    job = ConditionJob(seeds=tuple(parse_int_list(seeds, "--seeds")), yaws=tuple(parse_values(yaw, "--yaw", 180.0)),
-                       pitches=tuple(parse_values(pitch, "--pitch", 89.0)), weights=str(weights), size=size,
-                       truncation=truncation, iterations=iterations)
-    if len(job.seeds) * len(job.yaws) * len(job.pitches) > 20_000:
+    job = ConditionJob(seeds=tuple(parse_int_list(seeds, "--seeds")) if photo is None else (),
+                       yaws=tuple(parse_values(yaw, "--yaw", 180.0)),
+                       pitches=tuple(parse_values(pitch, "--pitch", 89.0)),
+                       weights=str(weights), size=size, truncation=truncation, iterations=iterations,
+                       photo=None if photo is None else str(photo))
+    if max(1, len(job.seeds)) * len(job.yaws) * len(job.pitches) > 20_000:
         raise ToolError("more than 20,000 views requested; split the run")
     check_out_dir(out, replace=True)
     return run_condition(job, estimator.value, out, lambda msg: typer.echo(msg, err=True))

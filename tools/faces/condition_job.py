@@ -73,7 +73,7 @@ def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[s
         if job.photo is None:
             who, ws, inversion = list(job.seeds), condition.seed_identity_ws(G, list(job.seeds), job.truncation), None
         else:
-            inversion = _invert_photo(G, analyzer, Path(job.photo), bundle, job.size, stage)
+            inversion = _invert_photo(G, job.weights, analyzer, Path(job.photo), bundle, job.size, stage)
             who, ws = [None], inversion.ws
             if say:
                 say(f"inverted {job.photo} at yaw {inversion.pose[0]:+.1f}° pitch {inversion.pose[1]:+.1f}°: L1 "
@@ -115,19 +115,22 @@ def run_condition(job: ConditionJob, estimator: str, out: Path, say: Callable[[s
     return metrics, out_of_range_warnings(metrics) + missed_warnings(views, outside)
 
 
-def _invert_photo(G: Any, analyzer: Any, photo: Path, bundle: Path, size: int, stage: Path) -> Any:
-    """Invert `photo` into `G`'s label-free w at its analyzed pose; writes the input and reconstruction images.
+def _invert_photo(G: Any, weights: str, analyzer: Any, photo: Path, bundle: Path, size: int, stage: Path) -> Any:
+    """Invert `photo` into `G` (loaded from `weights`)'s label-free w at its analyzed pose; writes the input and
+    reconstruction images.
 
     Raises:
         ToolError: no analyzer (the photo's pose and face check need it), or no face in the photo.
     """
-    from tools.faces.bundle import INVERTER_CONDITION
+    from tools.faces.bundle import CONDITIONED, INVERTER_CONDITION
     from tools.faces.invert import invert, load_inverter, load_photo
 
     if analyzer is None:
         raise ToolError("--from-photo needs the faces bundle's head analyzer (it reads the photo's pose)")
     image = load_photo(photo, G.img_resolution)
-    inverter = load_inverter(bundle / INVERTER_CONDITION) if (bundle / INVERTER_CONDITION).is_file() else None
+    # The bundle's inverter knows the bundle's generator only; another one starts from its average w.
+    own = Path(weights).resolve() == (bundle / CONDITIONED).resolve()
+    inverter = load_inverter(bundle / INVERTER_CONDITION) if own and (bundle / INVERTER_CONDITION).is_file() else None
     result = invert(G, image, analyzer, inverter, name=str(photo))
     to_pil(image[0], size).save(stage / "photo_input.png")
     to_pil(result.reconstruction[0], size).save(stage / "photo_reconstruction.png")

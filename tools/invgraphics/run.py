@@ -24,7 +24,8 @@ def _strip(images: torch.Tensor) -> torch.Tensor:
 
 
 def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None, encoder_path: Path | None = None):
-    """The GAN renderer for `encoder`: the generator (default: the faces job's embedded pose-conditioned one)
+    """The GAN renderer for `encoder`: the generator (default: the pose-conditioned one the shipped mapping was
+    trained for, `weights/neural_renderer_generator.safetensors`)
     and the attribute mapping (default: shipped), and notes when they were not trained together.
 
     Raises:
@@ -35,11 +36,9 @@ def load_neural_renderer(encoder, generator: Path | None, mapping: Path | None, 
     from tools.invgraphics.neural_renderer_train import check_pair, load_generator, load_mapping
     from tools.invgraphics.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
-    if generator is None:
-        from tools.faces.bundle import CONDITIONED
-        from tools.faces.bundle import WEIGHTS_DIR as FACES
-
-        generator = FACES / CONDITIONED
+    # The shipped mapping is only valid for the generator it was trained with, so that generator ships beside it
+    # (the faces job's default may move on to a retrained one).
+    generator = generator or WEIGHTS_DIR / "neural_renderer_generator.safetensors"
     mapping = mapping or WEIGHTS_DIR / "neural_renderer.safetensors"
     G = load_generator(generator)
     M, extra = load_mapping(mapping)

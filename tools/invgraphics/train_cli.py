@@ -11,8 +11,8 @@ lines of the run they came from) are reproduced by the data engine's sets and th
 The shipped neural renderer (`tools/invgraphics/weights/NEURAL_RENDERER.md`) is the label-free mapping of the
 faces job's pose-conditioned generator, reproduced by
 
-    neurender train neural-renderer --generator tools/faces/weights/generator_condition.safetensors --kimg 20 \
-        --out runs/neural_renderer --export tools/invgraphics/weights/neural_renderer.safetensors
+    neurender train neural-renderer --generator tools/invgraphics/weights/neural_renderer_generator.safetensors \
+        --kimg 20 --out runs/neural_renderer --export tools/invgraphics/weights/neural_renderer.safetensors
 
 Only typer and the standard library load at import; the command imports torch when it runs.
 """

@@ -79,7 +79,7 @@ def test_wrong_kind_of_checkpoint_exits_2_with_one_line(tmp_path, capsys):
 
     assert is_pose_conditioned(load_network(cond)) and not is_pose_conditioned(load_network(WEIGHTS_DIR / GENERATOR))
     cases = [(["--method", "condition", "--weights", str(WEIGHTS_DIR / GENERATOR)], "not a pose-conditioned"),
-             (["--method", "condition", "--from-photo", str(WEIGHTS_DIR / "MODEL_CARD.md")], "--from-photo needs"),
+             (["--method", "condition", "--from-photo", str(WEIGHTS_DIR / "MODEL_CARD.md")], "MODEL_CARD.md"),
              (["--method", "direction", "--weights", str(cond)], "conditional generator")]
     for k, (args, match) in enumerate(cases):
         rc = main(["faces", "--seeds", "0", "--yaw", "0", "--out", str(tmp_path / f"o{k}"), *args])
@@ -123,11 +123,10 @@ def test_auto_method_picks_direction_for_a_w_space_checkpoint(tmp_path, capsys):
     from tools.faces.cli import Method, _resolve_method
 
     cond = _tiny_conditioned(tmp_path / "g.safetensors")
-    assert _resolve_method(Method.auto, None, None) == Method.condition
-    assert _resolve_method(Method.auto, cond, None) == Method.condition
-    assert _resolve_method(Method.auto, WEIGHTS_DIR / GENERATOR, None) == Method.direction
-    assert _resolve_method(Method.auto, None, tmp_path / "photo.png") == Method.direction
-    assert _resolve_method(Method.mixing, None, None) == Method.mixing
+    assert _resolve_method(Method.auto, None) == Method.condition  # with or without --from-photo
+    assert _resolve_method(Method.auto, cond) == Method.condition
+    assert _resolve_method(Method.auto, WEIGHTS_DIR / GENERATOR) == Method.direction
+    assert _resolve_method(Method.mixing, None) == Method.mixing
 
 
 def test_identity_embedding_is_scaled_to_the_spread_of_real_heads(tmp_path):
