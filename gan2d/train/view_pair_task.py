@@ -83,12 +83,15 @@ class ViewPairTask(StyleGAN2Task):
     def _g_reg(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         return super()._g_reg(batch[:2])
 
-    def _pair_discriminate(self, a: torch.Tensor, b: torch.Tensor, c_a: torch.Tensor, c_b: torch.Tensor
-                           ) -> torch.Tensor:
-        x = torch.cat([a, b], 1)
+    def _pair_logits(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """P on side-by-side pairs `x [B, 2C, R, R]` with both labels `c [B, 2·c_dim]`."""
         if self.loss_config.diffaug:
             x = diff_augment(x, self.loss_config.diffaug)  # one augmentation for both views of a pair
-        return self.P(x, torch.cat([c_a, c_b], 1))
+        return self.P(x, c)
+
+    def _pair_discriminate(self, a: torch.Tensor, b: torch.Tensor, c_a: torch.Tensor, c_b: torch.Tensor
+                           ) -> torch.Tensor:
+        return self._pair_logits(torch.cat([a, b], 1), torch.cat([c_a, c_b], 1))
 
     def _fake_pairs(self, c_a: torch.Tensor, c_b: torch.Tensor, update_emas: bool
                     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,8 +120,7 @@ class ViewPairTask(StyleGAN2Task):
         real_a, c_a, real_b, c_b = batch
         n = max(1, real_a.shape[0] // 2)
         x = torch.cat([real_a[:n], real_b[:n]], 1).detach().requires_grad_(True)
-        logits = self.P(diff_augment(x, self.loss_config.diffaug) if self.loss_config.diffaug else x,
-                        torch.cat([c_a[:n], c_b[:n]], 1))
+        logits = self._pair_logits(x, torch.cat([c_a[:n], c_b[:n]], 1))
         return r1_loss(logits, x, self.loss_config.r1_gamma, self.loss_config.r1_interval), {}
 
     def _g_main(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

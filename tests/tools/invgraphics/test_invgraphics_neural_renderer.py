@@ -36,6 +36,18 @@ def _tiny_setup() -> tuple[Generator, InverseGraphicsModel]:
     return G, IG
 
 
+
+def _train(task, steps: int = 40) -> dict:
+    """`steps` optimizer steps of the mapping task's loss (seeded per step); returns the last step's stats."""
+    opt = task.optimizers["M"]
+    for step in range(steps):
+        torch.manual_seed(step)
+        opt.zero_grad()
+        loss, stats = task._main((torch.arange(8),))
+        loss.backward()
+        opt.step()
+    return stats
+
 def test_mapping_shapes_and_untrained_output_is_the_average_w() -> None:
     G, IG = _tiny_setup()
     M = build_mapping(G, IG, camera_layers=2, hidden=32)
@@ -77,13 +89,7 @@ def test_mapping_learns_the_round_trip_through_generator_and_encoder() -> None:
             return latent, float((G.synthesis(back, noise_mode="const") - x).abs().mean())
 
     before = round_trip()
-    opt = task.optimizers["M"]
-    for step in range(40):
-        torch.manual_seed(step)
-        opt.zero_grad()
-        loss, _ = task._main((torch.arange(8),))
-        loss.backward()
-        opt.step()
+    _train(task)
     after = round_trip()
     assert after[0] < 0.3 * before[0] and after[1] < 0.6 * before[1]
     assert task.samples().shape == (6 * 6, 3, 16, 16)
@@ -176,13 +182,7 @@ def test_label_free_mapping_learns_the_round_trip_of_a_pose_conditioned_generato
             return latent, float((image - x).abs().mean())
 
     before = round_trip()
-    opt = task.optimizers["M"]
-    for step in range(40):
-        torch.manual_seed(step)
-        opt.zero_grad()
-        loss, stats = task._main((torch.arange(8),))
-        loss.backward()
-        opt.step()
+    stats = _train(task)
     after = round_trip()
     assert after[0] < 0.3 * before[0] and after[1] < 0.6 * before[1], (before, after)
     assert set(stats) >= {"latent", "image", "camera", "codes"}
