@@ -3,7 +3,9 @@
 Minibatches mix head images (pose, face = 1, identity codes) with images without a face (face = 0).
 Heads come in pairs of two views of one identity: besides regressing the codes, the two descriptors are
 pulled together (a view-consistency loss), since the descriptor's job is to read the same head the same
-from any side.
+from any side. An optional contrastive term (InfoNCE over the pairs of a batch, as in supervised
+contrastive learning) also pushes different heads' descriptors apart: each view must pick its partner
+view among all the other heads of the batch.
 Augmentations make the analyzer read generated images as well as renders: horizontal flips (yaw
 negated; the procedural head is left-right symmetric, so its codes stay), small shifts, blur, noise and
 color jitter. Held-out errors come from a head set the analyzer never saw.
@@ -40,6 +42,8 @@ class AnalyzerTrainConfig:
         pose_weight: weight of the pose loss against the face loss.
         identity_weight: weight of the identity-code regression.
         consistency_weight: weight of the two-view descriptor agreement.
+        contrastive_weight: weight of the InfoNCE term over the batch's pairs (0: off).
+        temperature: InfoNCE temperature on cosine similarities.
         identity_dim: discriminant directions kept in the identity descriptor.
         seed: seed of the initialization and every draw.
     """
@@ -54,6 +58,8 @@ class AnalyzerTrainConfig:
     pose_weight: float = 4.0
     identity_weight: float = 2.0
     consistency_weight: float = 1.0
+    contrastive_weight: float = 0.0
+    temperature: float = 0.1
     identity_dim: int = 6
     seed: int = 0
 
@@ -76,6 +82,20 @@ def augment(x: torch.Tensor) -> torch.Tensor:
     shift = 0.1 * (torch.rand(b, 1, 1, 1) - 0.5)
     x = (x + 1) * gain - 1 + shift
     return (x + torch.randn_like(x) * torch.rand(b, 1, 1, 1) * 0.04).clamp(-1, 1)
+
+
+def pair_contrastive(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric InfoNCE of `[P, K]` descriptors `a[i]`, `b[i]` of two views of head i: each view must find
+    its partner among the P views of the other side by cosine similarity / `temperature`.
+
+    Example:
+        >>> a = torch.eye(3)
+        >>> float(pair_contrastive(a, a, 0.1)) < float(pair_contrastive(a, a.roll(1, 0), 0.1))
+        True
+    """
+    logits = F.normalize(a, dim=1) @ F.normalize(b, dim=1).T / temperature
+    target = torch.arange(len(a))
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
 
 def _code_stats(sets: list[HeadArrays]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,7 +175,12 @@ def train_analyzer(sets: list[HeadArrays], negatives: torch.Tensor, config: Anal
         l_id = F.mse_loss(ident, code_t)
         l_same = F.mse_loss(ident[:n_pair], ident[n_pair:])
         loss = config.pose_weight * l_pose + l_face + config.identity_weight * l_id + config.consistency_weight * l_same
-        return loss, {"pose": l_pose.item(), "face": l_face.item(), "id": l_id.item(), "same": l_same.item()}
+        logs = {"pose": l_pose.item(), "face": l_face.item(), "id": l_id.item(), "same": l_same.item()}
+        if config.contrastive_weight:
+            l_nce = pair_contrastive(ident[:n_pair], ident[n_pair:], config.temperature)
+            loss = loss + config.contrastive_weight * l_nce
+            logs["nce"] = l_nce.item()
+        return loss, logs
 
     fit(analyzer, batches, loss_fn, FitConfig(steps=config.steps, lr=config.lr, warmup=min(200, config.steps // 10),
                                               seed=config.seed), run_dir, progress)

@@ -97,7 +97,9 @@ def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path
                         (["--view-identity", "1"], "needs --view-pairs and --identity-critic"),
                         (["--view-pairs", "1", "--view-identity", "1", "--identity-critic",
                           str(tmp_path / "none.safetensors")], "not found"),
-                        (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there")]:
+                        (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there"),
+                        (["--analyzer-contrastive", "-1"], "--analyzer-contrastive >= 0"),
+                        (["--analyzer-channels", "0"], "--analyzer-channels must be >= 1")]:
         rc = main(["train", "faces", "--out", str(tmp_path / "run"), "--pose-conditioned", *args])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and match in err and len(err.splitlines()) == 1, err

@@ -131,3 +131,13 @@ def test_views_that_miss_their_request_inside_the_range_are_warned_once():
     (line,) = missed_warnings(views, outside)
     assert line.startswith("2 of 3 views inside the calibrated range") and "worst 20.0°: photo" in line
     assert missed_warnings(views[:1], []) == []
+
+
+def test_pair_contrastive_matches_its_closed_form_and_prefers_true_partners():
+    from tools.faces.analyzer_train import pair_contrastive
+
+    a = torch.eye(3) * 5.0  # cosine similarity: 1 with the partner, 0 with the others
+    expected = math.log(1 + 2 * math.exp(-1 / 0.1))
+    assert float(pair_contrastive(a, a, 0.1)) == pytest.approx(expected, abs=1e-6)  # float32 log-softmax near 0
+    wrong = float(pair_contrastive(a, a.roll(1, 0), 0.1))  # every partner is another head's view
+    assert wrong == pytest.approx(math.log(2 + math.exp(1 / 0.1)), rel=1e-5)
