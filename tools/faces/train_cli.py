@@ -40,12 +40,16 @@ def register(train_app: typer.Typer) -> None:
         identity_critic: Path | None = typer.Option(None, "--identity-critic", help="head analyzer whose "
                                                     "descriptors --view-identity compares (train a second one: "
                                                     "the bench measures drift with the bundle's)"),
-        analyzer_seed: int = typer.Option(0, "--analyzer-seed", help="seed of the head analyzer's initialization "
-                                          "and draws (a second analyzer for --identity-critic needs another)"),
-        analyzer_channels: int = typer.Option(8, "--analyzer-channels", help="the analyzer encoder's width at "
-                                              "full resolution"),
-        analyzer_contrastive: float = typer.Option(0.0, "--analyzer-contrastive", help="weight of the analyzer's "
-                                                   "contrastive identity term (InfoNCE over two views per head)"),
+        analyzer_seed: int | None = typer.Option(None, "--analyzer-seed", help="seed of the head analyzer's "
+                                                 "draws (a second one for --identity-critic needs another) "
+                                                 "[default: the shipped analyzer's, as for the three below]"),
+        analyzer_channels: int | None = typer.Option(None, "--analyzer-channels", help="the analyzer encoder's "
+                                                     "width at full resolution"),
+        analyzer_contrastive: float | None = typer.Option(None, "--analyzer-contrastive", help="weight of the "
+                                                          "analyzer's contrastive identity term (InfoNCE over "
+                                                          "two views per head; 0 = off)"),
+        analyzer_batch: int | None = typer.Option(None, "--analyzer-batch", help="images per analyzer step "
+                                                  "(heads and images without a face)"),
     ) -> None:
         """Train the faces generator, head analyzer, pose control and photo inverter."""
         if stage not in STAGE_NAMES:
@@ -59,9 +63,14 @@ def register(train_app: typer.Typer) -> None:
         if view_identity < 0 or (view_identity > 0 and (view_pairs <= 0 or identity_critic is None)):
             raise ToolError(f"--view-identity must be >= 0 and needs --view-pairs and --identity-critic, got "
                             f"{view_identity}")
-        if analyzer_channels < 1 or analyzer_contrastive < 0:
-            raise ToolError(f"--analyzer-channels must be >= 1 and --analyzer-contrastive >= 0, got "
-                            f"{analyzer_channels}, {analyzer_contrastive}")
+        analyzer_settings = {k: v for k, v in (("seed", analyzer_seed), ("base_channels", analyzer_channels),
+                                               ("contrastive_weight", analyzer_contrastive),
+                                               ("batch", analyzer_batch)) if v is not None}
+        for flag, value, least in (("--analyzer-channels", analyzer_channels, 1),
+                                   ("--analyzer-contrastive", analyzer_contrastive, 0), ("--analyzer-batch",
+                                                                                         analyzer_batch, 8)):
+            if value is not None and value < least:
+                raise ToolError(f"{flag} must be >= {least}, got {value}")
         if identity_critic is not None:
             from tools.faces.analyzer import load_analyzer
 
@@ -78,9 +87,7 @@ def register(train_app: typer.Typer) -> None:
         from tools.faces.invert import InverterTrainConfig
 
         opts = stages.FacesTrainOptions(identities=identities)
-        opts = dataclasses.replace(opts, analyzer=dataclasses.replace(opts.analyzer, seed=analyzer_seed,
-                                                                      base_channels=analyzer_channels,
-                                                                      contrastive_weight=analyzer_contrastive))
+        opts = dataclasses.replace(opts, analyzer=dataclasses.replace(opts.analyzer, **analyzer_settings))
         if kimg is not None:
             opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, kimg=kimg))
         opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress,

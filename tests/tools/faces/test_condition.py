@@ -98,8 +98,9 @@ def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path
                         (["--view-pairs", "1", "--view-identity", "1", "--identity-critic",
                           str(tmp_path / "none.safetensors")], "not found"),
                         (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there"),
-                        (["--analyzer-contrastive", "-1"], "--analyzer-contrastive >= 0"),
-                        (["--analyzer-channels", "0"], "--analyzer-channels must be >= 1")]:
+                        (["--analyzer-contrastive", "-1"], "--analyzer-contrastive must be >= 0"),
+                        (["--analyzer-channels", "0"], "--analyzer-channels must be >= 1"),
+                        (["--analyzer-batch", "4"], "--analyzer-batch must be >= 8")]:
         rc = main(["train", "faces", "--out", str(tmp_path / "run"), "--pose-conditioned", *args])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and match in err and len(err.splitlines()) == 1, err
