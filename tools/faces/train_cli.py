@@ -42,7 +42,7 @@ def register(train_app: typer.Typer) -> None:
                                                     "the bench measures drift with the bundle's)"),
         analyzer_seed: int | None = typer.Option(None, "--analyzer-seed", help="seed of the head analyzer's "
                                                  "draws (a second one for --identity-critic needs another) "
-                                                 "[default: the shipped analyzer's, as for the three below]"),
+                                                 "[default, as for the three below: AnalyzerTrainConfig's]"),
         analyzer_channels: int | None = typer.Option(None, "--analyzer-channels", help="the analyzer encoder's "
                                                      "width at full resolution"),
         analyzer_contrastive: float | None = typer.Option(None, "--analyzer-contrastive", help="weight of the "
@@ -66,9 +66,9 @@ def register(train_app: typer.Typer) -> None:
         analyzer_settings = {k: v for k, v in (("seed", analyzer_seed), ("base_channels", analyzer_channels),
                                                ("contrastive_weight", analyzer_contrastive),
                                                ("batch", analyzer_batch)) if v is not None}
-        for flag, value, least in (("--analyzer-channels", analyzer_channels, 1),
-                                   ("--analyzer-contrastive", analyzer_contrastive, 0), ("--analyzer-batch",
-                                                                                         analyzer_batch, 8)):
+        limits = (("--analyzer-channels", analyzer_channels, 1), ("--analyzer-contrastive", analyzer_contrastive, 0),
+                  ("--analyzer-batch", analyzer_batch, 8))
+        for flag, value, least in limits:
             if value is not None and value < least:
                 raise ToolError(f"{flag} must be >= {least}, got {value}")
         if identity_critic is not None:
