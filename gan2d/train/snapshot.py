@@ -114,6 +114,9 @@ def load_networks(path: Path, networks: dict[str, nn.Module], aux: dict[str, nn.
     folder `path` holds (configs must match) and the auxiliary modules of `aux` its training state
     holds (a path-length mean, say), leaving the others (and every optimizer) fresh.
 
+    `path` may instead be one generator file (a shipped or exported G_ema): it is loaded into both `G`
+    and `G_ema`, and every other network and auxiliary module stays fresh.
+
     Returns:
         The names loaded (networks, then auxiliary modules).
 
@@ -121,6 +124,13 @@ def load_networks(path: Path, networks: dict[str, nn.Module], aux: dict[str, nn.
         CheckpointError: missing or corrupt files, weights that do not fit, or no network in common.
         ConfigError: a network's saved config differs from the one being trained.
     """
+    if path.is_file():
+        names = [name for name in ("G", "G_ema") if name in networks]
+        if not names:
+            raise CheckpointError(f"{path} is one generator file, but the run has no G or G_ema to load it into")
+        for name in names:
+            _load_file(path, name, networks[name], "start from")
+        return names
     names = [name for name in networks if (path / f"{name}.safetensors").is_file()]
     if not names:
         raise CheckpointError(f"{path} holds none of the networks {sorted(networks)}")
@@ -144,14 +154,18 @@ def _training_state(path: Path) -> dict[str, Any]:
 
 def _load_weights(path: Path, networks: dict[str, nn.Module], verb: str) -> None:
     for name, net in networks.items():
-        _, config, state_dict, _ = load_checkpoint(path / f"{name}.safetensors")
-        current = network_config(net)
-        if config != current:
-            raise ConfigError(f"cannot {verb}: network {name!r} was saved with config {config}, now {current}")
-        try:
-            net.load_state_dict(state_dict, strict=True)
-        except RuntimeError as e:
-            raise CheckpointError(f"{path}/{name}.safetensors does not fit the network: {e}") from e
+        _load_file(path / f"{name}.safetensors", name, net, verb)
+
+
+def _load_file(file: Path, name: str, net: nn.Module, verb: str) -> None:
+    _, config, state_dict, _ = load_checkpoint(file)
+    current = network_config(net)
+    if config != current:
+        raise ConfigError(f"cannot {verb}: network {name!r} was saved with config {config}, now {current}")
+    try:
+        net.load_state_dict(state_dict, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{file} does not fit the network: {e}") from e
 
 
 def load_snapshot(

@@ -113,6 +113,20 @@ def test_view_pair_task_trains_p_and_g_and_starts_from_a_plain_run(tmp_path):
     with pytest.raises(CheckpointError, match="none of the networks"):
         load_networks(snap, {"Q": fresh.P})
 
+    # One generator file (a shipped G_ema) starts G and G_ema from it; D, P and the path-length mean stay fresh.
+    fresh = _task(_cfg(0.016))
+    before = {name: {k: v.clone() for k, v in fresh.networks[name].state_dict().items()} for name in ("D", "P")}
+    assert load_networks(snap / "G_ema.safetensors", fresh.networks, fresh.aux) == ["G", "G_ema"]
+    ema = plain.networks["G_ema"].state_dict()
+    for name in ("G", "G_ema"):
+        assert all(torch.equal(ema[k], v) for k, v in fresh.networks[name].state_dict().items())
+    assert not all(torch.equal(plain.G.state_dict()[k], v) for k, v in fresh.G.state_dict().items())
+    for name in ("D", "P"):
+        assert all(torch.equal(before[name][k], v) for k, v in fresh.networks[name].state_dict().items())
+    assert fresh.pl.mean.abs() == 0
+    with pytest.raises(CheckpointError, match="no G or G_ema"):
+        load_networks(snap / "G_ema.safetensors", {"Q": fresh.P})
+
 
 def test_view_pair_task_refuses_what_it_cannot_train():
     with pytest.raises(ConfigError, match="conditional"):

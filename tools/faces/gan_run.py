@@ -53,7 +53,8 @@ class FacesGANOptions:
         pose_conditioned: condition G and D on the ground-truth (yaw, pitch) (the `condition` method).
         view_layers: leading styles the pose label moves (pose-conditioned only).
         view_pairs: weight of the view-pair discriminator in G's loss (pose-conditioned only; 0 = none).
-        start_from: snapshot folder whose G, D and G_ema a new run starts from (None = fresh weights).
+        start_from: snapshot folder whose G, D and G_ema a new run starts from, or one generator file for G and
+            G_ema alone (None = fresh weights).
         view_identity: weight of the identity-descriptor agreement of G's view pairs (with view_pairs).
         identity_critic: the head analyzer checkpoint whose descriptors that term compares.
     """

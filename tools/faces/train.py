@@ -170,20 +170,22 @@ def identity_embedding(critic: Path, images: Path, resolution: int, n: int = 512
 
 
 def start_snapshot(path: Path) -> Path:
-    """The snapshot folder a run starts from: `path` itself, or the latest of a run folder (`RUN` or `RUN/gan`).
+    """What a run starts from: a generator file (`*.safetensors`, e.g. the shipped one: G and G_ema from it, D
+    fresh), a snapshot folder, or the latest snapshot of a run folder (`RUN` or `RUN/gan`).
 
     Raises:
         ToolError: `path` holds no generator snapshot.
     """
     from gan2d.train.snapshot import latest_snapshot
 
-    if (path / "G.safetensors").is_file():
+    if (path.is_file() and path.suffix == ".safetensors") or (path / "G.safetensors").is_file():
         return path
     for ckpt in (path / "gan" / "checkpoints", path / "checkpoints"):
         snap = latest_snapshot(ckpt) if ckpt.is_dir() else None
         if snap is not None:
             return snap
-    raise ToolError(f"--start-from {path}: no generator snapshot there (a RUN, RUN/gan or snapshot folder)")
+    raise ToolError(f"--start-from {path}: no generator snapshot there (a RUN, RUN/gan, snapshot folder or "
+                    "generator .safetensors file)")
 
 
 def options_dict(opts: FacesTrainOptions) -> dict[str, Any]:

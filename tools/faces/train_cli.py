@@ -34,7 +34,8 @@ def register(train_app: typer.Typer) -> None:
         view_pairs: float = typer.Option(0.0, "--view-pairs", help="weight of the view-pair discriminator, which "
                                          "ties identity across a turn (with --pose-conditioned; 0 = none)"),
         start_from: Path | None = typer.Option(None, "--start-from", help="start the generator from this run's "
-                                               "weights (RUN, RUN/gan or a snapshot folder); a new run only"),
+                                               "weights (RUN, RUN/gan or a snapshot folder), or from a generator "
+                                               "file such as the shipped one (D then starts fresh); a new run only"),
         view_identity: float = typer.Option(0.0, "--view-identity", help="weight of the identity-descriptor "
                                             "agreement of the generator's view pairs (with --view-pairs)"),
         identity_critic: Path | None = typer.Option(None, "--identity-critic", help="head analyzer whose "

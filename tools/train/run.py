@@ -41,7 +41,8 @@ def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: st
     """Train StyleGAN2 on `run.data` (folder or zip) at `run.G.img_resolution`; see the package docstring.
 
     `loss.view_pair_weight` > 0 trains with the view-pair discriminator on the data's groups. A new run
-    (not a resumed one) with `start_from` (a snapshot folder) begins from that run's G, D and G_ema weights.
+    (not a resumed one) with `start_from` (a snapshot folder) begins from that run's G, D and G_ema weights
+    (from a generator file: G and G_ema only).
     `identity` is the frozen embedding of `loss.view_identity_weight` (not part of the snapshots).
     """
     info = init_distributed(device)

@@ -147,3 +147,20 @@ def test_identity_embedding_is_scaled_to_the_spread_of_real_heads(tmp_path):
         e = emb(images)
     assert identity_spread(e) == pytest.approx(1.0, rel=1e-4)
     assert not any(p.requires_grad for p in emb.parameters())
+
+
+def test_start_snapshot_takes_a_generator_file_a_snapshot_or_a_run(tmp_path):
+    from tools.errors import ToolError
+    from tools.faces.train import start_snapshot
+
+    shipped = WEIGHTS_DIR / CONDITIONED
+    assert start_snapshot(shipped) == shipped
+    snap = tmp_path / "run" / "gan" / "checkpoints" / "snapshot-000000016"
+    snap.mkdir(parents=True)
+    (snap / "G.safetensors").write_bytes(b"")
+    (snap / "training_state.pt").write_bytes(b"")
+    (snap.parent / "latest").write_text(snap.name + "\n")
+    assert start_snapshot(snap) == snap and start_snapshot(tmp_path / "run") == snap
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ToolError, match="no generator snapshot there"):
+        start_snapshot(tmp_path / "notes.txt")
