@@ -29,6 +29,7 @@ from tools.invgraphics.neural_renderer import NeuralRendererSettings, NeuralRend
 from tools.invgraphics.weights import load_model
 
 RUN_FILE = "neural_renderer.json"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_loop() -> TrainConfig:
@@ -90,6 +91,13 @@ def load_generator(path: str | Path) -> Generator:
 
 def _digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def recorded_path(path: str) -> str:
+    """`path` as exported weights name it: relative to the project root when it lies inside (the shipped files,
+    so that the record reads the same on every checkout), else as given."""
+    resolved = Path(path).resolve()
+    return resolved.relative_to(PROJECT_ROOT).as_posix() if resolved.is_relative_to(PROJECT_ROOT) else path
 
 
 def load_run(out: Path, kimg: float | None = None) -> NeuralRendererRun:
@@ -158,7 +166,8 @@ def export_mapping(run_dir: Path, dest: Path, extra: dict | None = None) -> Path
         raise ToolError(f"{run_dir} holds no training snapshot to export")
     mapping, _ = load_mapping(snap / "M_ema.safetensors")
     run = load_run(run_dir)
-    info = {"snapshot": snap.name, "train_run": run.to_dict(), "generator_sha256_16": _digest(run.generator),
+    record = replace(run, generator=recorded_path(run.generator), encoder=recorded_path(run.encoder))
+    info = {"snapshot": snap.name, "train_run": record.to_dict(), "generator_sha256_16": _digest(run.generator),
             "encoder_sha256_16": _digest(run.encoder), **(extra or {})}
     path = save_mapping(dest, mapping, info)
     atomic_write(dest.with_suffix(".json"), lambda p: p.write_text(json.dumps(

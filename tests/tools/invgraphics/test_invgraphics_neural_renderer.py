@@ -211,3 +211,21 @@ def test_two_runs_of_one_command_train_the_same_mapping(tmp_path) -> None:
         weights.append(load_file(result.last_snapshot / "M_ema.safetensors"))
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_exported_mapping_names_shipped_files_relative_to_the_project(tmp_path) -> None:
+    import json
+
+    from tools.invgraphics.neural_renderer_train import PROJECT_ROOT, export_mapping, recorded_path
+    from tools.invgraphics.weights import DEFAULT_WEIGHTS
+
+    assert DEFAULT_WEIGHTS.is_absolute()
+    assert recorded_path(str(DEFAULT_WEIGHTS)) == "tools/invgraphics/weights/invgraphics.safetensors"
+    assert (PROJECT_ROOT / recorded_path(str(DEFAULT_WEIGHTS))).is_file()
+    assert recorded_path(str(tmp_path / "g.safetensors")) == str(tmp_path / "g.safetensors")
+
+    test_two_runs_of_one_command_train_the_same_mapping(tmp_path)
+    dest = tmp_path / "w" / "nr.safetensors"
+    export_mapping(tmp_path / "a", dest)
+    run = json.loads(dest.with_suffix(".json").read_text())["train_run"]
+    assert run["generator"] == str(tmp_path / "g.safetensors") and run["encoder"] == str(tmp_path / "e.safetensors")
