@@ -11,6 +11,7 @@ from tools.errors import ToolError
 
 if TYPE_CHECKING:
     from tools.reconstruct.contacts import GroundSupport
+    from tools.reconstruct.panels import UprightPanel
 
 
 class Symmetry(enum.StrEnum):
@@ -86,6 +87,9 @@ class FitSettings:
         legs: the rigid-legs prior on such feet (`tools.reconstruct.support`): each leg a straight rod,
             upright or leaning towards the footprint's centre, and the rest of the object moved by the
             legs' upper ends' depths rather than the feet's (what legs hold up is where they end).
+        panels: the upright-panel prior on such legs (`tools.reconstruct.panels`): a large part rising
+            above what the legs hold up (a backrest) is a thin upright slab on a side of the footprint,
+            as thick as the legs are wide.
         ground_elevation: the camera's elevation above that floor in degrees, when known; None: the
             elevation at which the feet are that footprint.
         refine: split the faces where the silhouette or color error concentrates between stages
@@ -111,6 +115,7 @@ class FitSettings:
     rings: bool = True
     contacts: bool = True
     legs: bool = True
+    panels: bool = True
     ground_elevation: float | None = None
     refine: bool = True
     edge_px: float = 4.0
@@ -158,7 +163,7 @@ class FitSettings:
 
 
 def describe_priors(settings: FitSettings, template: str | None = None, rings: int = 0,
-                    support: GroundSupport | None = None) -> str:
+                    support: GroundSupport | None = None, panel: UprightPanel | None = None) -> str:
     """The priors that shaped the unseen side, in words (the report and metrics.json name them).
 
     Args:
@@ -166,6 +171,7 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
         template: the template the fit resolved "auto" to (default: `settings.template`).
         rings: holes the ring prior slanted.
         support: the feet the contact prior stood on the floor (`FitResult.support`).
+        panel: the panel the panel prior made thin (`FitResult.panel`).
 
     Example:
         >>> describe_priors(FitSettings(template="silhouette", symmetry="x", contacts=False), rings=1)
@@ -184,5 +190,7 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
         ground = f" + {support.describe()}" if support is not None else " + no feet on one floor (contact prior unused)"
         if support is not None and settings.legs:
             ground += " + rigid legs (upright or leaning in, the rest where they end)"
+            if settings.panels:
+                ground += f" + {panel.describe()}" if panel is not None else " + no upright panel"
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
     return f"{start}{ground} + {unseen}{sym}"

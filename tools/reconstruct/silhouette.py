@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from render3d.cameras import Cameras
 from tools.errors import ToolError
 from tools.reconstruct.contacts import GroundSupport, contact_depths, contact_offsets, find_contacts, ground_support
+from tools.reconstruct.panels import UprightPanel, find_panel
 from tools.reconstruct.rings import RingRelief, find_rings
 from tools.reconstruct.support import SupportLegs, support_legs
 from tools.reconstruct.templates import Template
@@ -47,6 +48,7 @@ class SilhouetteMesh:
         rings: number of holes the ring prior slanted.
         support: the feet the ground-contact prior stood on a floor (None: not asked for, or none found).
         legs: the support's legs the rigid-legs prior placed (None: not asked for, or no support found).
+        panel: the upright panel the panel prior made a thin slab (None: not asked for, or none found).
     """
 
     template: Template
@@ -56,6 +58,7 @@ class SilhouetteMesh:
     rings: int = 0
     support: GroundSupport | None = None
     legs: SupportLegs | None = None
+    panel: UprightPanel | None = None
 
 
 def _loops(mask: np.ndarray) -> list[np.ndarray]:
@@ -286,7 +289,7 @@ def _on_legs(mask: np.ndarray, uv: np.ndarray, rays: np.ndarray, mid: np.ndarray
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
                     depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk",
                     contacts: bool = False, ground_elevation: float | None = None,
-                    legs: bool = False) -> SilhouetteMesh:
+                    legs: bool = False, panels: bool = False) -> SilhouetteMesh:
     """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
 
     Args:
@@ -307,6 +310,8 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         legs: with a support found, apply the rigid-legs prior (`tools.reconstruct.support`): each leg
             a straight rod from its foot, upright or leaning towards the footprint's centre, and the rest
             moved by the depths of the legs' upper ends instead of the feet's.
+        panels: with legs placed, apply the upright-panel prior (`tools.reconstruct.panels`): a large part
+            rising above the legs' top is a thin upright slab on a side of the footprint.
 
     Returns:
         the `SilhouetteMesh`.
@@ -392,6 +397,13 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         mid = _on_legs(m, uv, rays, mid, rods, support.feet, d, (fx, fy, cx, cy))
     elif support is not None:
         mid = mid + contact_offsets(m, uv, support.feet, z, d) / rays[:, 2]
+    panel = find_panel(m, rods, fx, fy, cx, cy) if rods is not None and panels else None
+    if panel is not None:
+        px = np.clip(uv.astype(int), 0, [m.shape[1] - 1, m.shape[0] - 1])
+        on = panel.region[px[:, 1], px[:, 0]]
+        z_plane, z_half = panel.chords(uv, rods, fx, fy, cx, cy)
+        mid = np.where(on, z_plane / rays[:, 2], mid)
+        half = np.where(on, np.where(on_outline, 0.0, z_half / rays[:, 2]), half)
     uv_all = np.concatenate([uv, uv[inner]])
     cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
     world = (torch.from_numpy(cam) - t) @ R
@@ -406,4 +418,4 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     partner[torch.from_numpy(inner)] = torch.arange(n, len(uv_all))
     partner[n:] = torch.from_numpy(inner)
     template = Template(world.float(), torch.from_numpy(faces).long(), unit.float(), colors)
-    return SilhouetteMesh(template, front, partner, n_holes, len(found), support, rods)
+    return SilhouetteMesh(template, front, partner, n_holes, len(found), support, rods, panel)
