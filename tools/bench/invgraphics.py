@@ -8,7 +8,8 @@ start, then a short fit, `tools.invgraphics.initialize`). Times include the pred
   its protocol (`tools.invgraphics.scoring.score_shape`: input IoU, ±90° novel-view IoU, chamfer);
 - multi-view sets (`--data`: data-engine shapes/heads, GAN faces from `datagen --from-gan`): the
   held-out samples of each (the same split training leaves out), reconstructed from view 0 and scored
-  at the other views against their masks (`score_views`);
+  at the other views against their masks (`score_views`), also split by the views' yaw offset from the
+  input (within / beyond ±60°: issue 13's GAN-face target);
 - `--neural-renderer`: the GAN as a renderer (`tools.invgraphics.neural_scores`), open loop — the
   requested camera goes straight in (a pose-conditioned generator's view label), no pose reader
   corrects it: faces-analyzer pose error of the generator's renders at requested yaws (per 10° bin,
@@ -40,6 +41,7 @@ from tools.reconstruct.fit import FitSettings, fit
 from tools.reconstruct.render import view_camera
 
 METHODS = ("optimization", "learned", "learned+fit")
+NOVEL_LIMIT = 60.0  # issue 13's GAN-face target: novel-view IoU within ±60° of the input view
 Scorer = Callable[[torch.Tensor, torch.Tensor, Cameras], dict]
 
 
@@ -109,12 +111,38 @@ def bench_multiview(model: InverseGraphicsModel, root: Path, limit: int, baselin
         def score(v, f, rcam, cams=cams, masks=masks):
             return score_views(v, f, rcam, cams, masks)
 
+        offsets = yaw_offsets(params[:, 0])
         for r in reconstruct_three_ways(model, images[0], (masks[0] > 0.5).float(), K[0], baseline, learned_steps,
                                         score):
-            r.pop("view_iou", None)
-            rows.append({"set": root.name, "sample": data.names[i], **r})
+            rows.append({"set": root.name, "sample": data.names[i], **r, "yaw_offset": offsets})
         typer.echo(_line(rows[-3:]), err=True)
     return rows
+
+
+def yaw_offsets(yaw: torch.Tensor) -> list[float]:
+    """`[V]` |yaw − yaw of view 0| in degrees, wrapped into 0…180 (view 0 is the input).
+
+    Example:
+        >>> yaw_offsets(torch.tensor([-170.0, 170.0, -110.0]))
+        [0.0, 20.0, 60.0]
+    """
+    d = (yaw - yaw[0] + 180.0) % 360.0 - 180.0
+    return [round(v, 6) for v in d.abs().tolist()]
+
+
+def novel_by_offset(rows: list[dict], limit: float = NOVEL_LIMIT) -> dict[str, float]:
+    """Mean IoU of the novel views (view 1…) of multi-view rows within and beyond `limit` degrees of yaw from
+    the input view (keys present only where such views exist), with their counts."""
+    near = [iou for r in rows for iou, off in zip(r["view_iou"][1:], r["yaw_offset"][1:], strict=True)
+            if off <= limit]
+    far = [iou for r in rows for iou, off in zip(r["view_iou"][1:], r["yaw_offset"][1:], strict=True)
+           if off > limit]
+    out: dict[str, float] = {}
+    for key, vals in (("within", near), ("beyond", far)):
+        if vals:
+            out[f"novel_iou_{key}_{limit:g}"] = float(np.mean(vals))
+            out[f"novel_views_{key}_{limit:g}"] = len(vals)
+    return out
 
 
 def _line(rows: list[dict]) -> str:
@@ -134,15 +162,22 @@ def summarize(rows: list[dict]) -> list[dict]:
                                                                      "cpu_seconds")}
             if all("chamfer" in r for r in sel):
                 mean["chamfer"] = float(np.mean([r["chamfer"] for r in sel]))
+            if all("yaw_offset" in r for r in sel):
+                mean.update(novel_by_offset(sel))
             out.append({"set": s, "method": m, "samples": len(sel), **mean})
     return out
 
 
 def summary_markdown(summary: list[dict]) -> str:
-    header = ["set", "method", "samples", "input IoU", "novel IoU", "chamfer / diag", "seconds", "CPU s"]
+    def near_far(r: dict) -> str:
+        vals = [r.get(f"novel_iou_{k}_{NOVEL_LIMIT:g}") for k in ("within", "beyond")]
+        return " / ".join("–" if v is None else f"{v:.3f}" for v in vals)
+
+    header = ["set", "method", "samples", "input IoU", "novel IoU", f"novel ≤ / > {NOVEL_LIMIT:g}° yaw",
+              "chamfer / diag", "seconds", "CPU s"]
     rows = [[r["set"], r["method"], str(r["samples"]), f"{r['input_iou']:.3f}", f"{r['novel_iou']:.3f}",
-             f"{r['chamfer']:.4f}" if "chamfer" in r else "–", f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.2f}"]
-            for r in summary]
+             near_far(r), f"{r['chamfer']:.4f}" if "chamfer" in r else "–", f"{r['seconds']:.2f}",
+             f"{r['cpu_seconds']:.2f}"] for r in summary]
     return markdown_table(header, rows)
 
 

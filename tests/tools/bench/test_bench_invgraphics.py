@@ -86,3 +86,20 @@ def test_missing_data_set_exits_2_naming_how_to_make_it(tmp_path, capsys) -> Non
     assert len(err.splitlines()) == 1 and str(missing) in err
     assert "neurender datagen --kind shapes --count 600 --views 4 --size 64 --seed 13" in err
     assert not (tmp_path / "b.json").exists()
+
+
+def test_novel_views_are_split_at_60_degrees_of_yaw_from_the_input() -> None:
+    from tools.bench.invgraphics import novel_by_offset, yaw_offsets
+
+    assert yaw_offsets(torch.tensor([-30.0, 10.0, 30.0, 45.0])) == [0.0, 40.0, 60.0, 75.0]
+    rows = [{"set": "gan", "sample": str(i), "method": m, "input_iou": 0.9, "novel_iou": 0.8, "seconds": 1.0,
+             "cpu_seconds": 1.0, "view_iou": [0.99, 0.9, 0.8, 0.5], "yaw_offset": [0.0, 40.0, 60.0, 75.0 + i]}
+            for i in range(2) for m in METHODS]
+    split = novel_by_offset(rows[:1])
+    assert split == {"novel_iou_within_60": pytest.approx(0.85), "novel_views_within_60": 2,
+                     "novel_iou_beyond_60": pytest.approx(0.5), "novel_views_beyond_60": 1}
+    summary = summarize(rows)
+    assert summary[0]["novel_views_within_60"] == 4 and summary[0]["novel_iou_within_60"] == pytest.approx(0.85)
+    assert "0.850 / 0.500" in summary_markdown(summary)
+    assert novel_by_offset([{**rows[0], "yaw_offset": [0.0, 61.0, 90.0, 120.0]}]).keys() == {
+        "novel_iou_beyond_60", "novel_views_beyond_60"}
