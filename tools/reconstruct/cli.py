@@ -153,7 +153,8 @@ def reconstruct(image_path: str | Path, job: ReconstructJob,
                "verts": int(res.verts.shape[0]), "faces": int(res.faces.shape[0]),
                "camera_distance": res.distance, "camera_elevation": res.elevation, "mask_source": source,
                "K_source": k_source, "template": res.template,
-               "priors": describe_priors(job.fit, res.template, res.rings, res.support, res.panel),
+               "priors": describe_priors(job.fit, res.template, res.rings, res.support, res.panel,
+                                         res.pairs),
                "contacts": None if res.support is None else res.support.as_dict(), "notes": notes}
     # Written into a staging folder swapped in whole on success: a failed or interrupted write leaves
     # --out as it was (nothing partial, no stale files of an earlier run).
@@ -212,6 +213,9 @@ def register(app: typer.Typer) -> None:
         panels: bool = typer.Option(True, "--panels/--no-panels", help="on those legs, a large part rising above "
                                     "what they hold up (a backrest) is a thin upright slab on a side of the "
                                     "footprint, as thick as the legs are wide (with --legs)"),
+        pairs: bool = typer.Option(True, "--pairs/--no-pairs", help="without such feet, two long legs holding up "
+                                   "a body between them are as deep as that body (an animal's leg pairs, a "
+                                   "bench's boards)"),
         ground_elevation: float | None = typer.Option(None, "--ground-elevation", help="camera elevation above the "
                                                       "floor in degrees, when known (default: from the feet's "
                                                       "footprint)"),
@@ -223,7 +227,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Reconstruct a textured 3D mesh from one photo by inverse rendering."""
         settings = FitSettings(steps=200 if steps is None else steps, template=template, symmetry=symmetry.value,
-                               prior=prior.value, rings=rings, contacts=contacts, legs=legs, panels=panels,
+                               prior=prior.value, rings=rings, contacts=contacts, legs=legs, panels=panels, pairs=pairs,
                                ground_elevation=ground_elevation, elevation=elevation, backend=backend.value,
                                perceptual_weights=None if perceptual is None else str(perceptual))
         init = None

@@ -28,12 +28,13 @@ from tools.reconstruct.adam import Adam
 from tools.reconstruct.contacts import GroundSupport
 from tools.reconstruct.init import Initialization, bbox_ellipsoid, inflate
 from tools.reconstruct.losses import image_terms, shape_terms, weighted_total
+from tools.reconstruct.pairs import LegPairs
 from tools.reconstruct.panels import UprightPanel
 from tools.reconstruct.refine import face_errors, refine, worst_faces
 from tools.reconstruct.render import fit_render, hard_fragments, hard_mask, shade_vertices, view_camera
 from tools.reconstruct.rows import row_convex, thin_rows
 from tools.reconstruct.settings import TEMPLATE_KINDS, FitSettings
-from tools.reconstruct.silhouette import silhouette_mesh
+from tools.reconstruct.silhouette import SilhouetteMesh, silhouette_mesh
 from tools.reconstruct.state import FitState, StageShape
 from tools.reconstruct.templates import Template, icosphere, load_template, subdivide, with_verts
 
@@ -64,6 +65,7 @@ class FitResult:
         rings: holes the ring prior slanted (see `tools.reconstruct.rings`).
         support: the feet the ground-contact prior stood on a floor and its elevation (None: off or none found).
         panel: the upright panel the panel prior made a thin slab (None: off or none found).
+        pairs: the two legs the leg-pairs prior deepened (None: off or none found).
     """
 
     verts: torch.Tensor
@@ -83,6 +85,7 @@ class FitResult:
     rings: int = 0
     support: GroundSupport | None = None
     panel: UprightPanel | None = None
+    pairs: LegPairs | None = None
 
     def meshes(self) -> Meshes:
         return Meshes([self.verts], [self.faces], vert_colors=[self.albedo])
@@ -93,33 +96,32 @@ class FitResult:
 
 def _start_template(settings: FitSettings, init: Initialization | None, image: torch.Tensor, mask: torch.Tensor,
                     K: torch.Tensor, distance: float, elevation: float,
-                    ) -> tuple[Template, str, int, GroundSupport | None, UprightPanel | None]:
+                    ) -> tuple[Template, str, SilhouetteMesh | None]:
     """The first stage's template in world units, how later stages add resolution ("subdivide"
-    (icospheres), "refine" (silhouette templates: where the error is) or "fixed" (mesh files)), how
-    many holes the ring prior slanted, the feet the contact prior stood on the floor and the panel
-    the panel prior made thin."""
+    (icospheres), "refine" (silhouette templates: where the error is) or "fixed" (mesh files)), and
+    the outline template with what its priors found (None for the other templates)."""
     cam = view_camera(K, mask.shape[1], mask.shape[0], distance, elevation)
     kind = resolve_template(settings.template, mask)
     if init is not None and init.offsets is not None:
         t = icosphere(init.level)
         translation = torch.zeros(3) if init.translation is None else init.translation
         start = with_verts(t, (init.scale or 1.0) * init.start_verts() + translation, init.colors)
-        return start, "subdivide", 0, None, None
+        return start, "subdivide", None
     if kind in ("silhouette", "revolution"):
         sm = silhouette_mesh(mask, cam, settings.edge_px, image, rings=settings.rings,
                              profile="rows" if kind == "revolution" else "disk",
                              contacts=settings.contacts and kind == "silhouette",
                              ground_elevation=settings.ground_elevation, legs=settings.legs,
-                             panels=settings.panels)
-        return sm.template, "refine", sm.rings, sm.support, sm.panel
+                             panels=settings.panels, pairs=settings.pairs and kind == "silhouette")
+        return sm.template, "refine", sm
     if kind in ("sphere", "ellipsoid"):
         t = icosphere(settings.levels[0])
         place = inflate if kind == "sphere" else bbox_ellipsoid
-        return with_verts(t, place(t.sphere, mask, cam)), "subdivide", 0, None, None
+        return with_verts(t, place(t.sphere, mask, cam)), "subdivide", None
     t = load_template(settings.template, settings.levels[0])
     # Stretch the mesh per axis onto the mask's box ellipsoid, so its outline starts near the mask's.
     unit_box = t.verts / t.verts.abs().amax(0).clamp(min=1e-8)
-    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed", 0, None, None
+    return with_verts(t, bbox_ellipsoid(unit_box, mask, cam)), "fixed", None
 
 
 def resolve_template(template: str, mask: torch.Tensor) -> str:
@@ -168,7 +170,7 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
     if mask.sum() < 4:
         raise ToolError("fit needs a mask with an object in it")
     t0 = time.perf_counter()
-    state, template, growth, rings, support, panel = _start(image, mask, K, settings, init)
+    state, template, growth, sm = _start(image, mask, K, settings, init)
     n_stages = len(settings.levels) if growth != "fixed" else 1
     fractions = settings.stage_fractions[:n_stages]
     budget = [max(1, round(settings.steps * f / sum(fractions))) for f in fractions]
@@ -185,7 +187,8 @@ def fit(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitS
         shape = StageShape.start(template, settings.symmetry, keep_edge_lengths=growth == "refine")
         template = run_stage(state, shape, target, settings, budget[stage], progress, perceptual)
     res = _result(state, template, image, mask, K, settings, time.perf_counter() - t0)
-    res.rings, res.support, res.panel = rings, support, panel
+    if sm is not None:
+        res.rings, res.support, res.panel, res.pairs = sm.rings, sm.support, sm.panel, sm.pairs
     return res
 
 
@@ -233,17 +236,16 @@ class StageTarget:
 
 def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: FitSettings,
            init: Initialization | None
-           ) -> tuple[FitState, Template, str, int, GroundSupport | None, UprightPanel | None]:
+           ) -> tuple[FitState, Template, str, SilhouetteMesh | None]:
     """The pose/lighting/camera state, the first stage's template (object frame, with albedo), how
-    it grows, the rings slanted, the contact prior's feet and the thin panel (see `_start_template`)."""
+    it grows and the outline template's findings (see `_start_template`)."""
     ys, xs = torch.nonzero(mask > 0.5, as_tuple=True)
     r_px = 0.5 * max(float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1))
     # Convention: the object has radius about 1, so the camera sits at f / r_px.
     distance = init.distance if init is not None and init.distance else float(K[0, 0]) / r_px
     dev = image.device
     el0 = init.elevation if init is not None and init.elevation is not None else settings.elevation
-    template, growth, rings, support, panel = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(),
-                                                              distance, el0)
+    template, growth, sm = _start_template(settings, init, image.cpu(), mask.cpu(), K.cpu(), distance, el0)
     template = Template(*(None if x is None else x.to(dev) for x in (template.verts, template.faces, template.sphere,
                                                                        template.colors)))
     world0 = template.verts
@@ -257,7 +259,7 @@ def _start(image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor, settings: F
     if init is not None and init.sh_coeffs is not None:
         sh = init.sh_coeffs.clone().to(dev)
     state = FitState.create(scale0, center.float().to(dev), sh, distance, el0)
-    return state, with_verts(template, base, albedo), growth, rings, support, panel
+    return state, with_verts(template, base, albedo), growth, sm
 
 
 def _result(state: FitState, template: Template, image: torch.Tensor, mask: torch.Tensor, K: torch.Tensor,

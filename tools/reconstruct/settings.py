@@ -11,6 +11,7 @@ from tools.errors import ToolError
 
 if TYPE_CHECKING:
     from tools.reconstruct.contacts import GroundSupport
+    from tools.reconstruct.pairs import LegPairs
     from tools.reconstruct.panels import UprightPanel
 
 
@@ -90,6 +91,9 @@ class FitSettings:
         panels: the upright-panel prior on such legs (`tools.reconstruct.panels`): a large part rising
             above what the legs hold up (a backrest) is a thin upright slab on a side of the footprint,
             as thick as the legs are wide.
+        pairs: the leg-pairs prior of the silhouette template where the contact prior found no support
+            (`tools.reconstruct.pairs`): two long legs holding up a body between them are as deep as that
+            body (an animal's leg pairs one behind the other, a bench's boards).
         ground_elevation: the camera's elevation above that floor in degrees, when known; None: the
             elevation at which the feet are that footprint.
         refine: split the faces where the silhouette or color error concentrates between stages
@@ -116,6 +120,7 @@ class FitSettings:
     contacts: bool = True
     legs: bool = True
     panels: bool = True
+    pairs: bool = True
     ground_elevation: float | None = None
     refine: bool = True
     edge_px: float = 4.0
@@ -163,7 +168,8 @@ class FitSettings:
 
 
 def describe_priors(settings: FitSettings, template: str | None = None, rings: int = 0,
-                    support: GroundSupport | None = None, panel: UprightPanel | None = None) -> str:
+                    support: GroundSupport | None = None, panel: UprightPanel | None = None,
+                    pairs: LegPairs | None = None) -> str:
     """The priors that shaped the unseen side, in words (the report and metrics.json name them).
 
     Args:
@@ -172,6 +178,7 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
         rings: holes the ring prior slanted.
         support: the feet the contact prior stood on the floor (`FitResult.support`).
         panel: the panel the panel prior made thin (`FitResult.panel`).
+        pairs: the legs the leg-pairs prior deepened (`FitResult.pairs`).
 
     Example:
         >>> describe_priors(FitSettings(template="silhouette", symmetry="x", contacts=False), rings=1)
@@ -192,5 +199,7 @@ def describe_priors(settings: FitSettings, template: str | None = None, rings: i
             ground += " + rigid legs (upright or leaning in, the rest where they end)"
             if settings.panels:
                 ground += f" + {panel.describe()}" if panel is not None else " + no upright panel"
+    if settings.pairs and template == "silhouette" and support is None and pairs is not None:
+        ground += " + 2 legs as deep as the body they hold up (leg pairs or boards)"
     sym = {"none": "", "x": " + left-right symmetry", "z": " + front-back symmetry"}[settings.symmetry]
     return f"{start}{ground} + {unseen}{sym}"

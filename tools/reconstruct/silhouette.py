@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from render3d.cameras import Cameras
 from tools.errors import ToolError
 from tools.reconstruct.contacts import GroundSupport, contact_depths, contact_offsets, find_contacts, ground_support
+from tools.reconstruct.pairs import LegPairs, find_pairs
 from tools.reconstruct.panels import UprightPanel, find_panel
 from tools.reconstruct.rings import RingRelief, find_rings
 from tools.reconstruct.support import SupportLegs, support_legs
@@ -49,6 +50,7 @@ class SilhouetteMesh:
         support: the feet the ground-contact prior stood on a floor (None: not asked for, or none found).
         legs: the support's legs the rigid-legs prior placed (None: not asked for, or no support found).
         panel: the upright panel the panel prior made a thin slab (None: not asked for, or none found).
+        pairs: the two legs the leg-pairs prior deepened (None: not asked for, or none found).
     """
 
     template: Template
@@ -59,6 +61,7 @@ class SilhouetteMesh:
     support: GroundSupport | None = None
     legs: SupportLegs | None = None
     panel: UprightPanel | None = None
+    pairs: LegPairs | None = None
 
 
 def _loops(mask: np.ndarray) -> list[np.ndarray]:
@@ -289,7 +292,7 @@ def _on_legs(mask: np.ndarray, uv: np.ndarray, rays: np.ndarray, mid: np.ndarray
 def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, image: torch.Tensor | None = None,
                     depth_ratio: float = 1.0, rings: bool = True, profile: str = "disk",
                     contacts: bool = False, ground_elevation: float | None = None,
-                    legs: bool = False, panels: bool = False) -> SilhouetteMesh:
+                    legs: bool = False, panels: bool = False, pairs: bool = False) -> SilhouetteMesh:
     """Inflate a mask into a closed mesh whose input-view silhouette is the mask.
 
     Args:
@@ -312,6 +315,8 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
             moved by the depths of the legs' upper ends instead of the feet's.
         panels: with legs placed, apply the upright-panel prior (`tools.reconstruct.panels`): a large part
             rising above the legs' top is a thin upright slab on a side of the footprint.
+        pairs: without a support, apply the leg-pairs prior (`tools.reconstruct.pairs`): two legs holding
+            up a body between them are as deep as that body (leg pairs one behind the other, or boards).
 
     Returns:
         the `SilhouetteMesh`.
@@ -404,6 +409,9 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
         z_plane, z_half = panel.chords(uv, rods, fx, fy, cx, cy)
         mid = np.where(on, z_plane / rays[:, 2], mid)
         half = np.where(on, np.where(on_outline, 0.0, z_half / rays[:, 2]), half)
+    paired = find_pairs(m, find_contacts(m)) if pairs and support is None else None
+    if paired is not None:
+        half = paired.deepen(uv, half * fx / d, height) * d / fx
     uv_all = np.concatenate([uv, uv[inner]])
     cam = np.concatenate([rays * (mid - half)[:, None], rays[inner] * (mid + half)[inner][:, None]])
     world = (torch.from_numpy(cam) - t) @ R
@@ -418,4 +426,4 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     partner[torch.from_numpy(inner)] = torch.arange(n, len(uv_all))
     partner[n:] = torch.from_numpy(inner)
     template = Template(world.float(), torch.from_numpy(faces).long(), unit.float(), colors)
-    return SilhouetteMesh(template, front, partner, n_holes, len(found), support, rods, panel)
+    return SilhouetteMesh(template, front, partner, n_holes, len(found), support, rods, panel, paired)

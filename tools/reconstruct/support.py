@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.reconstruct.contacts import GroundSupport, floor_points
+from tools.reconstruct.contacts import Contact, GroundSupport, floor_points
 
 # A leg ends where its row run is wider than this many times its width near the foot (plus 2 px).
 WIDEN = 2.0
@@ -77,12 +77,12 @@ class SupportLegs:
         return self.scale * np.where(np.abs(cross) > LEAN_CONDITION * size, lean, upright)
 
 
-def trace_legs(mask: np.ndarray, support: GroundSupport) -> tuple[np.ndarray, np.ndarray]:
+def trace_legs(mask: np.ndarray, feet: tuple[Contact, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Follow every foot's leg up the mask.
 
     Args:
         mask: `[H, W]` bool.
-        support: the accepted feet.
+        feet: the feet (a support's, `GroundSupport.feet`).
 
     Returns:
         `(legs, ends)`: `[H, W]` int foot index of each leg pixel (-1 elsewhere; a pixel two legs share
@@ -92,9 +92,7 @@ def trace_legs(mask: np.ndarray, support: GroundSupport) -> tuple[np.ndarray, np
     Example:
         >>> m = np.zeros((40, 40), bool); m[5:12, 5:35] = True  # a top on two legs
         >>> m[12:30, 6:9] = True; m[12:36, 30:33] = True
-        >>> from tools.reconstruct.contacts import Contact
-        >>> s = GroundSupport((Contact(31.5, 35.5, 3.0), Contact(7.5, 29.5, 3.0)), 20.0, "feet", "tripod")
-        >>> legs, ends = trace_legs(m, s)
+        >>> legs, ends = trace_legs(m, (Contact(31.5, 35.5, 3.0), Contact(7.5, 29.5, 3.0)))
         >>> ends.tolist(), int((legs == 0).sum()), int((legs == 1).sum())
         ([[31.5, 12.5], [7.5, 12.5]], 72, 54)
     """
@@ -102,7 +100,7 @@ def trace_legs(mask: np.ndarray, support: GroundSupport) -> tuple[np.ndarray, np
     legs = np.full((H, W), -1)
     ends = []
     height = int(mask.any(1).sum())
-    for k, foot in enumerate(support.feet):
+    for k, foot in enumerate(feet):
         col = min(max(int(foot.u), 0), W - 1)
         widths: list[int] = []
         row, end = int(foot.v), (foot.u, foot.v)
@@ -136,6 +134,6 @@ def support_legs(mask: np.ndarray, support: GroundSupport, fx: float, fy: float,
     uv = np.array([[c.u, c.v] for c in support.feet])
     e = np.deg2rad(support.elevation)
     z_feet = 1.0 / (np.sin(e) + np.cos(e) * (uv[:, 1] - cy) / fy)
-    legs, ends = trace_legs(mask, support)
+    legs, ends = trace_legs(mask, support.feet)
     return SupportLegs(legs, ends, floor_points(uv, fx, fy, cx, cy, support.elevation),
                        depth / float(z_feet.mean()), support.elevation)

@@ -83,7 +83,7 @@ def test_a_rendered_tables_legs_are_traced_up_to_where_the_top_hides_them():
     mask = hard_mask(mesh, cam)[0].numpy() > 0.5
     support = ground_support(find_contacts(mask), *_intrinsics(cam))
     assert support is not None and len(support.feet) == 4
-    legs, ends = trace_legs(mask, support)
+    legs, ends = trace_legs(mask, support.feet)
     for k in range(4):
         assert (legs == k).sum() > 20 and mask[legs == k].all()
     uv, _ = _project(cam, tops)
