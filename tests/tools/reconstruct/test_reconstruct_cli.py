@@ -10,6 +10,7 @@ from render3d.io import load_mesh
 from tools.cli import main
 from tools.reconstruct.render import hard_mask
 from tools.reconstruct.synthetic import photo_camera, render_photo, shapes
+from tools.reconstruct.synthetic_hard import hard_shapes
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +102,6 @@ def test_panels_and_pairs_are_switched_by_the_cli_and_named_in_the_metrics(tmp_p
     # A chair (four feet, a backrest: the panel prior) and a quadruped (two leg pairs: the pairs prior) of the
     # hard set, photographed as the bench does (fitted at 64 px); --no-panels / --no-pairs turn each off and the
     # metrics say so.
-    from tools.reconstruct.synthetic_hard import hard_shapes
-
     for name, flag, words in (("chair", "--no-panels", "upright panel"), ("quadruped", "--no-pairs", "legs as deep")):
         shape = next(s for s in hard_shapes() if s.name == name)
         cam = photo_camera(128, shape.azimuth, shape.elevation)
