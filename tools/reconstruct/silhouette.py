@@ -179,6 +179,31 @@ def _triangulate(loops: list[np.ndarray], hole_points: np.ndarray, spacing: floa
     return out["vertices"], out["triangles"], out["vertex_markers"].reshape(-1) == 1
 
 
+def _hole_seeds(mask: np.ndarray, outline: list[np.ndarray]) -> np.ndarray:
+    """One point `[k, 2]` inside each hole of the mask that the sampled outline loops `outline` enclose.
+
+    A hole's seed is its deepest pixel that lies inside an even number of the loops (outside the
+    polygon the triangulation meshes: its outer loop and the hole's): the deepest pixel itself may not
+    be, when the hole's loop is sampled more coarsely than its width. A hole none of whose pixels is
+    gets no seed, and the triangulation fills it.
+    """
+    from skimage.measure import points_in_poly
+
+    holes, n = ndimage.label(ndimage.binary_fill_holes(mask) & ~mask)
+    seeds = []
+    for k in range(1, n + 1):
+        region = holes == k
+        dist = ndimage.distance_transform_edt(region)
+        rows, cols = np.nonzero(region)
+        order = np.argsort(-dist[rows, cols], kind="stable")
+        pts = np.stack([cols[order] + 0.5, rows[order] + 0.5], 1)
+        crossings = sum(points_in_poly(pts, loop).astype(int) for loop in outline)
+        inside = np.nonzero((crossings > 0) & (crossings % 2 == 0))[0]
+        if len(inside):
+            seeds.append(pts[inside[0]])
+    return np.array(seeds, dtype=np.float64).reshape(-1, 2)
+
+
 def _split_chords(uv: np.ndarray, tri: np.ndarray, on_outline: np.ndarray):
     """Split every interior edge joining two outline vertices at its midpoint.
 
@@ -340,13 +365,6 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     if not loops:
         raise ToolError("cannot trace the mask's outline")
     dense = np.concatenate(loops)
-    # Hole seeds: the deepest pixel of every hole region (a point surely inside it).
-    holes, nh = ndimage.label(ndimage.binary_fill_holes(m) & ~m)
-    seeds = []
-    for k in range(1, nh + 1):
-        dist = ndimage.distance_transform_edt(holes == k)
-        r, c = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        seeds.append((c + 0.5, r + 0.5))
     R_exact = local_thickness(m)[1]
     R_img = ndimage.gaussian_filter(R_exact, 1.0)
     boundary = cKDTree(dense)
@@ -361,7 +379,9 @@ def silhouette_mesh(mask: torch.Tensor, camera: Cameras, edge_px: float = 4.0, i
     spacing = float(edge_px)
     # The outline is sampled more densely than the interior: it is what the input view shows.
     outline = [_resample(p, 0.7 * spacing) for p in loops]
-    uv, tri, on_outline = _triangulate(outline, np.array(seeds, dtype=np.float64).reshape(-1, 2), spacing, height)
+    seeds = _hole_seeds(m, outline)
+    n_holes = len(seeds)
+    uv, tri, on_outline = _triangulate(outline, seeds, spacing, height)
     uv, tri, on_outline = _split_chords(uv, tri, on_outline)
     h, centre = _vertex_heights(uv, boundary, depth_ratio)
     if profile == "rows":

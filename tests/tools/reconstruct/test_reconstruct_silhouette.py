@@ -51,6 +51,17 @@ def test_ring_mask_inflates_to_a_closed_torus_exact_in_the_input_view(elevation)
     assert iou > 0.99
 
 
+def test_a_hole_thinner_than_the_outline_sampling_stays_a_hole_and_the_rest_is_meshed():
+    # A 1.5 px wide arc-shaped hole in a disk: its deepest pixel lies outside the hole's sampled loop (inside the
+    # polygon to mesh), where a seed would have the triangulation carve away the object instead (IoU 0.001).
+    yy, xx = _grid()
+    r = ((yy - 48) ** 2 + (xx - 48) ** 2).sqrt()
+    mask = ((r < 40) & ~(((r - 25).abs() < 0.75) & (yy < 48))).float()
+    sm, iou, chi, volume, topo, _ = _check(mask, 0.0)
+    assert sm.holes == 1 and chi == 0 and bool((topo.edge_to_faces >= 0).all()) and volume > 0
+    assert iou > 0.98
+
+
 def test_thin_parts_exist_from_the_start_with_round_thin_cross_sections():
     mask = _eared()
     sm, iou, chi, volume, _, cam = _check(mask, 10.0)
