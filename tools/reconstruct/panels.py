@@ -13,8 +13,9 @@ The panel is the mask's region (legs excluded) whose points on that plane stand 
 accepted when its image columns match the side's legs' (a panel is as wide as the legs that hold it,
 overlap IoU ≥ `SIDE_IOU`; of the sides that match, the farthest: the side a photo of a chair shows
 its backrest on) and it rises above the top by at least `MIN_RISE` of its width along the side
-(upright, not the far rim of a seat). Its pixels then put their chords on that plane, as thick as the
-legs along the plane's normal.
+(upright, not the far rim of a seat). Its pixels then put their chords on that plane moved half a leg's
+width away from the camera (the feet are read off the near edges of round leg ends: the plane through the
+legs' axes), as thick as the legs along the plane's normal.
 """
 
 from __future__ import annotations
@@ -60,15 +61,21 @@ class UprightPanel:
 
     def chords(self, uv: np.ndarray, legs: SupportLegs, fx: float, fy: float, cx: float,
                cy: float) -> tuple[np.ndarray, np.ndarray]:
-        """Camera depth of the plane along each ray and the chord's half length in camera depth,
-        both `[m]` for points `uv: [m, 2]` (camera-frame units: times `legs.scale`)."""
+        """Camera depth of the panel's mid-plane along each ray and the chord's half length in camera
+        depth, both `[m]` for points `uv: [m, 2]` (camera-frame units: times `legs.scale`). The mid-plane
+        is the side's upright plane moved half a leg's width away from the camera (through the legs' axes)."""
         f1, f2 = legs.footprint[self.sides[0]], legs.footprint[self.sides[1]]
+        g = (f2 - f1) / np.linalg.norm(f2 - f1)
+        away = np.array([-g[1], g[0]])
+        away = away if away @ (f1 + f2) > 0 else -away
+        # A round foot's lowest visible point is its near edge: the legs' axes, and the panel on them, lie
+        # half a leg's width farther.
+        f1, f2 = f1 + 0.5 * self.thickness * away, f2 + 0.5 * self.thickness * away
         z, _, _ = _on_plane(uv, f1, f2, legs.elevation, fx, fy, cx, cy)
         e = np.deg2rad(legs.elevation)
         x, y = (uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy
         # The ray's direction in the floor frame (across, ahead, up) per unit camera depth, and the plane's normal.
         ray = np.stack([x, np.cos(e) - y * np.sin(e), -(y * np.cos(e) + np.sin(e))], 1)
-        g = (f2 - f1) / np.linalg.norm(f2 - f1)
         normal = np.array([-g[1], g[0], 0.0])
         # Along the ray, the slab's half thickness spans this much camera depth.
         per_depth = np.abs(ray @ normal)

@@ -76,19 +76,20 @@ def test_a_chairs_backrest_is_found_on_the_far_side_and_its_pixels_land_on_its_p
         rays_cam = np.stack([(pix[:, 0] - cx) / fx, (pix[:, 1] - cy) / fy, np.ones(len(pix))], 1)
         rays_world = rays_cam @ R  # R maps world to camera: its rows are the camera axes
         depth = (BACK - eye[2]) / rays_world[:, 2]
-        # Placed within the footprint's errors (its elevation, the feet read off round leg ends) and turned
+        # Placed within the footprint's errors (its elevation, the feet's positions) and turned
         # as the backrest is: up to that offset, the depths follow the plane's far closer than its own
         # spread of depths (the inflation's centre plane faces the camera: its error is that spread).
         offset = np.median(z - depth)
         turn = np.median(np.abs(z - depth - offset))
-        assert abs(offset) / 2.6 < 0.05, (elevation, azimuth, offset)
+        assert abs(offset) / 2.6 < 0.04, (elevation, azimuth, offset)
         assert turn < 0.25 * np.median(np.abs(depth - np.median(depth))), (elevation, azimuth, turn)
         assert np.all(half > 0) and np.median(half) < 0.1
 
 
-def test_panel_chords_are_centred_on_the_upright_plane_through_two_feet_and_a_slab_thick():
-    # Exact projections of points on the upright plane over two floor points: the chords' centres are their
-    # depths, and each chord spans the slab's thickness along the plane's normal (rays not grazing it).
+def test_panel_chords_are_centred_on_the_upright_plane_through_two_legs_axes_and_a_slab_thick():
+    # Exact projections of points on the upright plane over two floor points moved half a leg's width (the
+    # slab's thickness) away from the camera: the chords' centres are their depths, and each chord spans the
+    # slab's thickness along the plane's normal (rays not grazing it).
     for elevation, azimuth in ((15.0, 30.0), (30.0, -40.0), (45.0, 10.0)):
         cam = _camera(elevation, azimuth)
         height = 2.6 * np.sin(np.deg2rad(elevation)) - FLOOR
@@ -97,15 +98,17 @@ def test_panel_chords_are_centred_on_the_upright_plane_through_two_feet_and_a_sl
         feet = _project(cam, np.stack([a, b]))
         legs = SupportLegs(np.full((S, S), -1), feet, floor_points(feet, fx, fy, cx, cy, elevation), height, elevation)
         panel = UprightPanel(np.zeros((S, S), bool), (0, 1), 0.05, 0.5)
+        eye = cam.camera_to_world(torch.zeros(1, 1, 3))[0, 0].double().numpy()
+        g = (b - a) / np.linalg.norm(b - a)
+        normal = np.array([-g[2], 0.0, g[0]])
+        away = normal if normal @ (0.5 * (a + b) - eye) > 0 else -normal
         s, up = np.meshgrid(np.linspace(0.0, 1.0, 6), np.linspace(0.05, 0.7, 5))
         pts = a[None] + s.reshape(-1, 1) * (b - a)[None] + np.array([0.0, 1.0, 0.0]) * up.reshape(-1, 1)
+        pts = pts + 0.5 * 0.05 * height * away
         uv = _project(cam, pts)
         z, half = panel.chords(uv, legs, fx, fy, cx, cy)
         true = cam.world_to_camera(torch.tensor(pts, dtype=torch.float32)[None])[0, :, 2].double().numpy()
         assert np.allclose(z, true, rtol=1e-4), (elevation, azimuth)
-        eye = cam.camera_to_world(torch.zeros(1, 1, 3))[0, 0].double().numpy()
-        g = (b - a) / np.linalg.norm(b - a)
-        normal = np.array([-g[2], 0.0, g[0]])
         rays = pts - eye
         cosine = np.abs(rays @ normal) / np.linalg.norm(rays, axis=1)
         # Half the chord along the ray, in camera depth, covers half the slab's thickness along the normal.
