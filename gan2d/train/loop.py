@@ -64,6 +64,8 @@ class Phase:
         loss: maps the minibatch to (scalar loss, named scalar stats).
         interval: run every `interval` steps (lazy regularization; the loss should be scaled by it).
         mixed_precision: allow bf16 autocast (regularizers that differentiate gradients stay fp32).
+        start_kimg: the phase waits until this many thousand images have been shown (a generator's phases
+            wait while a discriminator started fresh against it learns).
     """
 
     name: str
@@ -72,6 +74,7 @@ class Phase:
     loss: PhaseLoss
     interval: int = 1
     mixed_precision: bool = True
+    start_kimg: float = 0.0
 
 
 class GANTask(Protocol):
@@ -261,7 +264,7 @@ def train(
     while state.nimg < total:
         micro_batches = [next(batches) for _ in range(rounds)]
         for p, phase in enumerate(task.phases):
-            if state.step % phase.interval == 0:
+            if state.step % phase.interval == 0 and state.nimg >= phase.start_kimg * 1000:
                 seeds = [micro_seed(config.seed, state.step, p, first + a) for a in range(rounds)]
                 for k, v in _run_phase(phase, task, micro_batches, config, info, seeds).items():
                     accum.setdefault(k, []).append(v)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan2d.errors import ConfigError
-from gan2d.losses.regularizers import PathLengthRegularizer, path_length_noise, r1_loss
+from gan2d.losses.regularizers import PathLengthRegularizer, path_length_noise, path_lengths, r1_loss
 from gan2d.train.config import TrainConfig, check_finite
 from gan2d.train.diffaug import check_policy, diff_augment
 from gan2d.train.loop import Batch, Phase
@@ -51,6 +51,8 @@ class StyleGAN2LossConfig:
         view_pair_weight: weight of the view-pair discriminator's term in G's loss (0 = plain StyleGAN2;
             > 0 trains `gan2d.train.view_pair_task.ViewPairTask` on pairs of views of one object).
         view_identity_weight: weight of the identity-embedding agreement of G's view pairs (view pairs only).
+        d_warmup_kimg: thousands of images the discriminators train alone before G's phases start (for a run
+            that starts a trained generator against a fresh discriminator; 0 = none).
     """
 
     r1_gamma: float = 10.0
@@ -64,13 +66,16 @@ class StyleGAN2LossConfig:
     num_samples: int = 16
     view_pair_weight: float = 0.0
     view_identity_weight: float = 0.0
+    d_warmup_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         check_finite(self)
         object.__setattr__(self, "diffaug", tuple(self.diffaug))
         check_policy(self.diffaug)
-        if min(self.r1_gamma, self.pl_weight, self.view_pair_weight, self.view_identity_weight) < 0:
-            raise ConfigError("r1_gamma, pl_weight, view_pair_weight and view_identity_weight must be >= 0")
+        if min(self.r1_gamma, self.pl_weight, self.view_pair_weight, self.view_identity_weight,
+               self.d_warmup_kimg) < 0:
+            raise ConfigError("r1_gamma, pl_weight, view_pair_weight, view_identity_weight and d_warmup_kimg must "
+                              "be >= 0")
         if min(self.r1_interval, self.pl_interval, self.pl_batch_shrink, self.num_samples) < 1:
             raise ConfigError("r1_interval, pl_interval, pl_batch_shrink and num_samples must be >= 1")
         if not 0.0 <= self.style_mixing_prob <= 1.0:
@@ -119,9 +124,11 @@ class StyleGAN2Task:
         self.phases = [Phase("D_main", D, self.optimizers["D"], self._d_main)]
         if d_reg:
             self.phases.append(Phase("D_reg", D, self.optimizers["D"], self._d_reg, d_reg, mixed_precision=False))
-        self.phases.append(Phase("G_main", G, self.optimizers["G"], self._g_main))
+        wait = loss.d_warmup_kimg
+        self.phases.append(Phase("G_main", G, self.optimizers["G"], self._g_main, start_kimg=wait))
         if g_reg:
-            self.phases.append(Phase("G_reg", G, self.optimizers["G"], self._g_reg, g_reg, mixed_precision=False))
+            self.phases.append(Phase("G_reg", G, self.optimizers["G"], self._g_reg, g_reg, mixed_precision=False,
+                                     start_kimg=wait))
         gen = torch.Generator().manual_seed(train.seed)
         n = loss.num_samples
         self.sample_z = torch.randn(n, G.z_dim, generator=gen) if G.z_dim else None
@@ -188,6 +195,18 @@ class StyleGAN2Task:
         fake, ws = self._generate(n, gen_c, update_emas=False)
         loss = self.pl(fake, ws, path_length_noise(fake), interval=self.loss_config.pl_interval)
         return loss, {"pl_mean": self.pl.mean.detach().clone()}
+
+    def measure_path_length(self, labels: torch.Tensor, batch: int = 8) -> float:
+        """Set the path-length regularizer's running mean to G's mean path length now, over one sample per row
+        of `labels` (`[N, c_dim]`, the data's labels; `[N, 0]` for an unconditional G), drawn as `G_reg` draws
+        them: for a run whose generator comes without its training state, where from a mean of 0 the penalty
+        would pull a trained generator's path lengths toward 0. Returns the mean."""
+        lengths = []
+        for c in labels.to(self._device()).split(batch):
+            fake, ws = self._generate(len(c), c if self.G.c_dim else None, update_emas=False)
+            lengths.append(path_lengths(fake, ws, path_length_noise(fake)).detach())
+        self.pl.mean.copy_(torch.cat(lengths).mean())
+        return float(self.pl.mean)
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:

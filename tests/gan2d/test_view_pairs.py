@@ -9,6 +9,7 @@ from gan2d.data.images import ImageFolderDataset
 from gan2d.data.toy import write_disc_folder
 from gan2d.data.view_pairs import ViewPairDataset
 from gan2d.errors import CheckpointError, ConfigError
+from gan2d.losses.regularizers import path_length_noise, path_lengths
 from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 from gan2d.train.config import TrainConfig
 from gan2d.train.loop import train
@@ -158,3 +159,26 @@ def test_identity_term_is_zero_for_one_view_twice_and_needs_an_embedding():
     assert not any(p.requires_grad for p in task.identity.parameters())
     with pytest.raises(ConfigError, match="identity embedding"):
         ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008), loss)
+
+
+def test_discriminator_warmup_holds_g_still_and_path_length_mean_is_measured(tmp_path):
+    import dataclasses
+
+    base = _grouped(tmp_path, 8, [i // 4 for i in range(8)])
+    task = ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.032),
+                        dataclasses.replace(LOSS, d_warmup_kimg=0.016))
+    assert {p.name: p.start_kimg for p in task.phases}["G_main"] == 0.016
+    assert {p.name: p.start_kimg for p in task.phases}["D_main"] == 0.0
+    labels = torch.stack([base.label(i) for i in range(8)])
+    mean = task.measure_path_length(labels)
+    fake, ws = task._generate(8, labels, update_emas=False)
+    again = float(path_lengths(fake, ws, path_length_noise(fake)).detach().mean())  # another draw: the same scale
+    assert mean > 0 and float(task.pl.mean) == mean and 0.5 * mean < again < 2 * mean
+    g0, d0 = ({k: v.detach().clone() for k, v in net.named_parameters()} for net in (task.G, task.D))
+    ckpt = tmp_path / "warm" / "checkpoints"
+    train(task, ViewPairDataset(base), _cfg(0.016), tmp_path / "warm")  # two steps, both inside the warm-up
+    assert all(torch.equal(g0[k], v) for k, v in task.G.named_parameters())  # (w_avg, a buffer, still tracks)
+    assert any(not torch.equal(d0[k], v) for k, v in task.D.named_parameters())
+    assert latest_snapshot(ckpt) is not None
+    train(task, ViewPairDataset(base), _cfg(0.032), tmp_path / "warm", resume=True)  # two more: G moves
+    assert any(not torch.equal(g0[k], v) for k, v in task.G.named_parameters())

@@ -36,6 +36,9 @@ def register(train_app: typer.Typer) -> None:
         start_from: Path | None = typer.Option(None, "--start-from", help="start the generator from this run's "
                                                "weights (RUN, RUN/gan or a snapshot folder), or from a generator "
                                                "file such as the shipped one (D then starts fresh); a new run only"),
+        d_warmup: float | None = typer.Option(None, "--d-warmup", help="kimg the discriminators train alone "
+                                              "before the generator moves [default: 4 from a generator file, "
+                                              "else 0]"),
         view_identity: float = typer.Option(0.0, "--view-identity", help="weight of the identity-descriptor "
                                             "agreement of the generator's view pairs (with --view-pairs)"),
         identity_critic: Path | None = typer.Option(None, "--identity-critic", help="head analyzer whose "
@@ -69,6 +72,8 @@ def register(train_app: typer.Typer) -> None:
                                                ("batch", analyzer_batch)) if v is not None}
         limits = (("--analyzer-channels", analyzer_channels, 1), ("--analyzer-contrastive", analyzer_contrastive, 0),
                   ("--analyzer-batch", analyzer_batch, 8))
+        if d_warmup is not None and not d_warmup >= 0:
+            raise ToolError(f"--d-warmup must be >= 0, got {d_warmup}")
         for flag, value, least in limits:
             if value is not None and value < least:
                 raise ToolError(f"{flag} must be >= {least}, got {value}")
@@ -94,7 +99,7 @@ def register(train_app: typer.Typer) -> None:
         opts = dataclasses.replace(opts, gan=dataclasses.replace(opts.gan, progress=progress,
                                                                  pose_conditioned=pose_conditioned,
                                                                  view_pairs=view_pairs, start_from=start,
-                                                                 view_identity=view_identity,
+                                                                 view_identity=view_identity, d_warmup=d_warmup,
                                                                  identity_critic=None if identity_critic is None
                                                                  else str(identity_critic.resolve())))
         if pose_conditioned and export is not None:

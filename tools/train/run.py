@@ -42,7 +42,8 @@ def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: st
 
     `loss.view_pair_weight` > 0 trains with the view-pair discriminator on the data's groups. A new run
     (not a resumed one) with `start_from` (a snapshot folder) begins from that run's G, D and G_ema weights
-    (from a generator file: G and G_ema only).
+    (from a generator file: G and G_ema only, the path-length mean measured on it; set `loss.d_warmup_kimg` so
+    that the fresh discriminators learn before G moves).
     `identity` is the frozen embedding of `loss.view_identity_weight` (not part of the snapshots).
     """
     info = init_distributed(device)
@@ -60,6 +61,10 @@ def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: st
             dataset, task = images, StyleGAN2Task(G, D, run.train, run.loss)
         if start_from is not None and not resume and latest_snapshot(out / "checkpoints") is None:
             load_networks(start_from, task.networks, task.aux)
+            if start_from.is_file():  # a generator alone: its path-length mean is measured, not restored
+                n = min(64, images.num_images)
+                task.measure_path_length(torch.stack([images.label(i) for i in range(0, images.num_images,
+                                                                                    images.num_images // n)][:n]))
         _prepare_out(out, run.to_dict(), info)
         return train(task, dataset, run.train, out, info, resume=resume)
     finally:
