@@ -65,7 +65,8 @@ class FitResult:
         rings: holes the ring prior slanted (see `tools.reconstruct.rings`).
         support: the feet the ground-contact prior stood on a floor and its elevation (None: off or none found).
         panel: the upright panel the panel prior made a thin slab (None: off or none found).
-        pairs: the two legs the leg-pairs prior deepened (None: off or none found).
+        pairs: the two legs holding up a body the leg-pairs prior found, deepened where that body is deeper
+            (None: off or none found).
     """
 
     verts: torch.Tensor

@@ -50,7 +50,8 @@ class SilhouetteMesh:
         support: the feet the ground-contact prior stood on a floor (None: not asked for, or none found).
         legs: the support's legs the rigid-legs prior placed (None: not asked for, or no support found).
         panel: the upright panel the panel prior made a thin slab (None: not asked for, or none found).
-        pairs: the two legs the leg-pairs prior deepened (None: not asked for, or none found).
+        pairs: the two legs holding up a body the leg-pairs prior found, deepened where that body is deeper
+            (None: not asked for, or none found).
     """
 
     template: Template
