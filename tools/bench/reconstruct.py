@@ -118,6 +118,7 @@ def run_benchmark(size: int = 128, steps: int = 200, symmetry: str = "none", nam
                                                      "symmetry": settings.symmetry, "prior": settings.prior,
                                                      "template": settings.template, "rings": settings.rings,
                                                      "contacts": settings.contacts, "legs": settings.legs,
+                                                     "panels": settings.panels, "pairs": settings.pairs,
                                                      "torch_threads": torch.get_num_threads()}}
 
 
@@ -147,6 +148,8 @@ def register(bench_app: typer.Typer) -> None:
         rings: bool = typer.Option(True, "--rings/--no-rings", help="ring prior of the fit"),
         contacts: bool = typer.Option(True, "--contacts/--no-contacts", help="ground-contact prior of the fit"),
         legs: bool = typer.Option(True, "--legs/--no-legs", help="rigid-legs prior of the fit (with --contacts)"),
+        panels: bool = typer.Option(True, "--panels/--no-panels", help="upright-panel prior of the fit (with --legs)"),
+        pairs: bool = typer.Option(True, "--pairs/--no-pairs", help="leg-pairs prior of the fit (without a support)"),
         sets: str = typer.Option("easy,hard", "--set", help="comma-separated: easy, hard, check"),
         shapes_opt: str | None = typer.Option(None, "--shapes", help="comma-separated subset of shape names"),
         out: Path = typer.Option(Path("runs/bench/reconstruct.json"), "--out", help="JSON results file"),
@@ -156,7 +159,7 @@ def register(bench_app: typer.Typer) -> None:
             raise ToolError(f"--size must be within 16..1024, got {size}")
         names = None if shapes_opt is None else [n.strip() for n in shapes_opt.split(",") if n.strip()]
         settings = FitSettings(steps=steps, symmetry=symmetry.value, prior=prior.value, template=template, rings=rings,
-                               contacts=contacts, legs=legs)
+                               contacts=contacts, legs=legs, panels=panels, pairs=pairs)
         result = run_benchmark(size, steps, names=names, sets=tuple(x.strip() for x in sets.split(",") if x.strip()),
                                settings=settings)
         md = markdown_table(result)
