@@ -47,9 +47,9 @@ class AnalyzerTrainConfig:
         identity_dim: discriminant directions kept in the identity descriptor.
         seed: seed of the initialization and every draw.
 
-    The defaults are the contrastive analyzer measured in BENCHMARKS.md (not embedded yet: the bundle still
-    holds the older 32² one, see the model card); the generator's identity critic (a second analyzer, never
-    the one that measures drift) is `seed=1, base_channels=12, batch=32, contrastive_weight=0`.
+    The defaults train the bundle's analyzer (`tools/faces/weights/analyzer.safetensors`, model card); an identity
+    critic for the generator's training must be another analyzer than the one that measures drift, e.g.
+    `seed=1, base_channels=12, batch=32, contrastive_weight=0`.
     """
 
     steps: int = 3000
