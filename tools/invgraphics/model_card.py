@@ -86,8 +86,9 @@ def reproduce_commands(run: dict, export: str, kimg: float | None = None) -> lis
         except (OSError, ValueError, KeyError):
             lines.append(f"# {root.name}: settings not readable")
             continue
-        what = f"--from-gan --identities {st['identities']}" if "identities" in st else \
-            f"--kind {st['kind']} --count {st['count']}"
+        what = f"--from-gan --identities {st['identities']}" + "".join(
+            f" --{axis}={st[axis][0]:g}:{st[axis][1]:g}" for axis in ("yaw", "pitch") if axis in st) \
+            if "identities" in st else f"--kind {st['kind']} --count {st['count']}"
         lines.append(f"neurender datagen {what} --views {st['views']} --size {st['size']} --seed {st['seed']} "
                      f"--out data/{root.name}")
         data.append(f"--data data/{root.name}")
@@ -101,6 +102,8 @@ def reproduce_commands(run: dict, export: str, kimg: float | None = None) -> lis
                  + (" --free" if model["net"]["offset_channels"] == 3 else "") + f" --seed {loop['seed']}"
                  + (" --init WEIGHTS" if run.get("init") else "")
                  + f" --out runs/invgraphics --export {export}")
+    if run.get("init"):
+        lines.append(f"# WEIGHTS: the encoder the run started from ({run['init']}; its own card gives its lines)")
     return lines
 
 

@@ -27,3 +27,17 @@ def test_reproduce_commands_name_every_set_and_the_run_options(tmp_path: Path) -
     assert lines[2] == ("neurender train inverse-graphics --data data/shapes --data data/gan --repeat 1 --repeat 3 "
                         "--kimg 8 --batch 8 --lr 0.001 --other-views 2 --level 3 --symmetric --seed 0 "
                         "--out runs/invgraphics --export w.safetensors")
+
+
+def test_reproduce_commands_give_a_gan_set_its_pose_ranges_and_name_the_start(tmp_path: Path) -> None:
+    gan = _set(tmp_path / "gan", {"identities": 480, "views": 4, "size": 64, "seed": 13, "yaw": [-50.0, 50.0],
+                                  "pitch": [-15.0, 15.0]})
+    run = {"sets": [{"root": gan, "repeat": 1}], "loop": {"total_kimg": 8.0, "batch_size": 8, "lr_g": 0.001, "seed": 0},
+           "task": {"other_views": 2}, "model": {"level": 3, "symmetric": False, "net": {"offset_channels": 1}},
+           "init": "old/invgraphics.safetensors"}
+    lines = reproduce_commands(run, "w.safetensors")
+    assert lines[0] == ("neurender datagen --from-gan --identities 480 --yaw=-50:50 --pitch=-15:15 --views 4 --size 64 "
+                        "--seed 13 --out data/gan")
+    assert " --init WEIGHTS " in lines[1]
+    assert lines[2] == ("# WEIGHTS: the encoder the run started from (old/invgraphics.safetensors; its own card gives "
+                        "its lines)")
