@@ -133,12 +133,10 @@ def yaw_offsets(yaw: torch.Tensor) -> list[float]:
 def novel_by_offset(rows: list[dict], limit: float = NOVEL_LIMIT) -> dict[str, float]:
     """Mean IoU of the novel views (view 1…) of multi-view rows within and beyond `limit` degrees of yaw from
     the input view (keys present only where such views exist), with their counts."""
-    near = [iou for r in rows for iou, off in zip(r["view_iou"][1:], r["yaw_offset"][1:], strict=True)
-            if off <= limit]
-    far = [iou for r in rows for iou, off in zip(r["view_iou"][1:], r["yaw_offset"][1:], strict=True)
-           if off > limit]
+    views = [(iou, off) for r in rows for iou, off in zip(r["view_iou"][1:], r["yaw_offset"][1:], strict=True)]
     out: dict[str, float] = {}
-    for key, vals in (("within", near), ("beyond", far)):
+    for key, vals in (("within", [i for i, off in views if off <= limit]),
+                      ("beyond", [i for i, off in views if off > limit])):
         if vals:
             out[f"novel_iou_{key}_{limit:g}"] = float(np.mean(vals))
             out[f"novel_views_{key}_{limit:g}"] = len(vals)
