@@ -32,8 +32,9 @@ from gan2d.train.stylegan2_task import StyleGAN2LossConfig
 from tools.faces.pose_labels import POSE_DIM
 from tools.train.runs import StyleGAN2Run
 
-# A trained generator against a fresh discriminator: its first kimg of D gradients are noise that spoils it (measured:
-# analyzer-feature FD 3.1 -> 22 after 2 kimg of the identity fine-tune from the shipped G_ema without a warm-up).
+# A trained generator against a fresh discriminator gets noise for gradients until D has learned, so D trains alone
+# first. That is the least a file start needs, not enough at the faces scale (BENCHMARKS.md: the identity fine-tune
+# from the shipped G_ema lost quality within 2 kimg after a 4- or a 16-kimg warm-up); continue a run's folder instead.
 FILE_START_WARMUP_KIMG = 4.0
 
 
