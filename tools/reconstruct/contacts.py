@@ -111,14 +111,21 @@ def find_contacts(mask: np.ndarray) -> list[Contact]:
     return out
 
 
+def floor_rays(uv: np.ndarray, fx: float, fy: float, cx: float, cy: float, elevation_deg: float) -> np.ndarray:
+    """The rays of image points `uv: [n, 2]` in the floor frame (across, ahead along the horizontal viewing
+    direction, up) per unit of camera depth: `[n, 3]` (the camera looks down by `elevation_deg`)."""
+    e = np.deg2rad(elevation_deg)
+    x, y = (uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy
+    return np.stack([x, np.cos(e) - y * np.sin(e), -(y * np.cos(e) + np.sin(e))], 1)
+
+
 def floor_points(uv: np.ndarray, fx: float, fy: float, cx: float, cy: float, elevation_deg: float) -> np.ndarray:
     """Where the rays of image points `uv: [n, 2]` meet a floor one unit below the camera: `[n, 2]`
     (across, along the horizontal viewing direction), or inf where a ray misses it (at or above the horizon)."""
-    e = np.deg2rad(elevation_deg)
-    x, y = (uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy
-    drop = y * np.cos(e) + np.sin(e)
+    ray = floor_rays(uv, fx, fy, cx, cy, elevation_deg)
+    drop = -ray[:, 2]
     z = np.where(drop > 1e-6, 1.0 / np.maximum(drop, 1e-6), np.inf)
-    return np.stack([z * x, z * (np.cos(e) - y * np.sin(e))], 1)
+    return z[:, None] * ray[:, :2]
 
 
 def footprint_misfit(points: np.ndarray) -> float:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from tools.reconstruct.contacts import floor_rays
 from tools.reconstruct.support import SupportLegs
 
 # A panel's image columns overlap those of the legs of its footprint side at least this well (IoU).
@@ -72,10 +73,7 @@ class UprightPanel:
         # half a leg's width farther.
         f1, f2 = f1 + 0.5 * self.thickness * away, f2 + 0.5 * self.thickness * away
         z, _, _ = _on_plane(uv, f1, f2, legs.elevation, fx, fy, cx, cy)
-        e = np.deg2rad(legs.elevation)
-        x, y = (uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy
-        # The ray's direction in the floor frame (across, ahead, up) per unit camera depth, and the plane's normal.
-        ray = np.stack([x, np.cos(e) - y * np.sin(e), -(y * np.cos(e) + np.sin(e))], 1)
+        ray = floor_rays(uv, fx, fy, cx, cy, legs.elevation)
         normal = np.array([-g[1], g[0], 0.0])
         # Along the ray, the slab's half thickness spans this much camera depth.
         per_depth = np.abs(ray @ normal)
@@ -88,14 +86,12 @@ def _on_plane(uv: np.ndarray, f1: np.ndarray, f2: np.ndarray, elevation: float, 
     """Where the rays of `uv: [m, 2]` meet the upright plane through floor points f1, f2: camera depth
     `[m]` (camera heights), height above the floor `[m]` and position along the side `[m]` (0 at f1, 1 at
     f2); nan where a ray runs along the plane."""
-    e = np.deg2rad(elevation)
-    x, y = (uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy
-    q = np.stack([x, np.cos(e) - y * np.sin(e)], 1)
-    g = f2 - f1
+    ray = floor_rays(uv, fx, fy, cx, cy, elevation)
+    q, g = ray[:, :2], f2 - f1
     cross = q[:, 0] * g[1] - q[:, 1] * g[0]
     z = (f1[0] * g[1] - f1[1] * g[0]) / np.where(np.abs(cross) > 1e-12, cross, np.nan)
     along = ((z[:, None] * q - f1) @ g) / max(float(g @ g), 1e-12)
-    return z, 1.0 - z * (y * np.cos(e) + np.sin(e)), along
+    return z, 1.0 + z * ray[:, 2], along
 
 
 def _sides(footprint: np.ndarray) -> list[tuple[int, int]]:
@@ -128,9 +124,7 @@ def find_panel(mask: np.ndarray, legs: SupportLegs, fx: float, fy: float, cx: fl
     uv = np.stack([cols + 0.5, rows + 0.5], 1)
     n = len(legs.footprint)
     ends_z = legs.depth(legs.ends, np.arange(n), fx, fy, cx, cy) / legs.scale
-    e = np.deg2rad(legs.elevation)
-    y_end = (legs.ends[:, 1] - cy) / fy
-    heights = 1.0 - ends_z * (y_end * np.cos(e) + np.sin(e))
+    heights = 1.0 + ends_z * floor_rays(legs.ends, fx, fy, cx, cy, legs.elevation)[:, 2]
     # The legs' widths: pixels per leg row, at each leg's depth.
     widths = []
     for k in range(n):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.reconstruct.contacts import Contact, GroundSupport, floor_points
+from tools.reconstruct.contacts import Contact, GroundSupport, floor_points, floor_rays
 
 # A leg ends where its row run is wider than this many times its width near the foot (plus 2 px).
 WIDEN = 2.0
@@ -64,9 +64,7 @@ class SupportLegs:
             >>> round(float(legs.depth(np.array([uv]), np.array([0]), f, f, 50.0, 50.0)[0] / z), 6)
             1.0
         """
-        e = np.deg2rad(self.elevation)
-        x, y = (uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy
-        q = np.stack([x, np.cos(e) - y * np.sin(e)], 1)
+        q = floor_rays(uv, fx, fy, cx, cy, self.elevation)[:, :2]
         f = self.footprint[foot]
         g = self.footprint.mean(0)[None] - f
         cross = q[:, 0] * g[:, 1] - q[:, 1] * g[:, 0]
@@ -132,8 +130,7 @@ def support_legs(mask: np.ndarray, support: GroundSupport, fx: float, fy: float,
         depth: the centre plane's depth, where the feet's mean depth is put (as `contact_depths` does).
     """
     uv = np.array([[c.u, c.v] for c in support.feet])
-    e = np.deg2rad(support.elevation)
-    z_feet = 1.0 / (np.sin(e) + np.cos(e) * (uv[:, 1] - cy) / fy)
+    z_feet = -1.0 / floor_rays(uv, fx, fy, cx, cy, support.elevation)[:, 2]
     legs, ends = trace_legs(mask, support.feet)
     return SupportLegs(legs, ends, floor_points(uv, fx, fy, cx, cy, support.elevation),
                        depth / float(z_feet.mean()), support.elevation)
