@@ -51,8 +51,14 @@ class StyleGAN2LossConfig:
         view_pair_weight: weight of the view-pair discriminator's term in G's loss (0 = plain StyleGAN2;
             > 0 trains `gan2d.train.view_pair_task.ViewPairTask` on pairs of views of one object).
         view_identity_weight: weight of the identity-embedding agreement of G's view pairs (view pairs only).
+        view_identity_relative: divide that agreement by the mean squared distance between different latents'
+            views in the batch, so that making every identity alike does not pay.
         d_warmup_kimg: thousands of images the discriminators train alone before G's phases start (for a run
             that starts a trained generator against a fresh discriminator; 0 = none).
+        view_pose_weight: weight of a frozen pose estimator's error on G's view pairs against their labels (view
+            pairs only): it holds each view at its label where an identity term alone would pull views together.
+        g_trainable: names of the G submodules its phases train, e.g. `("mapping.view0",)`; the rest of G stays
+            frozen (a fine-tune of one part). Empty: all of G.
     """
 
     r1_gamma: float = 10.0
@@ -66,16 +72,20 @@ class StyleGAN2LossConfig:
     num_samples: int = 16
     view_pair_weight: float = 0.0
     view_identity_weight: float = 0.0
+    view_identity_relative: bool = False
     d_warmup_kimg: float = 0.0
+    view_pose_weight: float = 0.0
+    g_trainable: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         check_finite(self)
         object.__setattr__(self, "diffaug", tuple(self.diffaug))
+        object.__setattr__(self, "g_trainable", tuple(self.g_trainable))
         check_policy(self.diffaug)
         if min(self.r1_gamma, self.pl_weight, self.view_pair_weight, self.view_identity_weight,
-               self.d_warmup_kimg) < 0:
-            raise ConfigError("r1_gamma, pl_weight, view_pair_weight, view_identity_weight and d_warmup_kimg must "
-                              "be >= 0")
+               self.d_warmup_kimg, self.view_pose_weight) < 0:
+            raise ConfigError("r1_gamma, pl_weight, view_pair_weight, view_identity_weight, d_warmup_kimg and "
+                              "view_pose_weight must be >= 0")
         if min(self.r1_interval, self.pl_interval, self.pl_batch_shrink, self.num_samples) < 1:
             raise ConfigError("r1_interval, pl_interval, pl_batch_shrink and num_samples must be >= 1")
         if not 0.0 <= self.style_mixing_prob <= 1.0:
@@ -90,6 +100,25 @@ def lazy_adam(
         c = reg_interval / (reg_interval + 1)
         lr, betas = lr * c, (betas[0] ** c, betas[1] ** c)
     return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+
+
+def trainable_part(G: nn.Module, names: tuple[str, ...]) -> nn.Module:
+    """What G's phases train: G itself (`names` empty), or its submodules `names` in one container, the rest of G
+    frozen for good (the loop only switches gradients of the phases' modules).
+
+    Raises:
+        ConfigError: a name that is not a submodule of G.
+    """
+    if not names:
+        return G
+    parts = []
+    for name in names:
+        try:
+            parts.append(G.get_submodule(name))
+        except AttributeError:
+            raise ConfigError(f"g_trainable names {name!r}, which is not a submodule of the generator") from None
+    G.requires_grad_(False)
+    return nn.ModuleList(parts)
 
 
 class StyleGAN2Task:
@@ -110,6 +139,7 @@ class StyleGAN2Task:
     def __init__(self, G: StyleGenerator, D: nn.Module, train: TrainConfig, loss: StyleGAN2LossConfig) -> None:
         self.G, self.D, self.loss_config = G, D, loss
         self.G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+        g_module = trainable_part(G, loss.g_trainable)
         self.networks: dict[str, nn.Module] = {"G": G, "D": D, "G_ema": self.G_ema}
         self.ema_pairs = [("G", "G_ema")]
         self.sample_columns: int | None = None
@@ -118,17 +148,17 @@ class StyleGAN2Task:
         g_reg = loss.pl_interval if loss.pl_weight > 0 else None
         d_reg = loss.r1_interval if loss.r1_gamma > 0 else None
         self.optimizers = {
-            "G": lazy_adam(list(G.parameters()), train.lr_g, train.betas_g, g_reg),
+            "G": lazy_adam(list(g_module.parameters()), train.lr_g, train.betas_g, g_reg),
             "D": lazy_adam(list(D.parameters()), train.lr_d, train.betas_d, d_reg),
         }
         self.phases = [Phase("D_main", D, self.optimizers["D"], self._d_main)]
         if d_reg:
             self.phases.append(Phase("D_reg", D, self.optimizers["D"], self._d_reg, d_reg, mixed_precision=False))
         wait = loss.d_warmup_kimg
-        self.phases.append(Phase("G_main", G, self.optimizers["G"], self._g_main, start_kimg=wait))
+        self.phases.append(Phase("G_main", g_module, self.optimizers["G"], self._g_main, start_kimg=wait))
         if g_reg:
-            self.phases.append(Phase("G_reg", G, self.optimizers["G"], self._g_reg, g_reg, mixed_precision=False,
-                                     start_kimg=wait))
+            self.phases.append(Phase("G_reg", g_module, self.optimizers["G"], self._g_reg, g_reg,
+                                     mixed_precision=False, start_kimg=wait))
         gen = torch.Generator().manual_seed(train.seed)
         n = loss.num_samples
         self.sample_z = torch.randn(n, G.z_dim, generator=gen) if G.z_dim else None

@@ -12,8 +12,12 @@ a turn that changes the object (its shape, colors, lighting) costs G.
 
 An optional frozen identity embedding (images → descriptors scaled so that distinct objects lie about
 1 apart) adds `view_identity_weight · |e(view a) − e(view b)|²` of G's pairs to G's loss: a direct
-"same object" term where P is too weak to see a change. Measure the result with another embedding
-than the one trained against.
+"same object" term where P is too weak to see a change. Alone it also pays G for making all objects alike (the
+distance shrinks with the spread); `view_identity_relative` divides it by the mean squared distance between the
+views of different latents in the batch, the ratio that the drift measure reads. Measure the result with another
+embedding than the one trained against. An optional frozen pose estimator (images → poses in label units) adds
+`view_pose_weight · |pose(view) − label|²`: with the identity term alone, views that stop turning would cost
+nothing, and this holds every view at its requested label.
 
 Phases: the four of `StyleGAN2Task` on the pair's first views, then `P_main` (logistic loss on real
 pairs vs the mean of generated and mismatched pairs) and `P_reg` (lazy R1 on real pairs). `G_main`
@@ -45,14 +49,16 @@ class ViewPairTask(StyleGAN2Task):
         train: loop settings (P uses D's learning rate and betas).
         loss: loss settings; `view_pair_weight` > 0.
         identity: frozen embedding `[B, C, R, R]` → `[B, K]` for `view_identity_weight` (None: no such term).
+        pose: frozen estimator `[B, C, R, R]` → `[B, c_dim]` poses in label units for `view_pose_weight`.
 
     Raises:
-        ConfigError: an unconditional G, `view_pair_weight` 0, an odd batch, or `view_identity_weight` > 0
-            without an identity embedding.
+        ConfigError: an unconditional G, `view_pair_weight` 0, an odd batch, or `view_identity_weight` /
+            `view_pose_weight` > 0 without an identity embedding / pose estimator.
     """
 
     def __init__(self, G: StyleGenerator, D: nn.Module, P: nn.Module, train: TrainConfig,
-                 loss: StyleGAN2LossConfig, identity: nn.Module | None = None) -> None:
+                 loss: StyleGAN2LossConfig, identity: nn.Module | None = None, pose: nn.Module | None = None
+                 ) -> None:
         if G.c_dim == 0:
             raise ConfigError("view pairs need a conditional generator (its label is the view)")
         if loss.view_pair_weight <= 0:
@@ -61,8 +67,11 @@ class ViewPairTask(StyleGAN2Task):
             raise ConfigError(f"view-pair training needs an even batch, got {train.batch_size}")
         if loss.view_identity_weight > 0 and identity is None:
             raise ConfigError("view_identity_weight > 0 needs an identity embedding")
+        if loss.view_pose_weight > 0 and pose is None:
+            raise ConfigError("view_pose_weight > 0 needs a pose estimator")
         super().__init__(G, D, train, loss)
         self.identity = None if identity is None else identity.eval().requires_grad_(False)
+        self.pose = None if pose is None else pose.eval().requires_grad_(False)
         self.P = P
         self.networks["P"] = P
         d_reg = loss.r1_interval if loss.r1_gamma > 0 else None
@@ -136,6 +145,15 @@ class ViewPairTask(StyleGAN2Task):
         if self.loss_config.view_identity_weight > 0:
             e = self.identity(fake)
             same = (e[:n] - e[n:]).square().sum(1).mean()
-            loss = loss + self.loss_config.view_identity_weight * same
             stats["identity"] = same.detach()
+            if self.loss_config.view_identity_relative:
+                apart = torch.cdist(e[:n], e[n:]).square()
+                between = apart[~torch.eye(n, dtype=torch.bool, device=apart.device)].mean()
+                same = same / between
+                stats["identity_between"] = between.detach()
+            loss = loss + self.loss_config.view_identity_weight * same
+        if self.loss_config.view_pose_weight > 0:
+            miss = (self.pose(fake) - torch.cat([ca, cb])).square().sum(1).mean()
+            loss = loss + self.loss_config.view_pose_weight * miss
+            stats["pose"] = miss.detach()
         return loss, stats

@@ -157,6 +157,23 @@ def test_identity_term_is_zero_for_one_view_twice_and_needs_an_embedding():
     _, turned = task._g_main((imgs, c, imgs, -c))
     assert turned["identity"] > 0.0
     assert not any(p.requires_grad for p in task.identity.parameters())
+    # Relative: the same distance over the mean squared distance between the pairs of different latents.
+    rel = ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008),
+                       dataclasses.replace(loss, view_identity_relative=True, view_identity_weight=2.0), _MeanColour())
+    rel.G.load_state_dict(task.G.state_dict())
+    torch.manual_seed(1)
+    total, stats = rel._g_main((imgs, c, imgs, -c))
+    torch.manual_seed(1)
+    perm = torch.randperm(8)[:4]
+    torch.manual_seed(1)
+    torch.randperm(8)
+    e = _MeanColour()(rel._fake_pairs(c[perm], -c[perm], update_emas=False).detach())
+    d = (e[:4, None] - e[None, 4:]).square().sum(2)
+    assert float(stats["identity"]) == pytest.approx(float(d.diagonal().mean()), rel=1e-5)
+    assert float(stats["identity_between"]) == pytest.approx(float(d[~torch.eye(4, dtype=torch.bool)].mean()),
+                                                             rel=1e-5)
+    assert float(total.detach()) == pytest.approx(float(stats["single"] + stats["pair"] + 2.0 * stats["identity"]
+                                                        / stats["identity_between"]), rel=1e-5)
     with pytest.raises(ConfigError, match="identity embedding"):
         ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008), loss)
 
@@ -182,3 +199,48 @@ def test_discriminator_warmup_holds_g_still_and_path_length_mean_is_measured(tmp
     assert latest_snapshot(ckpt) is not None
     train(task, ViewPairDataset(base), _cfg(0.032), tmp_path / "warm", resume=True)  # two more: G moves
     assert any(not torch.equal(g0[k], v) for k, v in task.G.named_parameters())
+
+
+class _Frontal(torch.nn.Module):
+    def forward(self, images):
+        return torch.zeros(images.shape[0], 2)
+
+
+def test_pose_term_is_the_squared_label_error_and_needs_an_estimator():
+    import dataclasses
+
+    loss = dataclasses.replace(LOSS, view_pose_weight=2.0)
+    torch.manual_seed(3)
+    task = ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008), loss,
+                        pose=_Frontal())
+    imgs, c = torch.zeros(8, 3, 16, 16), torch.tensor([[0.5, 0.0], [0.0, -0.5], [1.0, 1.0], [0.0, 0.0]] * 2)
+    torch.manual_seed(0)
+    total, stats = task._g_main((imgs, c, imgs, c))
+    # An estimator that reads every view as frontal misses each label by all of it: the mean |c|² of the 4
+    # labels G_main drew first (each for both views of a pair).
+    torch.manual_seed(0)
+    perm = torch.randperm(8)[:4]
+    assert float(c[perm].square().sum(1).mean()) > 0.1
+    assert float(stats["pose"]) == pytest.approx(float(c[perm].square().sum(1).mean()))
+    assert float(total.detach()) == pytest.approx(float(stats["single"] + stats["pair"] + 2.0 * stats["pose"]))
+    with pytest.raises(ConfigError, match="pose estimator"):
+        ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.008), loss)
+
+
+def test_g_trainable_trains_only_the_named_parts_and_names_a_wrong_one(tmp_path):
+    import dataclasses
+
+    base = _grouped(tmp_path, 8, [i // 4 for i in range(8)])
+    head = ("mapping.embed", "mapping.view0", "mapping.view1")
+    torch.manual_seed(3)
+    task = ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.016),
+                        dataclasses.replace(LOSS, g_trainable=head))
+    g0 = {k: v.detach().clone() for k, v in task.G.named_parameters()}
+    train(task, ViewPairDataset(base), _cfg(0.016), tmp_path / "head")
+    moved = {k for k, v in task.G.named_parameters() if not torch.equal(g0[k], v)}
+    assert moved and all(k.startswith(head) for k in moved)
+    assert any(k.startswith("mapping.view1") for k in moved)
+    assert not any(p.requires_grad for k, p in task.G.named_parameters() if not k.startswith(head))
+    with pytest.raises(ConfigError, match=r"'synthesis\.b99'"):
+        ViewPairTask(Generator(G_CFG), Discriminator(D_CFG), Discriminator(P_CFG), _cfg(0.016),
+                     dataclasses.replace(LOSS, g_trainable=("synthesis.b99",)))

@@ -18,7 +18,11 @@ styles (`gan2d.nets.stylegan2.ViewConditionedMapping`); D gets StyleGAN2-ADA's p
 latent must look like two real views of one head (the set's four views per head are its pairs), which
 is what ties identity across a turn; `view_identity` > 0 adds the agreement of a frozen head analyzer's
 identity descriptors over G's pairs (`identity_critic`: a second analyzer, not the one the bench
-measures drift with); `start_from` begins such a run from an earlier run's weights.
+measures drift with), `view_pose` > 0 that analyzer's pose error against each view's label (it holds the views at
+their labels while the identity term pulls them together); `start_from` begins such a run from an earlier run's
+weights, and `view_head_only` trains only the label's style offsets (`VIEW_HEAD`) from there: every other weight of
+G is frozen, so the identity and texture styles and the synthesis stay the trained ones and only what a change of
+view does to the early styles is learned (no path-length penalty: it regularizes the frozen synthesis).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from tools.train.runs import StyleGAN2Run
 # first. That is the least a file start needs, not enough at the faces scale (BENCHMARKS.md: the identity fine-tune
 # from the shipped G_ema lost quality within 2 kimg after a 4- or a 16-kimg warm-up); continue a run's folder instead.
 FILE_START_WARMUP_KIMG = 4.0
+# The pose-conditioned mapping's label head (gan2d.nets.stylegan2.ViewConditionedMapping): the label's offsets.
+VIEW_HEAD = ("mapping.embed", "mapping.view0", "mapping.view1")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class FacesGANOptions:
         view_identity: weight of the identity-descriptor agreement of G's view pairs (with view_pairs).
         identity_critic: the head analyzer checkpoint whose descriptors that term compares.
         d_warmup: kimg the discriminators train alone before G moves (None: see `warmup_kimg`).
+        view_identity_relative: that agreement relative to the batch's between-latent distances.
+        view_pose: weight of the identity critic's pose error on G's view pairs (with view_pairs).
+        view_head_only: train only G's label head `VIEW_HEAD` (pose-conditioned, from `start_from`).
     """
 
     resolution: int = 64
@@ -84,6 +93,9 @@ class FacesGANOptions:
     view_identity: float = 0.0
     identity_critic: str | None = None
     d_warmup: float | None = None
+    view_identity_relative: bool = False
+    view_pose: float = 0.0
+    view_head_only: bool = False
 
     def warmup_kimg(self) -> float:
         """`d_warmup`, or by default `FILE_START_WARMUP_KIMG` for a start from a generator file (it brings no
@@ -103,10 +115,12 @@ def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
         mirror=True,
         G=GeneratorConfig(**arch, z_dim=opts.latent_dim, w_dim=opts.latent_dim, mapping_layers=2, **cond),
         D=DiscriminatorConfig(**arch, c_dim=POSE_DIM if opts.pose_conditioned else 0),
-        loss=StyleGAN2LossConfig(r1_gamma=opts.r1_gamma, r1_interval=16, pl_weight=2.0, pl_interval=4,
-                                 style_mixing_prob=0.9, diffaug=opts.diffaug,
+        loss=StyleGAN2LossConfig(r1_gamma=opts.r1_gamma, r1_interval=16, pl_weight=0.0 if opts.view_head_only else 2.0,
+                                 pl_interval=4, style_mixing_prob=0.9, diffaug=opts.diffaug,
                                  view_pair_weight=opts.view_pairs, view_identity_weight=opts.view_identity,
-                                 d_warmup_kimg=opts.warmup_kimg()),
+                                 view_identity_relative=opts.view_identity_relative,
+                                 d_warmup_kimg=opts.warmup_kimg(), view_pose_weight=opts.view_pose,
+                                 g_trainable=VIEW_HEAD if opts.view_head_only else ()),
         train=TrainConfig(total_kimg=opts.kimg, batch_size=opts.batch, lr_g=0.0025, lr_d=0.0025,
                           ema_kimg=opts.batch * 10 / 32, seed=opts.seed, num_workers=0,
                           sample_every_kimg=opts.sample_kimg, checkpoint_every_kimg=opts.snap_kimg,

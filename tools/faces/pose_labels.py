@@ -31,12 +31,12 @@ def encode_pose(pose: torch.Tensor) -> torch.Tensor:
         >>> encode_pose(torch.tensor([[25.0, -25.0]])).tolist()
         [[0.5, -1.0]]
     """
-    return pose.float() / torch.tensor(POSE_SCALE)
+    return pose.float() / torch.tensor(POSE_SCALE, device=pose.device)
 
 
 def decode_pose(c: torch.Tensor) -> torch.Tensor:
     """Inverse of `encode_pose`: `[B, 2]` labels → degrees."""
-    return c.float() * torch.tensor(POSE_SCALE)
+    return c.float() * torch.tensor(POSE_SCALE, device=c.device)
 
 
 def write_pose_labels(heads: Path) -> Path:

@@ -40,7 +40,7 @@ from tools.faces.gan_run import FacesGANOptions, faces_gan_run
 from tools.faces.headset import HeadSetConfig, generate_headset
 from tools.faces.invert import InverterTrainConfig, inverter_scores, save_inverter, train_inverter
 from tools.faces.invert import config_dict as invert_config_dict
-from tools.faces.pose_labels import write_pose_labels
+from tools.faces.pose_labels import encode_pose, write_pose_labels
 from tools.faces.readers import analyzer_reader
 from tools.train.runs import StyleGAN2Run
 
@@ -129,13 +129,25 @@ def stage_gan(run: Path, opts: FacesTrainOptions) -> Path:
         if {k: v for k, v in saved.items() if k != "train"} != {k: v for k, v in now.items() if k != "train"}:
             raise ToolError(f"{out} holds a generator run with other settings; use another --out")
     start = None if opts.gan.start_from is None else start_snapshot(Path(opts.gan.start_from))
-    identity = None
-    if opts.gan.view_identity > 0:
+    identity = pose = None
+    if opts.gan.view_identity > 0 or opts.gan.view_pose > 0:
         if opts.gan.identity_critic is None:
-            raise ToolError("--view-identity needs --identity-critic (a head analyzer checkpoint)")
+            raise ToolError("--view-identity and --view-pose need --identity-critic (a head analyzer checkpoint)")
         identity = identity_embedding(Path(opts.gan.identity_critic), heads / "images", opts.gan.resolution)
-    run_stylegan2(spec, out, resume=resume, start_from=start, identity=identity)
+        pose = PoseLabelEstimator(identity.analyzer)
+    run_stylegan2(spec, out, resume=resume, start_from=start, identity=identity, pose=pose)
     return out
+
+
+class PoseLabelEstimator(torch.nn.Module):
+    """A head analyzer's pose reading of images `[B, 3, R, R]` as the generator's labels `[B, 2]`."""
+
+    def __init__(self, analyzer: torch.nn.Module) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return encode_pose(self.analyzer.pose(images))
 
 
 class IdentityEmbedding(torch.nn.Module):

@@ -42,8 +42,16 @@ def register(train_app: typer.Typer) -> None:
         view_identity: float = typer.Option(0.0, "--view-identity", help="weight of the identity-descriptor "
                                             "agreement of the generator's view pairs (with --view-pairs)"),
         identity_critic: Path | None = typer.Option(None, "--identity-critic", help="head analyzer whose "
-                                                    "descriptors --view-identity compares (train a second one: "
-                                                    "the bench measures drift with the bundle's)"),
+                                                    "descriptors --view-identity compares and whose pose "
+                                                    "--view-pose reads (train a second one: the bench measures "
+                                                    "with the bundle's)"),
+        view_identity_relative: bool = typer.Option(False, "--view-identity-relative", help="divide "
+                                                    "--view-identity's distance by the batch's distances between "
+                                                    "different latents (making every head alike does not pay)"),
+        view_pose: float = typer.Option(0.0, "--view-pose", help="weight of the critic's pose error against each "
+                                        "generated view's label (with --view-pairs and --identity-critic)"),
+        view_head_only: bool = typer.Option(False, "--view-head-only", help="train only the label's style "
+                                            "offsets of a --start-from generator (the rest of it frozen)"),
         analyzer_seed: int | None = typer.Option(None, "--analyzer-seed", help="seed of the head analyzer's "
                                                  "draws (a second one for --identity-critic needs another) "
                                                  "[default, as for the three below: AnalyzerTrainConfig's]"),
@@ -67,6 +75,11 @@ def register(train_app: typer.Typer) -> None:
         if view_identity < 0 or (view_identity > 0 and (view_pairs <= 0 or identity_critic is None)):
             raise ToolError(f"--view-identity must be >= 0 and needs --view-pairs and --identity-critic, got "
                             f"{view_identity}")
+        if view_pose < 0 or (view_pose > 0 and (view_pairs <= 0 or identity_critic is None)):
+            raise ToolError(f"--view-pose must be >= 0 and needs --view-pairs and --identity-critic, got {view_pose}")
+        if view_head_only and (not pose_conditioned or start_from is None):
+            raise ToolError("--view-head-only fine-tunes a trained pose-conditioned generator: it needs "
+                            "--pose-conditioned and --start-from")
         analyzer_settings = {k: v for k, v in (("seed", analyzer_seed), ("base_channels", analyzer_channels),
                                                ("contrastive_weight", analyzer_contrastive),
                                                ("batch", analyzer_batch)) if v is not None}
@@ -100,6 +113,8 @@ def register(train_app: typer.Typer) -> None:
                                                                  pose_conditioned=pose_conditioned,
                                                                  view_pairs=view_pairs, start_from=start,
                                                                  view_identity=view_identity, d_warmup=d_warmup,
+                                                                 view_pose=view_pose, view_head_only=view_head_only,
+                                                                 view_identity_relative=view_identity_relative,
                                                                  identity_critic=None if identity_critic is None
                                                                  else str(identity_critic.resolve())))
         if pose_conditioned and export is not None:

@@ -37,14 +37,16 @@ def _prepare_out(out: Path, run_dict: dict[str, Any], info: DistInfo) -> None:
 
 
 def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: str | None = None,
-                  start_from: Path | None = None, identity: torch.nn.Module | None = None) -> RunResult:
+                  start_from: Path | None = None, identity: torch.nn.Module | None = None,
+                  pose: torch.nn.Module | None = None) -> RunResult:
     """Train StyleGAN2 on `run.data` (folder or zip) at `run.G.img_resolution`; see the package docstring.
 
     `loss.view_pair_weight` > 0 trains with the view-pair discriminator on the data's groups. A new run
     (not a resumed one) with `start_from` (a snapshot folder) begins from that run's G, D and G_ema weights
     (from a generator file: G and G_ema only, the path-length mean measured on it; set `loss.d_warmup_kimg` so
     that the fresh discriminators learn before G moves).
-    `identity` is the frozen embedding of `loss.view_identity_weight` (not part of the snapshots).
+    `identity` and `pose` are the frozen embedding of `loss.view_identity_weight` and estimator of
+    `loss.view_pose_weight` (not part of the snapshots).
     """
     info = init_distributed(device)
     try:
@@ -56,7 +58,8 @@ def run_stylegan2(run: StyleGAN2Run, out: Path, resume: bool = False, device: st
         if run.loss.view_pair_weight > 0:
             dataset = ViewPairDataset(images)
             P = Discriminator(dataclasses.replace(run.D, img_channels=2 * run.D.img_channels, c_dim=2 * run.D.c_dim))
-            task = ViewPairTask(G, D, P, run.train, run.loss, None if identity is None else identity.to(info.device))
+            task = ViewPairTask(G, D, P, run.train, run.loss, *(None if m is None else m.to(info.device)
+                                                                for m in (identity, pose)))
         else:
             dataset, task = images, StyleGAN2Task(G, D, run.train, run.loss)
         if start_from is not None and not resume and latest_snapshot(out / "checkpoints") is None:

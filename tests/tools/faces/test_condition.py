@@ -98,6 +98,8 @@ def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path
                         (["--view-pairs", "1", "--view-identity", "1", "--identity-critic",
                           str(tmp_path / "none.safetensors")], "not found"),
                         (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there"),
+                        (["--view-pairs", "1", "--view-pose", "1"], "--view-pose must be >= 0 and needs"),
+                        (["--view-head-only"], "--view-head-only fine-tunes a trained pose-conditioned generator"),
                         (["--analyzer-contrastive", "-1"], "--analyzer-contrastive must be >= 0"),
                         (["--analyzer-channels", "0"], "--analyzer-channels must be >= 1"),
                         (["--analyzer-batch", "4"], "--analyzer-batch must be >= 8")]:
