@@ -2,7 +2,9 @@
 
 Three methods on the same inputs: `optimization` (`tools.reconstruct.fit` as `neurender reconstruct`
 runs it), `learned` (the encoder's prediction alone) and `learned+fit` (the prediction as the fit's
-start, then a short fit, `tools.invgraphics.initialize`). Times include the prediction.
+start where its silhouette fits the input, else the fit's own silhouette start from the predicted camera,
+then a short fit, `tools.invgraphics.initialize`; rows and summary count the silhouette starts). Times
+include the prediction.
 
 - `reconstruct` sets: the held-out shapes of `neurender bench reconstruct` (easy, hard), scored by
   its protocol (`tools.invgraphics.scoring.score_shape`: input IoU, ±90° novel-view IoU, chamfer);
@@ -33,7 +35,7 @@ from tools.bench.harness import Stopwatch, markdown_table, write_report
 from tools.errors import ToolError
 from tools.invgraphics.camera import orbit_extrinsics
 from tools.invgraphics.data import MultiviewViews, SetSpec, as_float
-from tools.invgraphics.initialize import learned_fit_settings, learned_initialization
+from tools.invgraphics.initialize import choose_start, learned_fit_settings, learned_initialization
 from tools.invgraphics.model import InverseGraphicsModel
 from tools.invgraphics.predict import in_photo_frame, predict
 from tools.invgraphics.scoring import score_shape, score_views
@@ -50,7 +52,8 @@ def reconstruct_three_ways(model: InverseGraphicsModel, image: torch.Tensor, mas
     """Run the three methods on one photo; `score(verts, faces, recon_camera)` rates each result.
 
     Returns:
-        one row per method: its scores, "method", "seconds" (wall) and "cpu_seconds".
+        one row per method: its scores, "method", "seconds" (wall) and "cpu_seconds"; learned+fit's also
+        "start_iou" (the prediction's input-view IoU) and "start" ("learned" or "silhouette").
     """
     H, W = mask.shape
     rows = []
@@ -65,10 +68,11 @@ def reconstruct_three_ways(model: InverseGraphicsModel, image: torch.Tensor, mas
                                                                                  mesh.elevation)),
                  "seconds": sw.wall_s, "cpu_seconds": sw.cpu_s})
     with Stopwatch() as sw:
-        init = learned_initialization(model, image, mask, K)
+        init, start_iou = choose_start(learned_initialization(model, image, mask, K), mask, K)
         res = fit(image, mask, K, learned_fit_settings(baseline, model.config.level, learned_steps), init)
     rows.append({"method": "learned+fit", **score(res.verts, res.faces, res.camera()), "seconds": sw.wall_s,
-                 "cpu_seconds": sw.cpu_s})
+                 "cpu_seconds": sw.cpu_s, "start_iou": start_iou,
+                 "start": "learned" if init.offsets is not None else "silhouette"})
     return rows
 
 
@@ -149,7 +153,7 @@ def _line(rows: list[dict]) -> str:
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """Mean scores and times per (set, method)."""
+    """Mean scores and times per (set, method); for learned+fit also how many started from the silhouette."""
     out = []
     for s in dict.fromkeys(r["set"] for r in rows):
         for m in METHODS:
@@ -162,6 +166,8 @@ def summarize(rows: list[dict]) -> list[dict]:
                 mean["chamfer"] = float(np.mean([r["chamfer"] for r in sel]))
             if all("yaw_offset" in r for r in sel):
                 mean.update(novel_by_offset(sel))
+            if all("start" in r for r in sel):
+                mean["silhouette_starts"] = sum(r["start"] == "silhouette" for r in sel)
             out.append({"set": s, "method": m, "samples": len(sel), **mean})
     return out
 
@@ -172,10 +178,11 @@ def summary_markdown(summary: list[dict]) -> str:
         return " / ".join("–" if v is None else f"{v:.3f}" for v in vals)
 
     header = ["set", "method", "samples", "input IoU", "novel IoU", f"novel ≤ / > {NOVEL_LIMIT:g}° yaw",
-              "chamfer / diag", "seconds", "CPU s"]
+              "chamfer / diag", "seconds", "CPU s", "silhouette starts"]
     rows = [[r["set"], r["method"], str(r["samples"]), f"{r['input_iou']:.3f}", f"{r['novel_iou']:.3f}",
              near_far(r), f"{r['chamfer']:.4f}" if "chamfer" in r else "–", f"{r['seconds']:.2f}",
-             f"{r['cpu_seconds']:.2f}"] for r in summary]
+             f"{r['cpu_seconds']:.2f}", str(r["silhouette_starts"]) if "silhouette_starts" in r else "–"]
+            for r in summary]
     return markdown_table(header, rows)
 
 

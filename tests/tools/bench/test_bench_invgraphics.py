@@ -11,6 +11,7 @@ from render3d.structures import Meshes
 from tools.bench.invgraphics import METHODS, reconstruct_three_ways, summarize, summary_markdown
 from tools.cli import main
 from tools.invgraphics.camera import orbit_extrinsics
+from tools.invgraphics.initialize import MIN_START_IOU
 from tools.invgraphics.model import InverseGraphicsModel, ModelConfig
 from tools.invgraphics.scoring import score_shape, score_views
 from tools.invgraphics.template import SphereTemplate
@@ -71,11 +72,15 @@ def test_three_ways_give_one_scored_row_per_method() -> None:
 
     rows = reconstruct_three_ways(model, rgb, (alpha > 0.5).float(), cam.K[0], FitSettings(steps=4), 3, score)
     assert [r["method"] for r in rows] == list(METHODS)
-    # The learned start keeps the encoder's template (level 2, 162 vertices) through its short fit.
+    # The short fit stays at the encoder's level (2, 162 vertices) from either start (the sphere's "auto"
+    # template is an icosphere of the fit's level).
     assert calls[1] == 162 and calls[2] == 162
     assert all(r["seconds"] >= 0 and r["cpu_seconds"] >= 0 for r in rows)
+    # An untrained encoder's guess misses the outline: the fit starts from the silhouette.
+    assert rows[2]["start_iou"] < MIN_START_IOU and rows[2]["start"] == "silhouette"
     summary = summarize([{**r, "set": "s", "sample": "x"} for r in rows])
     assert [s["method"] for s in summary] == list(METHODS) and summary[0]["samples"] == 1
+    assert summary[2]["silhouette_starts"] == 1 and "silhouette_starts" not in summary[0]
     assert "learned+fit" in summary_markdown(summary)
 
 
