@@ -72,6 +72,7 @@ class FacesGANOptions:
         view_identity_relative: that agreement relative to the batch's between-latent distances.
         view_pose: weight of the identity critic's pose error on G's view pairs (with view_pairs).
         view_head_only: train only G's label head `VIEW_HEAD` (pose-conditioned, from `start_from`).
+        lr: Adam learning rate of every network (a fine-tune may want less).
     """
 
     resolution: int = 64
@@ -96,6 +97,7 @@ class FacesGANOptions:
     view_identity_relative: bool = False
     view_pose: float = 0.0
     view_head_only: bool = False
+    lr: float = 0.0025
 
     def warmup_kimg(self) -> float:
         """`d_warmup`, or by default `FILE_START_WARMUP_KIMG` for a start from a generator file (it brings no
@@ -121,7 +123,7 @@ def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:
                                  view_identity_relative=opts.view_identity_relative,
                                  d_warmup_kimg=opts.warmup_kimg(), view_pose_weight=opts.view_pose,
                                  g_trainable=VIEW_HEAD if opts.view_head_only else ()),
-        train=TrainConfig(total_kimg=opts.kimg, batch_size=opts.batch, lr_g=0.0025, lr_d=0.0025,
+        train=TrainConfig(total_kimg=opts.kimg, batch_size=opts.batch, lr_g=opts.lr, lr_d=opts.lr,
                           ema_kimg=opts.batch * 10 / 32, seed=opts.seed, num_workers=0,
                           sample_every_kimg=opts.sample_kimg, checkpoint_every_kimg=opts.snap_kimg,
                           progress=opts.progress),

@@ -50,6 +50,7 @@ def register(train_app: typer.Typer) -> None:
                                                     "different latents (making every head alike does not pay)"),
         view_pose: float = typer.Option(0.0, "--view-pose", help="weight of the critic's pose error against each "
                                         "generated view's label (with --view-pairs and --identity-critic)"),
+        lr: float = typer.Option(0.0025, "--lr", help="the generator's and discriminators' Adam learning rate"),
         view_head_only: bool = typer.Option(False, "--view-head-only", help="train only the label's style "
                                             "offsets of a --start-from generator (the rest of it frozen)"),
         analyzer_seed: int | None = typer.Option(None, "--analyzer-seed", help="seed of the head analyzer's "
@@ -77,6 +78,8 @@ def register(train_app: typer.Typer) -> None:
                             f"{view_identity}")
         if view_pose < 0 or (view_pose > 0 and (view_pairs <= 0 or identity_critic is None)):
             raise ToolError(f"--view-pose must be >= 0 and needs --view-pairs and --identity-critic, got {view_pose}")
+        if not 0 < lr <= 1:
+            raise ToolError(f"--lr must be in (0, 1], got {lr}")
         if view_head_only and (not pose_conditioned or start_from is None):
             raise ToolError("--view-head-only fine-tunes a trained pose-conditioned generator: it needs "
                             "--pose-conditioned and --start-from")
@@ -114,7 +117,7 @@ def register(train_app: typer.Typer) -> None:
                                                                  view_pairs=view_pairs, start_from=start,
                                                                  view_identity=view_identity, d_warmup=d_warmup,
                                                                  view_pose=view_pose, view_head_only=view_head_only,
-                                                                 view_identity_relative=view_identity_relative,
+                                                                 view_identity_relative=view_identity_relative, lr=lr,
                                                                  identity_critic=None if identity_critic is None
                                                                  else str(identity_critic.resolve())))
         if pose_conditioned and export is not None:

@@ -99,6 +99,7 @@ def test_train_faces_pose_conditioned_refuses_the_default_bundle_stages(tmp_path
                           str(tmp_path / "none.safetensors")], "not found"),
                         (["--start-from", str(tmp_path / "nowhere")], "no generator snapshot there"),
                         (["--view-pairs", "1", "--view-pose", "1"], "--view-pose must be >= 0 and needs"),
+                        (["--lr", "0"], "--lr must be in (0, 1]"),
                         (["--view-head-only"], "--view-head-only fine-tunes a trained pose-conditioned generator"),
                         (["--analyzer-contrastive", "-1"], "--analyzer-contrastive must be >= 0"),
                         (["--analyzer-channels", "0"], "--analyzer-channels must be >= 1"),
