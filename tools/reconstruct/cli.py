@@ -127,7 +127,10 @@ def reconstruct(image_path: str | Path, job: ReconstructJob,
     check_inputs(job.fit)
     if callable(init):
         init = init(image, mask, K)
-        notes = [*notes, "started from the inverse-graphics encoder's prediction (--learned)"]
+        learned_shape = init.offsets is not None
+        notes = [*notes, "started from the inverse-graphics encoder's prediction (--learned)" if learned_shape
+                 else "started from the fit's own template seen from the encoder's camera (--learned: the predicted "
+                 "shape's outline fit the mask poorly)"]
     out = check_out_dir(job.out, replace=True)
     config = {"image": str(image_path), "mask_source": source, "K_source": k_source, "K_photo": K0.tolist(),
               "K_working": K.tolist(),

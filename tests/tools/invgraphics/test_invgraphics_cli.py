@@ -133,3 +133,15 @@ def test_reconstruct_learned_starts_from_the_shipped_encoder(tmp_path: Path, cap
     assert "inverse-graphics encoder's prediction" in err
     # After two fit steps the input view is still essentially the encoder's prediction, placed in the photo.
     assert json.loads((out / "metrics.json").read_text())["input_iou"] > 0.8
+
+
+def test_reconstruct_learned_says_when_it_keeps_only_the_encoders_camera(tmp_path: Path, capsys, monkeypatch) -> None:
+    from tools.invgraphics import initialize
+
+    choose = initialize.choose_start
+    monkeypatch.setattr(initialize, "choose_start", lambda init, mask, K: choose(init, mask, K, min_iou=1.01))
+    photo = _photo(tmp_path / "disk.png", 64)
+    rc, _, err = _run(["reconstruct", str(photo), "--learned", "--steps", "2", "--size", "64", "--fov", "30",
+                       "--out", str(tmp_path / "run")], capsys)
+    assert rc == 0, err
+    assert "fit's own template seen from the encoder's camera" in err and "encoder's prediction" not in err
