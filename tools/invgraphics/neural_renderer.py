@@ -19,7 +19,11 @@ encoder frozen; every step, for latents drawn from the step's seed:
   is drawn at a random pose label, and the reconstruction is rendered at that ground-truth label);
 - camera cycle: the same shape and texture codes with a random requested camera are rendered by the
   generator, read back by the encoder (through a differentiable background-key mask), and must show
-  that camera and the same codes.
+  that camera and the same codes;
+- pose critic (optional, `w_pose`): a head analyzer of the faces job reads the (yaw, pitch) of those renders,
+  which must be the requested ones. The encoder's camera is a coarse reader of the generator's pose; the bench
+  measures the renderer's pose with the faces analyzer, so a second analyzer (not the measuring one) holds the
+  mapping's styles where the generator's view label turns them as asked.
 
 Requested cameras are (yaw, pitch) on the faces rig; roll 0; the encoder's distance is kept.
 """
@@ -57,7 +61,7 @@ class NeuralRendererSettings:
         truncation: ψ of the latents the mapping learns from.
         background: the generator's plain background color (for the key mask).
         tolerance: key-mask color tolerance.
-        w_latent, w_image, w_camera, w_codes: loss weights.
+        w_latent, w_image, w_camera, w_codes, w_pose: loss weights (`w_pose` needs a pose critic).
     """
 
     yaw: tuple[float, float] = (-45.0, 45.0)
@@ -69,6 +73,7 @@ class NeuralRendererSettings:
     w_image: float = 1.0
     w_camera: float = 1.0
     w_codes: float = 0.5
+    w_pose: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -188,10 +193,19 @@ class NeuralRendererTask:
         train: loop settings (`lr_g`, `betas_g`).
         settings: losses and camera ranges.
         sample_count: identities shown in sample grids (rows: original, then a yaw sweep).
+        pose_critic: a frozen head analyzer (`tools.faces.analyzer.HeadAnalyzer`: `.pose(images [B, 3, S, S])` →
+            `[B, 2]` (yaw, pitch) degrees) for `settings.w_pose`.
+
+    Raises:
+        ToolError: `w_pose` > 0 without a pose critic.
     """
 
     def __init__(self, G: Generator, encoder: InverseGraphicsModel, mapping: AttributeMapping, train: TrainConfig,
-                 settings: NeuralRendererSettings, sample_count: int = 6) -> None:
+                 settings: NeuralRendererSettings, sample_count: int = 6, pose_critic: nn.Module | None = None
+                 ) -> None:
+        if settings.w_pose > 0 and pose_critic is None:
+            raise ToolError("w_pose > 0 needs a pose critic (a head analyzer)")
+        self.pose_critic = None if pose_critic is None else pose_critic.eval().requires_grad_(False)
         self.G = G.eval().requires_grad_(False)
         self.encoder = encoder.eval().requires_grad_(False)
         self.settings = settings
@@ -231,14 +245,18 @@ class NeuralRendererTask:
         terms = {"latent": (((styles - ws) / std) ** 2).mean(),
                  "image": (self.G.synthesis(nr.place(styles, shown), noise_mode="const") - x).abs().mean()}
         want = random_cameras(n, s, camera[:, 3])
-        seen_cam, seen_shape, seen_texture = nr.encode(nr.render(want, shape, texture))
+        turned = nr.render(want, shape, texture)
+        seen_cam, seen_shape, seen_texture = nr.encode(turned)
         err = angle_difference(seen_cam[:, :2], want[:, :2]) / 10.0
         terms["camera"] = F.smooth_l1_loss(err, torch.zeros_like(err))
+        if s.w_pose > 0:
+            miss = angle_difference(self.pose_critic.pose(turned), want[:, :2]) / 10.0
+            terms["pose"] = F.smooth_l1_loss(miss, torch.zeros_like(miss))
         spread = torch.cat([shape, texture], 1).std(0).clamp(min=1e-3)
         codes = torch.cat([seen_shape, seen_texture], 1) - torch.cat([shape, texture], 1)
         terms["codes"] = ((codes / spread) ** 2).mean()
         loss = (s.w_latent * terms["latent"] + s.w_image * terms["image"] + s.w_camera * terms["camera"]
-                + s.w_codes * terms["codes"])
+                + s.w_codes * terms["codes"] + s.w_pose * terms.get("pose", 0.0))
         stats = {**terms, "yaw_error": angle_difference(seen_cam[:, 0], want[:, 0]).abs().mean().detach()}
         return loss, stats
 

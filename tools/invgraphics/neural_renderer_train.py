@@ -50,6 +50,7 @@ class NeuralRendererRun:
         hidden: mapping MLP width.
         loop: loop settings.
         settings: losses and camera ranges.
+        pose_critic: head analyzer checkpoint whose pose reading `settings.w_pose` compares (None: no such term).
     """
 
     generator: str
@@ -58,10 +59,12 @@ class NeuralRendererRun:
     hidden: int = 256
     loop: TrainConfig = field(default_factory=default_loop)
     settings: NeuralRendererSettings = field(default_factory=NeuralRendererSettings)
+    pose_critic: str | None = None
 
     def to_dict(self) -> dict:
         return {"generator": self.generator, "encoder": self.encoder, "camera_layers": self.camera_layers,
-                "hidden": self.hidden, "loop": self.loop.to_dict(), "settings": self.settings.to_dict()}
+                "hidden": self.hidden, "loop": self.loop.to_dict(), "settings": self.settings.to_dict(),
+                "pose_critic": self.pose_critic}
 
     @classmethod
     def from_dict(cls, d: dict) -> NeuralRendererRun:
@@ -69,7 +72,7 @@ class NeuralRendererRun:
         s = NeuralRendererSettings(**{**s, "yaw": tuple(s["yaw"]), "pitch": tuple(s["pitch"]),
                                       "background": tuple(s["background"])})
         return cls(d["generator"], d["encoder"], int(d["camera_layers"]), int(d["hidden"]),
-                   TrainConfig.from_dict(d["loop"]), s)
+                   TrainConfig.from_dict(d["loop"]), s, d.get("pose_critic"))
 
 
 def load_generator(path: str | Path) -> Generator:
@@ -113,15 +116,23 @@ def run_training(run: NeuralRendererRun, out: Path, resume: bool = False) -> Run
     """Train (or resume) the mapping of `run` into `out`.
 
     Raises:
-        ToolError: unreadable generator or encoder, a folder holding another run.
+        ToolError: unreadable generator, encoder or pose critic, a folder holding another run.
     """
     if not resume and (out / RUN_FILE).is_file():
         raise ToolError(f"{out} already holds a neural-renderer run; pass --resume or choose a new --out")
     G = load_generator(run.generator)
     encoder, _ = load_model(run.encoder)
+    critic = None
+    if run.pose_critic is not None:
+        from tools.faces.analyzer import load_analyzer
+
+        try:
+            critic = load_analyzer(run.pose_critic)[0]
+        except CheckpointError as e:
+            raise ToolError(f"--pose-critic {run.pose_critic}: {' '.join(str(e).split())}") from e
     torch.manual_seed(run.loop.seed)  # the mapping's initial weights: torch's process seed is random
     mapping = build_mapping(G, encoder, run.camera_layers, run.hidden)
-    task = NeuralRendererTask(G, encoder, mapping, run.loop, run.settings)
+    task = NeuralRendererTask(G, encoder, mapping, run.loop, run.settings, pose_critic=critic)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         atomic_write(out / RUN_FILE, lambda p: p.write_text(json.dumps(run.to_dict(), indent=2)))

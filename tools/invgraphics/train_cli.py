@@ -107,6 +107,10 @@ def register(app: typer.Typer) -> None:
         camera_layers: int = typer.Option(4, "--camera-layers", help="leading W+ layers the camera drives "
                                                                          "(a W-space generator's mapping)"),
         lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate"),
+        pose_critic: Path | None = typer.Option(None, "--pose-critic", help="a head analyzer (not the faces "
+                                                "bundle's, which the bench measures with) whose pose reading of the "
+                                                "renders must match the requested camera"),
+        w_pose: float = typer.Option(1.0, "--w-pose", help="weight of that pose term (with --pose-critic)"),
         resume: bool = typer.Option(False, "--resume", help="continue --out from its latest snapshot"),
         seed: int = typer.Option(0, help="seeds every latent and requested camera"),
         export: Path | None = typer.Option(None, "--export", help="write the final averaged mapping here"),
@@ -115,6 +119,7 @@ def register(app: typer.Typer) -> None:
         """Train the GAN's attribute mapping: the generator renders encoded objects at requested cameras."""
         from dataclasses import replace
 
+        from tools.invgraphics.neural_renderer import NeuralRendererSettings
         from tools.invgraphics.neural_renderer_train import (
             NeuralRendererRun,
             default_loop,
@@ -125,6 +130,8 @@ def register(app: typer.Typer) -> None:
         from tools.invgraphics.weights import DEFAULT_WEIGHTS
 
         check_out_dir(out)
+        if not w_pose >= 0:
+            raise ToolError(f"--w-pose must be >= 0, got {w_pose}")
         if resume:
             run = load_run(out, kimg)
         else:
@@ -132,12 +139,15 @@ def register(app: typer.Typer) -> None:
                 from tools.faces.bundle import CONDITIONED, WEIGHTS_DIR
 
                 generator = WEIGHTS_DIR / CONDITIONED
-            for name, path in (("--generator", generator), ("--encoder", encoder or DEFAULT_WEIGHTS)):
-                if not Path(path).is_file():
+            for name, path in (("--generator", generator), ("--encoder", encoder or DEFAULT_WEIGHTS),
+                               ("--pose-critic", pose_critic)):
+                if path is not None and not Path(path).is_file():
                     raise ToolError(f"{name} {path}: no such file")
             loop = replace(default_loop(), batch_size=batch, lr_g=lr, lr_d=lr, seed=seed, progress=progress,
                            **({} if kimg is None else {"total_kimg": kimg}))
-            run = NeuralRendererRun(str(generator), str(encoder or DEFAULT_WEIGHTS), camera_layers, loop=loop)
+            settings = NeuralRendererSettings(w_pose=w_pose if pose_critic is not None else 0.0)
+            run = NeuralRendererRun(str(generator), str(encoder or DEFAULT_WEIGHTS), camera_layers, loop=loop,
+                                    settings=settings, pose_critic=None if pose_critic is None else str(pose_critic))
         result = run_training(run, out, resume)
         typer.echo(f"{out}: {result.steps} steps, {result.nimg / 1000:.1f} kimg; last snapshot {result.last_snapshot}")
         if export is not None:

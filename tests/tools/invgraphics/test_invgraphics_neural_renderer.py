@@ -229,3 +229,39 @@ def test_exported_mapping_names_shipped_files_relative_to_the_project(tmp_path) 
     export_mapping(tmp_path / "a", dest)
     run = json.loads(dest.with_suffix(".json").read_text())["train_run"]
     assert run["generator"] == str(tmp_path / "g.safetensors") and run["encoder"] == str(tmp_path / "e.safetensors")
+
+
+class _Critic(torch.nn.Module):
+    """Reads every image as the pose `reading` `[2]` (yaw, pitch) degrees."""
+
+    def __init__(self, reading: tuple[float, float]) -> None:
+        super().__init__()
+        self.reading = torch.tensor(reading)
+
+    def pose(self, images: torch.Tensor) -> torch.Tensor:
+        return self.reading.expand(images.shape[0], 2)
+
+
+def test_pose_critic_term_is_the_critics_error_at_the_requested_cameras(monkeypatch) -> None:
+    import torch.nn.functional as F
+
+    from tools.errors import ToolError
+    from tools.invgraphics import neural_renderer
+
+    G, (_, IG) = _tiny_conditioned(), _tiny_setup()
+    settings = NeuralRendererSettings(background=(0.5, 0.5, 0.5), w_pose=2.0)
+    want = torch.tensor([[30.0, 10.0, 0.0, 2.7]] * 4 + [[-20.0, 0.0, 0.0, 2.7]] * 4)
+    monkeypatch.setattr(neural_renderer, "random_cameras", lambda n, s, distance: want)
+    frontal = F.smooth_l1_loss(want[:, :2] / 10, torch.zeros(8, 2))
+    for reading, expected in (((30.0, 10.0), None), ((0.0, 0.0), frontal)):
+        task = NeuralRendererTask(G, IG, build_mapping(G, IG, hidden=32), TrainConfig(), settings,
+                                  pose_critic=_Critic(reading))
+        torch.manual_seed(0)
+        loss, stats = task._main((torch.arange(8),))
+        rest = sum(w * stats[k] for w, k in ((1.0, "latent"), (1.0, "image"), (1.0, "camera"), (0.5, "codes")))
+        if expected is None:  # right on the first four; 50° off in yaw and 10° in pitch on the last four
+            expected = F.smooth_l1_loss(torch.tensor([[0.0, 0.0]] * 4 + [[5.0, 1.0]] * 4), torch.zeros(8, 2))
+        assert float(stats["pose"]) == pytest.approx(float(expected))
+        assert float(loss.detach()) == pytest.approx(float(rest + 2.0 * stats["pose"]), rel=1e-5)
+    with pytest.raises(ToolError, match="pose critic"):
+        NeuralRendererTask(G, IG, build_mapping(G, IG, hidden=32), TrainConfig(), settings)
