@@ -14,6 +14,11 @@ Three heads share one `gan2d.nets.regressor.MultiHeadEncoder` trunk (one forward
   differ most relative to how one head's views differ), so that a descriptor reads the same head the
   same from any side and ignores the codes the encoder cannot read at this resolution.
 
+With `flip_test` on (the shipped analyzer), every reading averages the image and its mirror image, as
+face verification does: the mirror shows the same head at the negated yaw (the procedural head is
+left-right symmetric), so the view-dependent error of the codes that is odd in yaw cancels and a view
+and its mirror read the same identity and mirrored poses exactly. Training runs without it.
+
 Images are gan2d images `[B, 3, H, W]` in [-1, 1]; other sizes are resampled to the encoder's.
 """
 
@@ -49,6 +54,7 @@ class HeadAnalyzer(nn.Module):
         pose_scale: degrees of (yaw, pitch) per unit of the `pose` head (targets are degrees / scale).
         code_mean, code_std: `[CODE_DIM]` standardization of the identity codes.
         identity_projection: `[CODE_DIM, K]` descriptor directions (default: all codes, K = CODE_DIM).
+        flip_test: average every reading over the image and its mirror (yaw negated on the mirror).
 
     Example:
         >>> a = HeadAnalyzer(MultiHeadEncoder(analyzer_config(resolution=16))).eval()
@@ -58,7 +64,7 @@ class HeadAnalyzer(nn.Module):
 
     def __init__(self, encoder: MultiHeadEncoder, pose_scale: tuple[float, float] = (60.0, 30.0),
                  code_mean: torch.Tensor | None = None, code_std: torch.Tensor | None = None,
-                 identity_projection: torch.Tensor | None = None) -> None:
+                 identity_projection: torch.Tensor | None = None, flip_test: bool = False) -> None:
         super().__init__()
         heads = dict(encoder.config.heads)
         if heads != {"pose": 2, "face": 1, "identity": CODE_DIM}:
@@ -71,6 +77,7 @@ class HeadAnalyzer(nn.Module):
         if proj.ndim != 2 or proj.shape[0] != CODE_DIM:
             raise ConfigError(f"identity_projection must be [{CODE_DIM}, K], got {tuple(proj.shape)}")
         self.register_buffer("identity_projection", proj)
+        self.flip_test = bool(flip_test)
 
     @property
     def resolution(self) -> int:
@@ -90,8 +97,17 @@ class HeadAnalyzer(nn.Module):
         return images
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Raw heads on prepared images: {"pose": [B, 2] scaled, "face": [B, 1], "identity": [B, CODE_DIM]}."""
-        return self.encoder(self.prepare(images))
+        """Raw heads on prepared images: {"pose": [B, 2] scaled, "face": [B, 1], "identity": [B, CODE_DIM]}
+        (with `flip_test`, the mean of the image's and its mirror's heads, the mirror's yaw negated)."""
+        x = self.prepare(images)
+        if not self.flip_test:
+            return self.encoder(x)
+        both = self.encoder(torch.cat([x, x.flip(-1)]))
+        b = len(x)
+        mirror = torch.tensor([-1.0, 1.0], device=x.device, dtype=x.dtype)
+        return {"pose": 0.5 * (both["pose"][:b] + both["pose"][b:] * mirror),
+                "face": 0.5 * (both["face"][:b] + both["face"][b:]),
+                "identity": 0.5 * (both["identity"][:b] + both["identity"][b:])}
 
     def analyze(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """{"pose": `[B, 2]` (yaw, pitch) degrees, "face": `[B]` probability, "identity": `[B, K]` descriptors,
@@ -120,7 +136,7 @@ class HeadAnalyzer(nn.Module):
     def to_config(self) -> dict[str, Any]:
         """JSON config that rebuilds this analyzer (weights aside)."""
         return {"encoder": self.encoder.config.to_dict(), "pose_scale": list(self.pose_scale),
-                "identity_dim": int(self.identity_projection.shape[1])}
+                "identity_dim": int(self.identity_projection.shape[1]), "flip_test": self.flip_test}
 
 
 def save_analyzer(path: str | os.PathLike, analyzer: HeadAnalyzer, extra: dict[str, Any] | None = None) -> Path:
@@ -140,7 +156,8 @@ def load_analyzer(path: str | os.PathLike) -> tuple[HeadAnalyzer, dict[str, Any]
     try:
         encoder = MultiHeadEncoder(MultiHeadEncoderConfig.from_dict(config["encoder"]))
         k = int(config.get("identity_dim", CODE_DIM))
-        analyzer = HeadAnalyzer(encoder, tuple(config["pose_scale"]), identity_projection=torch.zeros(CODE_DIM, k))
+        analyzer = HeadAnalyzer(encoder, tuple(config["pose_scale"]), identity_projection=torch.zeros(CODE_DIM, k),
+                                flip_test=bool(config.get("flip_test", False)))
         analyzer.load_state_dict(state, strict=True)
     except (KeyError, TypeError, ConfigError, RuntimeError) as e:
         raise CheckpointError(f"{path}: head analyzer weights do not fit their config ({e})") from e

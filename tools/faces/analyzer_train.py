@@ -45,6 +45,8 @@ class AnalyzerTrainConfig:
         contrastive_weight: weight of the InfoNCE term over the batch's pairs (0: off).
         temperature: InfoNCE temperature on cosine similarities.
         identity_dim: discriminant directions kept in the identity descriptor.
+        flip_test: the trained analyzer reads every image together with its mirror (`HeadAnalyzer.flip_test`;
+            training itself sees single images).
         seed: seed of the initialization and every draw.
 
     The defaults train the bundle's analyzer (`tools/faces/weights/analyzer.safetensors`, model card); an identity
@@ -65,6 +67,7 @@ class AnalyzerTrainConfig:
     contrastive_weight: float = 1.0
     temperature: float = 0.1
     identity_dim: int = 6
+    flip_test: bool = True
     seed: int = 2
 
 
@@ -137,7 +140,7 @@ def train_analyzer(sets: list[HeadArrays], negatives: torch.Tensor, config: Anal
         progress: show a progress bar.
 
     Returns:
-        The trained analyzer, in eval mode.
+        The trained analyzer, in eval mode, with the config's `flip_test`.
     """
     images = torch.cat([s.images for s in sets])
     pose = torch.cat([s.pose for s in sets])
@@ -188,6 +191,7 @@ def train_analyzer(sets: list[HeadArrays], negatives: torch.Tensor, config: Anal
 
     fit(analyzer, batches, loss_fn, FitConfig(steps=config.steps, lr=config.lr, warmup=min(200, config.steps // 10),
                                               seed=config.seed), run_dir, progress)
+    analyzer.flip_test = config.flip_test
     return analyzer.eval()
 
 

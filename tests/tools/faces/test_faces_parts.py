@@ -98,6 +98,23 @@ def test_analyzer_checkpoint_round_trip_and_refusals(tmp_path):
         load_analyzer(tmp_path / "bad.safetensors")
 
 
+def test_flip_test_reads_a_mirror_as_the_same_head_at_the_negated_yaw(tmp_path):
+    torch.manual_seed(0)
+    a = HeadAnalyzer(MultiHeadEncoder(analyzer_config(resolution=16, base_channels=4, max_channels=8))).eval()
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    plain = a(x)
+    a.flip_test = True
+    out, mirrored = a(x), a(x.flip(-1))
+    # A mirror swaps the two halves of the batch the encoder sees: same sums, up to per-sample conv rounding.
+    assert torch.allclose(mirrored["identity"], out["identity"], atol=1e-5)
+    assert torch.allclose(mirrored["pose"], out["pose"] * torch.tensor([-1.0, 1.0]), atol=1e-5)
+    expected = 0.5 * (plain["identity"] + a.encoder(x.flip(-1))["identity"])
+    assert torch.allclose(out["identity"], expected, atol=1e-5)
+    assert not torch.allclose(out["identity"], plain["identity"], atol=1e-3)  # the mirror does change the reading
+    b, _ = load_analyzer(save_analyzer(tmp_path / "f.safetensors", a))
+    assert b.flip_test and torch.allclose(b(x)["pose"], out["pose"])
+
+
 def test_view_names():
     assert view_name(7, -40.0, 15.0) == "seed0007_yaw-40_pitch+15.png"
     assert view_name(None, 2.5, 0.0) == "photo_yaw+2.5_pitch+0.png"
