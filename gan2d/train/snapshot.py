@@ -115,7 +115,8 @@ def load_networks(path: Path, networks: dict[str, nn.Module], aux: dict[str, nn.
     holds (a path-length mean, say), leaving the others (and every optimizer) fresh.
 
     `path` may instead be one generator file (a shipped or exported G_ema): it is loaded into both `G`
-    and `G_ema`, and every other network and auxiliary module stays fresh.
+    and `G_ema`; its companions (`companion_files`: the run's discriminators shipped beside it) are loaded
+    into the networks they name, and every other network and auxiliary module stays fresh.
 
     Returns:
         The names loaded (networks, then auxiliary modules).
@@ -130,6 +131,10 @@ def load_networks(path: Path, networks: dict[str, nn.Module], aux: dict[str, nn.
             raise CheckpointError(f"{path} is one generator file, but the run has no G or G_ema to load it into")
         for name in names:
             _load_file(path, name, networks[name], "start from")
+        for name, file in companion_files(path).items():
+            if name in networks:
+                _load_file(file, name, networks[name], "start from")
+                names.append(name)
         return names
     names = [name for name in networks if (path / f"{name}.safetensors").is_file()]
     if not names:
@@ -140,6 +145,19 @@ def load_networks(path: Path, networks: dict[str, nn.Module], aux: dict[str, nn.
         aux[name].load_state_dict(saved[name])
         names.append(name)
     return names
+
+
+def companion_files(generator: Path) -> dict[str, Path]:
+    """The networks shipped beside a generator file `DIR/NAME.safetensors` so that its run can be continued:
+    `DIR/NAME.{network}.safetensors` (e.g. `NAME.D.safetensors`), by network name.
+
+    Example:
+        >>> companion_files(Path("/nonexistent/G.safetensors"))
+        {}
+    """
+    prefix = f"{generator.stem}."
+    return {f.name[len(prefix):-len(".safetensors")]: f
+            for f in sorted(generator.parent.glob(f"{generator.stem}.*.safetensors"))}
 
 
 def _training_state(path: Path) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """View pairs: grouped datasets, the view-pair task's phases and pairs, and starting a run from another's weights."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from gan2d.losses.regularizers import path_length_noise, path_lengths
 from gan2d.nets.stylegan2 import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 from gan2d.train.config import TrainConfig
 from gan2d.train.loop import train
-from gan2d.train.snapshot import latest_snapshot, load_networks
+from gan2d.train.snapshot import companion_files, latest_snapshot, load_networks
 from gan2d.train.stylegan2_task import StyleGAN2LossConfig, StyleGAN2Task
 from gan2d.train.view_pair_task import ViewPairTask
 
@@ -127,6 +128,19 @@ def test_view_pair_task_trains_p_and_g_and_starts_from_a_plain_run(tmp_path):
     assert fresh.pl.mean.abs() == 0
     with pytest.raises(CheckpointError, match="no G or G_ema"):
         load_networks(snap / "G_ema.safetensors", {"Q": fresh.P})
+
+    # With the run's discriminator shipped beside the generator file (NAME.D.safetensors), D comes from it too.
+    shipped = tmp_path / "ship" / "gen.safetensors"
+    shipped.parent.mkdir()
+    shutil.copy(snap / "G_ema.safetensors", shipped)
+    shutil.copy(snap / "D.safetensors", shipped.with_name("gen.D.safetensors"))
+    assert companion_files(shipped) == {"D": shipped.with_name("gen.D.safetensors")}
+    fresh = _task(_cfg(0.016))
+    p_before = {k: v.clone() for k, v in fresh.P.state_dict().items()}
+    assert load_networks(shipped, fresh.networks, fresh.aux) == ["G", "G_ema", "D"]
+    d = plain.D.state_dict()
+    assert all(torch.equal(d[k], v) for k, v in fresh.D.state_dict().items())
+    assert all(torch.equal(p_before[k], v) for k, v in fresh.P.state_dict().items())
 
 
 def test_view_pair_task_refuses_what_it_cannot_train():

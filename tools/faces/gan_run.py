@@ -32,6 +32,7 @@ from pathlib import Path
 
 from gan2d.nets.stylegan2 import DiscriminatorConfig, GeneratorConfig
 from gan2d.train.config import TrainConfig
+from gan2d.train.snapshot import companion_files
 from gan2d.train.stylegan2_task import StyleGAN2LossConfig
 from tools.faces.pose_labels import POSE_DIM
 from tools.train.runs import StyleGAN2Run
@@ -100,11 +101,13 @@ class FacesGANOptions:
     lr: float = 0.0025
 
     def warmup_kimg(self) -> float:
-        """`d_warmup`, or by default `FILE_START_WARMUP_KIMG` for a start from a generator file (it brings no
-        discriminator) and 0 otherwise."""
+        """`d_warmup`, or by default `FILE_START_WARMUP_KIMG` for a start from a generator file without its
+        discriminator beside it (`companion_files`) and 0 otherwise."""
         if self.d_warmup is not None:
             return self.d_warmup
-        return FILE_START_WARMUP_KIMG if self.start_from is not None and Path(self.start_from).is_file() else 0.0
+        start = None if self.start_from is None else Path(self.start_from)
+        fresh_d = start is not None and start.is_file() and "D" not in companion_files(start)
+        return FILE_START_WARMUP_KIMG if fresh_d else 0.0
 
 
 def faces_gan_run(data: str | Path, opts: FacesGANOptions) -> StyleGAN2Run:

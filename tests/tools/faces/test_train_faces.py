@@ -1,4 +1,5 @@
-"""`train faces`: the generator stage resumes bit-exactly after a kill; the analyzer learns pose (slow)."""
+"""`train faces`: the generator stage resumes bit-exactly after a kill, a file start warms up only a fresh D; the
+analyzer learns pose (slow)."""
 
 import shutil
 
@@ -9,7 +10,7 @@ from safetensors.torch import load_file
 from tools.errors import ToolError
 from tools.faces.analyzer_data import background_negatives, load_head_arrays
 from tools.faces.analyzer_train import AnalyzerTrainConfig, evaluate_analyzer, train_analyzer
-from tools.faces.gan_run import FacesGANOptions
+from tools.faces.gan_run import FILE_START_WARMUP_KIMG, FacesGANOptions
 from tools.faces.headset import HeadSetConfig, generate_headset
 from tools.faces.train import FacesTrainOptions, stage_gan
 
@@ -37,6 +38,19 @@ def test_generator_stage_resumes_bit_exactly(tmp_path):
                                                                             "channel_base": 128}))
     with pytest.raises(ToolError, match="other settings"):
         stage_gan(tmp_path / "b", other)
+
+
+def test_a_file_start_warms_up_a_fresh_discriminator_but_not_one_shipped_beside_it(tmp_path):
+    gen = tmp_path / "generator.safetensors"
+    gen.write_bytes(b"")  # only the names matter here
+    assert FacesGANOptions(start_from=str(gen)).warmup_kimg() == FILE_START_WARMUP_KIMG > 0
+    assert FacesGANOptions(start_from=str(gen), d_warmup=1.5).warmup_kimg() == 1.5
+    gen.with_name("generator.P.safetensors").write_bytes(b"")
+    assert FacesGANOptions(start_from=str(gen)).warmup_kimg() == FILE_START_WARMUP_KIMG  # P alone: D still fresh
+    gen.with_name("generator.D.safetensors").write_bytes(b"")
+    assert FacesGANOptions(start_from=str(gen)).warmup_kimg() == 0.0
+    assert FacesGANOptions(start_from=str(tmp_path)).warmup_kimg() == 0.0  # a snapshot folder brings its D
+    assert FacesGANOptions().warmup_kimg() == 0.0
 
 
 @pytest.mark.slow
