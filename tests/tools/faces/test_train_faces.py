@@ -1,16 +1,21 @@
 """`train faces`: the generator stage resumes bit-exactly after a kill, a file start warms up only a fresh D; the
 analyzer learns pose (slow)."""
 
+import copy
+import dataclasses
 import shutil
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from gan2d.nets.stylegan2 import Discriminator, Generator
+from gan2d.train.snapshot import load_networks
 from tools.errors import ToolError
 from tools.faces.analyzer_data import background_negatives, load_head_arrays
 from tools.faces.analyzer_train import AnalyzerTrainConfig, evaluate_analyzer, train_analyzer
-from tools.faces.gan_run import FILE_START_WARMUP_KIMG, FacesGANOptions
+from tools.faces.bundle import CONDITIONED, WEIGHTS_DIR
+from tools.faces.gan_run import FILE_START_WARMUP_KIMG, FacesGANOptions, faces_gan_run
 from tools.faces.headset import HeadSetConfig, generate_headset
 from tools.faces.train import FacesTrainOptions, stage_gan
 
@@ -51,6 +56,17 @@ def test_a_file_start_warms_up_a_fresh_discriminator_but_not_one_shipped_beside_
     assert FacesGANOptions(start_from=str(gen)).warmup_kimg() == 0.0
     assert FacesGANOptions(start_from=str(tmp_path)).warmup_kimg() == 0.0  # a snapshot folder brings its D
     assert FacesGANOptions().warmup_kimg() == 0.0
+
+
+def test_the_shipped_conditioned_generator_brings_its_run_discriminators():
+    start = WEIGHTS_DIR / CONDITIONED
+    opts = FacesGANOptions(pose_conditioned=True, view_pairs=1.0, start_from=str(start))
+    run = faces_gan_run("unused", opts)
+    G = Generator(run.G)
+    nets = {"G": G, "D": Discriminator(run.D), "G_ema": copy.deepcopy(G),
+            "P": Discriminator(dataclasses.replace(run.D, img_channels=2 * run.D.img_channels, c_dim=2 * run.D.c_dim))}
+    assert load_networks(start, nets) == ["G", "G_ema", "D", "P"]  # configs match today's faces run
+    assert opts.warmup_kimg() == 0.0
 
 
 @pytest.mark.slow
