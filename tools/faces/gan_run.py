@@ -39,7 +39,8 @@ from tools.train.runs import StyleGAN2Run
 
 # A trained generator against a fresh discriminator gets noise for gradients until D has learned, so D trains alone
 # first. That is the least a file start needs, not enough at the faces scale (BENCHMARKS.md: the identity fine-tune
-# from the shipped G_ema lost quality within 2 kimg after a 4- or a 16-kimg warm-up); continue a run's folder instead.
+# from the shipped G_ema lost quality within 2 kimg after a 4- or a 16-kimg warm-up); continue a run's folder, or a
+# generator file with its run's D beside it (`companion_files`), instead.
 FILE_START_WARMUP_KIMG = 4.0
 # The pose-conditioned mapping's label head (gan2d.nets.stylegan2.ViewConditionedMapping): the label's offsets.
 VIEW_HEAD = ("mapping.embed", "mapping.view0", "mapping.view1")

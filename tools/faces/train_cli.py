@@ -35,10 +35,12 @@ def register(train_app: typer.Typer) -> None:
                                          "ties identity across a turn (with --pose-conditioned; 0 = none)"),
         start_from: Path | None = typer.Option(None, "--start-from", help="start the generator from this run's "
                                                "weights (RUN, RUN/gan or a snapshot folder), or from a generator "
-                                               "file such as the shipped one (D then starts fresh); a new run only"),
+                                               "file such as the shipped one (with its run's D and P when they lie "
+                                               "beside it as NAME.D/.P.safetensors, else D starts fresh); a new run "
+                                               "only"),
         d_warmup: float | None = typer.Option(None, "--d-warmup", help="kimg the discriminators train alone "
-                                              "before the generator moves [default: 4 from a generator file, "
-                                              "else 0]"),
+                                              "before the generator moves [default: 4 from a generator file "
+                                              "without its D beside it, else 0]"),
         view_identity: float = typer.Option(0.0, "--view-identity", help="weight of the identity-descriptor "
                                             "agreement of the generator's view pairs (with --view-pairs)"),
         identity_critic: Path | None = typer.Option(None, "--identity-critic", help="head analyzer whose "
